@@ -1,0 +1,154 @@
+"""Value objects shared by the verifier and the crawler.
+
+The string values of the enums are stored in the database and printed in JSON
+reports: they are a public contract, so add members, never rename them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    LIVE = "live"
+    LOST = "lost"
+    UNREACHABLE = "unreachable"
+
+
+class Reason(StrEnum):
+    # lost
+    PAGE_NOT_FOUND = "page_not_found"
+    REDIRECTED_AWAY = "redirected_away"
+    NOINDEX = "noindex"
+    NOT_CANONICAL = "not_canonical"
+    LINK_REMOVED = "link_removed"
+    # unreachable (page-error kinds first: they turn into `lost` after N in a row)
+    TIMEOUT = "timeout"
+    DNS_ERROR = "dns_error"
+    CONNECTION_ERROR = "connection_error"
+    TLS_ERROR = "tls_error"
+    SERVER_ERROR = "server_error"
+    HTTP_ERROR = "http_error"
+    ROBOTS_BLOCKED = "robots_blocked"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    NOT_HTML = "not_html"
+    TOO_LARGE = "too_large"
+    CRAWL_ERROR = "crawl_error"
+
+
+#: Failures of the page itself; N of them in a row make a backlink `lost`.
+PAGE_ERRORS = frozenset(
+    {
+        Reason.TIMEOUT,
+        Reason.DNS_ERROR,
+        Reason.CONNECTION_ERROR,
+        Reason.TLS_ERROR,
+        Reason.SERVER_ERROR,
+        Reason.HTTP_ERROR,
+    }
+)
+
+
+class Change(StrEnum):
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    LOST = "lost"
+    REGAINED = "regained"
+    NOFOLLOWED = "nofollowed"
+    FOLLOWED = "followed"
+    ANCHOR_CHANGED = "anchor_changed"
+    TARGET_CHANGED = "target_changed"
+    UNREACHABLE = "unreachable"
+
+
+class NofollowSource(StrEnum):
+    REL = "rel"
+    META = "meta"
+    HEADER = "header"
+
+
+@dataclass(frozen=True, slots=True)
+class BacklinkRef:
+    """What the crawler needs to know about one backlink to check it."""
+
+    id: int
+    site: str  # the site's registered domain, e.g. "acme.com"
+    source_url: str
+    target_url: str | None  # None: any link to the site counts
+    expected_anchor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """A page as it was fetched: plain values, no framework objects."""
+
+    requested_url: str
+    final_url: str
+    status: int
+    body: bytes
+    content_type: str | None = None
+    x_robots_tag: tuple[str, ...] = ()
+    link_headers: tuple[str, ...] = ()
+    redirect_chain: tuple[tuple[str, int | str], ...] = ()  # (url, status or "meta refresh")
+    fetch_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One `<a>`/`<area>` on a page that points at the site."""
+
+    url: str  # resolved, absolute
+    rel: tuple[str, ...]  # tokens as found (lower-cased), in order
+    anchor: str
+    position: int  # document order among all links of the page
+    element: object = field(default=None, compare=False, repr=False)  # lxml element, for evidence
+
+
+@dataclass(slots=True)
+class Check:
+    """The verdict for one backlink in one run, with its evidence.
+
+    `status`/`reason` are the page-level verdict; `verifier.history.settle`
+    later fills `change` and may turn repeated failures into `lost`.
+    """
+
+    backlink_id: int
+    status: Status
+    reason: Reason | None = None
+    follow: bool | None = None
+    nofollow_source: NofollowSource | None = None
+    rel: str | None = None
+    anchor: str | None = None
+    anchor_changed: bool | None = None
+    target_changed: bool | None = None
+    observed_target: str | None = None
+    link_count: int = 0
+    http_status: int | None = None
+    final_url: str | None = None
+    redirect_chain: list[list[object]] | None = None
+    content_type: str | None = None
+    size: int | None = None
+    fetch_ms: int | None = None
+    x_robots_tag: str | None = None
+    meta_robots: str | None = None
+    canonical: str | None = None
+    link_html: str | None = None
+    context_before: str | None = None
+    context_after: str | None = None
+    content_hash: str | None = None
+    detail: str | None = None
+    change: Change | None = None
+    consecutive_failures: int = 0
+    checked_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """A backlink found on the page a referring page now redirects to."""
+
+    site: str
+    source_url: str
+    target_url: str
+    discovered_from: int  # id of the backlink whose page redirected
+    check: Check  # checked from the page already fetched; backlink_id is 0 until stored

@@ -1,0 +1,166 @@
+"""URL keys and domain matching (w3lib + tldextract with its bundled suffix list).
+
+Three views of a URL are used:
+
+* `identity_key`: which backlink a row is. Vendors list http, https and www
+  copies of a page as separate backlinks, so only host case, default ports and
+  the fragment are folded.
+* `compare_key`: whether two URLs name the same page for a verdict
+  (`target_changed`, `not_canonical`): scheme, `www.`, trailing slash, fragment
+  and tracking parameters are folded too.
+* `registered_domain`: who owns a host (private suffixes such as blogspot.com
+  count as separate owners).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+import tldextract
+from w3lib.url import canonicalize_url
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: Query parameters that only track a click; they never make a different page.
+TRACKING_PARAMS = re.compile(
+    r"^(utm_[a-z0-9_]+|gclid|gbraid|wbraid|dclid|fbclid|msclkid|yclid|igshid|twclid|ttclid"
+    r"|mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|mkt_tok|ref_src|srsltid)$",
+    re.IGNORECASE,
+)
+
+
+@functools.cache
+def _extractor() -> tldextract.TLDExtract:
+    # No suffix-list URLs: the machines are offline, and the bundled snapshot
+    # is what makes verdicts reproducible.
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None
+    )
+
+
+def is_http_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host.
+
+    >>> is_http_url("https://acme.com/x"), is_http_url("ftp://acme.com"), is_http_url("/x")
+    (True, False, False)
+    """
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower() in DEFAULT_PORTS and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case, IDNA-encode and strip the trailing dot of a host name.
+
+    >>> normalize_host("Bücher.DE.")
+    'xn--bcher-kva.de'
+    """
+    host = host.strip().rstrip(".").lower()
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def host_of(url: str) -> str:
+    """The normalised host of an absolute URL ('' when there is none)."""
+    try:
+        return normalize_host(urlsplit(url).hostname or "")
+    except ValueError:
+        return ""
+
+
+@functools.lru_cache(maxsize=65536)
+def registered_domain(host: str) -> str:
+    """The registrable domain of a host; a host without a public suffix is its own.
+
+    >>> registered_domain("blog.acme.co.uk"), registered_domain("intranet")
+    ('acme.co.uk', 'intranet')
+    >>> registered_domain("me.blogspot.com"), registered_domain("10.0.0.1")
+    ('me.blogspot.com', '10.0.0.1')
+    """
+    host = normalize_host(host)
+    result = _extractor()(host)
+    return result.top_domain_under_public_suffix or host
+
+
+def site_domain(value: str) -> str:
+    """The site's registered domain from what a user typed (host, URL or domain).
+
+    >>> site_domain("https://WWW.Acme.com/about"), site_domain("shop.acme.com")
+    ('acme.com', 'acme.com')
+    """
+    value = value.strip()
+    host = host_of(value) if "//" in value else normalize_host(value.split("/")[0])
+    return registered_domain(host.split(":")[0])
+
+
+def host_on_domain(host: str, domain: str) -> bool:
+    """True when `host` is `domain` or one of its subdomains.
+
+    >>> host_on_domain("blog.acme.com", "acme.com"), host_on_domain("notacme.com", "acme.com")
+    (True, False)
+    >>> host_on_domain("acme.com.evil.net", "acme.com")
+    False
+    """
+    return host == domain or host.endswith("." + domain)
+
+
+def is_on_site(url: str, domain: str) -> bool:
+    """True when the absolute `url` points at the site whose registered domain is `domain`."""
+    return host_on_domain(host_of(url), domain)
+
+
+def same_owner(url_a: str, url_b: str) -> bool:
+    """True when both URLs' hosts have the same registered domain."""
+    return registered_domain(host_of(url_a)) == registered_domain(host_of(url_b))
+
+
+def _netloc(parts: SplitResult, drop_www: bool = False) -> str:
+    host = normalize_host(parts.hostname or "")
+    if drop_www and host.startswith("www."):
+        host = host[4:]
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and port != DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    return host
+
+
+def identity_key(url: str) -> str:
+    """The key that makes a row the same backlink as another.
+
+    >>> identity_key("  HTTPS://Acme.COM:443/Page?a=1#top ")
+    'https://acme.com/Page?a=1'
+    >>> identity_key("http://www.acme.com/") == identity_key("https://www.acme.com/")
+    False
+    """
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), _netloc(parts), parts.path or "/", parts.query, ""))
+
+
+def compare_key(url: str) -> str:
+    """The key under which two URLs name the same page for a verdict.
+
+    >>> compare_key("https://www.Acme.com:443/pricing/?utm_source=x&b=2#f")
+    'acme.com/pricing?b=2'
+    >>> compare_key("http://acme.com/pricing") == compare_key("https://www.acme.com/pricing/")
+    True
+    """
+    parts = urlsplit(url.strip())
+    query = "&".join(
+        pair
+        for pair in parts.query.split("&")
+        if pair and not TRACKING_PARAMS.match(pair.split("=", 1)[0])
+    )
+    path = parts.path.rstrip("/") or "/"
+    canon = canonicalize_url(urlunsplit(("http", _netloc(parts, drop_www=True), path, query, "")))
+    canon = canon[len("http://") :]
+    return canon[:-1] if canon.endswith("/") and canon.count("/") == 1 else canon
