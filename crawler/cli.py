@@ -1,0 +1,338 @@
+"""The `backcheck` command line: thin click commands over verifier and crawler.runner.
+
+Scrapy is imported only inside the crawling commands, so reports start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from verifier import reports, runs, storage
+
+EXIT_NEWLY_LOST = 3
+
+
+def db_option(func: Any) -> Any:
+    return click.option(
+        "--db",
+        "db_path",
+        envvar="BACKCHECK_DB",
+        default="backcheck.db",
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="SQLite database (env BACKCHECK_DB).",
+    )(func)
+
+
+def site_option(func: Any) -> Any:
+    return click.option(
+        "--site", help="The site (domain) to work on, when the database holds several."
+    )(func)
+
+
+def open_db(db_path: str) -> Any:
+    try:
+        return storage.open_db(db_path)
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="backcheck")
+def cli() -> None:
+    """backcheck: re-crawl your referring pages and know which backlinks are live, lost, and why.
+
+    \b
+    Example:
+        backcheck init --site acme.com --brand "Acme"
+        backcheck import ahrefs-backlinks.csv
+        backcheck verify
+        backcheck report backlinks --status lost
+    """
+
+
+@cli.command()
+@click.option("--site", required=True, help="The site's domain, e.g. acme.com.")
+@click.option("--brand", multiple=True, help="A brand term (repeatable).")
+@click.option("--competitor", multiple=True, help="A competitor's domain (repeatable).")
+@click.option("--keyword", multiple=True, help="A target keyword (repeatable).")
+@db_option
+def init(
+    site: str,
+    brand: tuple[str, ...],
+    competitor: tuple[str, ...],
+    keyword: tuple[str, ...],
+    db_path: str,
+) -> None:
+    """Create or update a site's profile (repeatable options add values).
+
+    \b
+    Example:
+        backcheck init --site acme.com --brand "Acme" --brand "Acme Widgets" \\
+            --competitor widgetco.com --keyword "blue widgets"
+    """
+    db = open_db(db_path)
+    try:
+        profile = storage.save_site(db, site, brand, competitor, keyword)
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"site {profile.domain}: brands {list(profile.brands)}, competitors "
+        f"{list(profile.competitors)}, keywords {list(profile.keywords)} ({db_path})"
+    )
+
+
+class _DryRun(Exception):
+    pass
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "csv", "urls", "ahrefs", "semrush", "majestic", "moz", "gsc"]),
+    help="The export's format; auto detects it from the header row.",
+)
+@click.option("--source", help="Name recorded as the source (default: the format).")
+@click.option("--dry-run", is_flag=True, help="Check the file and count, write nothing.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any row is rejected.")
+@site_option
+@db_option
+def import_(
+    file: str,
+    fmt: str,
+    source: str | None,
+    dry_run: bool,
+    strict: bool,
+    site: str | None,
+    db_path: str,
+) -> None:
+    """Import known backlinks from an SEO tool's export or a spreadsheet.
+
+    Rejected rows are reported as FILE:LINE: reason on stderr; good rows are kept.
+
+    \b
+    Example:
+        backcheck import ahrefs-backlinks.csv --source ahrefs
+        backcheck import links.csv --format csv --dry-run --strict
+    """
+    from verifier.importers import ImportRefused, read_export
+
+    db = open_db(db_path)
+    try:
+        [domain] = storage.pick_sites(db, site, one=True)
+        result = read_export(file, domain, fmt)
+    except (storage.StorageError, ImportRefused) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for reject in result.rejects:
+        click.echo(f"{file}:{reject.line}: {reject.reason}", err=True)
+    name = source or result.format
+    try:
+        with db.atomic():
+            counts = storage.add_backlinks(db, domain, result.rows, name, file)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    prefix = "dry run: would import" if dry_run else "imported"
+    click.echo(
+        f"{prefix} {counts.imported}, merged {counts.merged}, rejected "
+        f"{len(result.rejects)} ({result.format} export, site {domain})"
+    )
+    if strict and result.rejects:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--all", "scope", flag_value="all", default=True, help="Check every backlink (the default)."
+)
+@click.option("--due", "scope", flag_value="due", help="Check only backlinks that are due.")
+@click.option("--limit", type=click.IntRange(min=1), help="Check at most N backlinks.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting, as `scrapy crawl -s` does (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option(
+    "--fail-on-lost",
+    is_flag=True,
+    help=f"Exit {EXIT_NEWLY_LOST} when any backlink newly became lost.",
+)
+@click.option(
+    "--new-run", is_flag=True, help="Start a new run instead of resuming an interrupted one."
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
+@site_option
+@db_option
+def verify(
+    scope: str,
+    limit: int | None,
+    overrides: tuple[str, ...],
+    as_json: bool,
+    fail_on_lost: bool,
+    new_run: bool,
+    quiet: bool,
+    site: str | None,
+    db_path: str,
+) -> None:
+    """Re-fetch every referring page and record each backlink's verdict.
+
+    An interrupted run (even killed with SIGKILL) is resumed by the next
+    `verify`: only backlinks without a check in it are fetched.
+
+    \b
+    Exit codes: 0 done (even with lost links), 1 error, 2 usage,
+    3 with --fail-on-lost when a backlink newly became lost.
+
+    \b
+    Example:
+        backcheck verify --site acme.com --fail-on-lost
+        backcheck verify -s DOWNLOAD_TIMEOUT=10 -s CONCURRENT_REQUESTS=32 --json
+    """
+    if scope == "due":
+        raise click.UsageError("--due is not available yet: scheduling comes in a later release")
+    from crawler import runner
+
+    try:
+        settings = runner.build_settings(
+            runner.parse_overrides(overrides), "WARNING" if quiet else None
+        )
+    except runner.SettingError as exc:
+        raise click.UsageError(str(exc)) from exc
+    db = open_db(db_path)
+    try:
+        sites = storage.pick_sites(db, site, one=False)
+        started = runs.start_run(db, sites, limit=limit, new_run=new_run)
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    verb = "resuming" if started.resumed else "starting"
+    click.echo(f"{verb} run {started.run_id}: {started.pending} backlinks to check", err=True)
+    reason = runner.crawl(str(Path(db_path)), started.run_id, settings)
+    summary = runs.summarize(db, started.run_id)
+    if summary.state == "running":  # the crawl died before it could close the run
+        summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")
+    if as_json:
+        click.echo(json.dumps(asdict(summary)))
+    else:
+        click.echo(summary_line(summary))
+    if summary.state == "failed":
+        raise click.ClickException(f"run {summary.run_id} failed ({reason}); see the log above")
+    if fail_on_lost and summary.newly_lost:
+        sys.exit(EXIT_NEWLY_LOST)
+
+
+def summary_line(s: runs.RunSummary) -> str:
+    line = (
+        f"run {s.run_id} {s.state}: {s.backlinks} backlinks on {s.pages} pages in "
+        f"{s.seconds:.1f}s; live {s.live} ({s.followed} followed), lost {s.lost} "
+        f"({s.newly_lost} newly), regained {s.regained}, unreachable {s.unreachable}"
+    )
+    if s.pending:
+        line += f"; {s.pending} still pending (run `backcheck verify` to resume)"
+    return line
+
+
+@cli.group()
+def report() -> None:
+    """Print a report from the database.
+
+    \b
+    Example:
+        backcheck report backlinks --status lost --format csv > lost.csv
+    """
+
+
+def render(rows: list[dict[str, Any]], report_def: reports.Report, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(reports.render_json(rows))
+    elif fmt == "csv":
+        click.echo(reports.render_csv(rows), nl=False)
+    elif fmt == "markdown":
+        click.echo(reports.render_markdown(rows, report_def.table_columns), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        columns = report_def.table_columns or tuple(rows[0].keys() if rows else ())
+        table = Table(title=f"{report_def.title} ({len(rows)})")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(reports._cell(row.get(c)) for c in columns))
+        Console().print(table)
+
+
+@report.command("backlinks")
+@click.option(
+    "--status",
+    type=click.Choice(["live", "lost", "unreachable"]),
+    help="Only backlinks with this status.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(reports.FORMATS), default="table", show_default=True
+)
+@site_option
+@db_option
+def report_backlinks(status: str | None, fmt: str, site: str | None, db_path: str) -> None:
+    """Every backlink with its current verdict (status null: never checked yet).
+
+    \b
+    Example:
+        backcheck report backlinks --status lost --format json --db backcheck.db
+    """
+    db = open_db(db_path)
+    try:
+        domain = storage.pick_sites(db, site, one=False)[0] if site else None
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = reports.run(db, reports.BACKLINKS, {"site": domain, "status": status})
+    render(rows, reports.BACKLINKS, fmt)
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="Where to write the demo database (default: a new temporary folder).",
+)
+def demo(db_path: str | None) -> None:
+    """Run init, import, verify and report against a bundled demo web on 127.0.0.1.
+
+    Nothing leaves the machine: a local server answers for every demo host.
+
+    \b
+    Example:
+        backcheck demo
+        backcheck report backlinks --db /tmp/backcheck-demo-xyz/backcheck.db --format json
+    """
+    from crawler import demo as demo_run
+
+    try:
+        demo_run.run(db_path)
+    except demo_run.DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    cli(prog_name="backcheck")
+
+
+if __name__ == "__main__":
+    main()

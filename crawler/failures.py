@@ -1,0 +1,76 @@
+"""Map a Scrapy download failure to an unreachable reason."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from twisted.internet import error as twisted_errors
+
+from verifier.models import Reason
+
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
+# Checked in order; the first class that matches decides.
+_BY_TYPE: tuple[tuple[tuple[type[BaseException], ...], Reason], ...] = (
+    (
+        (DownloadTimeoutError, twisted_errors.TimeoutError, twisted_errors.TCPTimedOutError),
+        Reason.TIMEOUT,
+    ),
+    ((CannotResolveHostError, twisted_errors.DNSLookupError), Reason.DNS_ERROR),
+    (
+        (
+            DownloadConnectionRefusedError,
+            DownloadFailedError,
+            ResponseDataLossError,
+            twisted_errors.ConnectError,
+            twisted_errors.ConnectionLost,
+            twisted_errors.ConnectionDone,
+        ),
+        Reason.CONNECTION_ERROR,
+    ),
+)
+
+
+def _looks_like_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):  # follow __cause__ / wrapped reasons a few levels
+        if seen is None:
+            break
+        text = f"{type(seen).__module__}.{type(seen).__name__} {seen}"
+        if "SSL" in text or "OpenSSL" in text or "certificate" in text.lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    reasons = getattr(exc, "reasons", None) or []
+    return any("SSL" in repr(r) for r in reasons)
+
+
+def reason_for(failure: Failure) -> tuple[Reason, str]:
+    """The unreachable reason for a failed request, and a detail for the evidence."""
+    exc = failure.value
+    detail = f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, IgnoreRequest):
+        message = str(exc).lower()
+        if "robots.txt" in message:
+            return Reason.ROBOTS_BLOCKED, detail
+        if "redirect" in message:
+            return Reason.TOO_MANY_REDIRECTS, detail
+        return Reason.CRAWL_ERROR, detail
+    if isinstance(exc, DownloadCancelledError):
+        too_big = "size" in str(exc).lower()
+        return (Reason.TOO_LARGE if too_big else Reason.CRAWL_ERROR), detail
+    if _looks_like_tls(exc):
+        return Reason.TLS_ERROR, detail
+    for types, reason in _BY_TYPE:
+        if isinstance(exc, types):
+            return reason, detail
+    return Reason.CRAWL_ERROR, detail

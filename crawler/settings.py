@@ -1,0 +1,43 @@
+"""Scrapy settings for backcheck: a polite nightly re-crawl of known pages.
+
+Scrapy's own defaults suit a one-off scrape, not a job that revisits other
+people's pages every night, so most of them are overridden here.
+"""
+
+from crawler import __version__
+
+BOT_NAME = "backcheck"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = f"backcheck/{__version__} (+https://github.com/backcheck/backcheck)"
+ROBOTSTXT_OBEY = True
+
+# Politeness: at most 2 requests per domain, AutoThrottle slows down further on slow hosts.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 64
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+REDIRECT_MAX_TIMES = 10
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+
+# No state between pages (cookies), no remote code execution or telnet on the host.
+COOKIES_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+LOG_LEVEL = "INFO"
+
+ITEM_PIPELINES = {"crawler.pipelines.SQLitePipeline": 300}
+
+# backcheck's own settings.
+BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
+BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
+BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost

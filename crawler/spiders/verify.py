@@ -1,0 +1,169 @@
+"""VerifySpider: fetch each referring page once and hand it to the verifier.
+
+Runnable by the CLI (`backcheck verify`) and by Scrapy/Scrapyd directly:
+`scrapy crawl verify -a db=backcheck.db [-a site=acme.com] [-a limit=N] [-a new_run=1]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy import signals
+
+from crawler.failures import reason_for
+from verifier import classify, runs, storage
+from verifier import page as pages
+from verifier.models import BacklinkRef, Check, Discovery, Fetch, Reason
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+#: Statuses delivered to the callback instead of being dropped (3xx still redirect).
+HANDLED_STATUSES = list(range(400, 600))
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _header(response: Response, name: str) -> tuple[str, ...]:
+    return tuple(v.decode("latin-1") for v in response.headers.getlist(name))
+
+
+def fetch_from(response: Response) -> Fetch:
+    """The plain-value view of a Scrapy response that the verifier works on."""
+    chain_urls = response.meta.get("redirect_urls", [])
+    chain = tuple(zip(chain_urls, response.meta.get("redirect_reasons", []), strict=False))
+    latency = response.meta.get("download_latency")
+    content_type = _header(response, "Content-Type")
+    return Fetch(
+        requested_url=chain_urls[0] if chain_urls else response.url,
+        final_url=response.url,
+        status=response.status,
+        body=response.body,
+        content_type=content_type[0] if content_type else None,
+        x_robots_tag=_header(response, "X-Robots-Tag"),
+        link_headers=_header(response, "Link"),
+        redirect_chain=chain,
+        fetch_ms=None if latency is None else int(latency * 1000),
+    )
+
+
+class VerifySpider(scrapy.Spider):
+    name = "verify"
+
+    def __init__(
+        self,
+        db: str = "backcheck.db",
+        site: str | None = None,
+        limit: str | int | None = None,
+        new_run: str | bool = False,
+        run_id: str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.db_path = db
+        self.db = storage.open_db(db)
+        if run_id is None:
+            sites = storage.pick_sites(self.db, site, one=False)
+            started = runs.start_run(
+                self.db,
+                sites,
+                limit=None if limit in (None, "") else int(limit),
+                new_run=str(new_run).lower() in _TRUE,
+            )
+            run_id = started.run_id
+        self.run_id = int(run_id)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> VerifySpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.closed_run, signal=signals.spider_closed)
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        for refs in runs.pending_pages(self.db, self.run_id):
+            if self.crawler.engine.needs_backout():
+                await self.crawler.signals.wait_for(signals.scheduler_empty)
+            try:
+                request = scrapy.Request(
+                    refs[0].source_url,
+                    callback=self.parse,
+                    errback=self.on_error,
+                    cb_kwargs={"refs": refs},
+                    meta={"handle_httpstatus_list": HANDLED_STATUSES},
+                    # Many pages redirect to one URL; the dupefilter would drop those silently.
+                    dont_filter=True,
+                )
+            except ValueError as exc:
+                for ref in refs:
+                    yield classify.check_failure(ref, Reason.CRAWL_ERROR, f"bad URL: {exc}")
+                continue
+            yield request
+
+    def parse(self, response: Response, refs: list[BacklinkRef]) -> Iterator[Check | Discovery]:
+        fetch = fetch_from(response)
+        early = classify.status_reason(fetch)
+        parsed = pages.parse(fetch) if early is None else None
+        for ref in refs:
+            yield classify.check_page(ref, fetch, parsed)
+        if early is Reason.REDIRECTED_AWAY and fetch.status == 200:
+            yield from self._discoveries(fetch, refs)
+
+    def _discoveries(self, fetch: Fetch, refs: list[BacklinkRef]) -> Iterator[Discovery]:
+        """The page now lives on another domain: its links to the site are backlinks too."""
+        here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
+        if classify.status_reason(here) is not None:
+            return
+        parsed = pages.parse(here)
+        for site in dict.fromkeys(ref.site for ref in refs):
+            links = pages.links_to(parsed, site)
+            if not links:
+                continue
+            target = classify.best_link(links, None, False).url
+            ref = BacklinkRef(0, site, fetch.final_url, target)
+            check = classify.check_page(ref, here, parsed, links)
+            yield Discovery(site, fetch.final_url, target, refs[0].id, check)
+
+    def on_error(self, failure: Failure) -> Iterator[Check]:
+        request = failure.request
+        reason, detail = reason_for(failure)
+        self.crawler.stats.inc_value(f"backcheck/failure/{reason.value}")
+        chain = request.meta.get("redirect_urls")
+        fetch = None
+        if chain:
+            fetch = Fetch(
+                requested_url=chain[0],
+                final_url=request.url,
+                status=0,
+                body=b"",
+                redirect_chain=tuple(
+                    zip(chain, request.meta.get("redirect_reasons", []), strict=False)
+                ),
+            )
+        for ref in request.cb_kwargs["refs"]:
+            yield classify.check_failure(ref, reason, detail, fetch)
+
+    def closed_run(self, spider: scrapy.Spider, reason: str) -> None:
+        """Give every backlink the crawl dropped a check, then close the run."""
+        if reason == "finished":
+            dropped = [
+                classify.check_failure(
+                    ref, Reason.CRAWL_ERROR, "the crawler dropped the request without an answer"
+                )
+                for refs in runs.pending_pages(self.db, self.run_id)
+                for ref in refs
+            ]
+            if dropped:
+                self.logger.warning("%d backlinks got no answer from the crawl", len(dropped))
+                runs.record_checks(
+                    self.db,
+                    self.run_id,
+                    dropped,
+                    max_failures=self.settings.getint("BACKCHECK_MAX_FAILURES"),
+                )
+        state = "finished" if reason == "finished" else "interrupted"
+        stats = self.crawler.stats.get_stats()
+        runs.finish_run(self.db, self.run_id, state, stats)

@@ -1,0 +1,215 @@
+"""Read an export as a stream of records: encoding, delimiter, lenient CSV.
+
+Vendor exports are not always valid CSV. Majestic, for one, writes anchors
+with unescaped double quotes or stray commas. A strict reader would either
+stop or, worse, let an unterminated quote swallow every following line, so
+records are read one physical line at a time: a line joins the next only
+while a quoted field is open and the next line is not a record of its own.
+A line whose quoting is broken is split leniently and flagged, and the caller
+decides whether its URL columns can still be trusted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+#: Delimiters we recognise, in the order that wins a tie.
+DELIMITERS = ("\t", ";", ",")
+
+#: A quoted field may span this many physical lines before we call it broken.
+MAX_RECORD_LINES = 20
+
+_CHUNK = 1 << 20
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def detect_encoding(path: Path) -> str:
+    """The codec to read `path` with: a BOM decides, else UTF-8 if valid, else windows-1252."""
+    with path.open("rb") as raw:
+        head = raw.read(4096)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"  # the codec reads the BOM and picks the byte order
+        if guessed := _bomless_utf16(head):
+            return guessed
+        raw.seek(0)
+        return "utf-8" if _valid_utf8(raw) else "windows-1252"
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    # ASCII text in UTF-16 has a NUL in every other byte; no CSV has that otherwise.
+    if len(head) < 4 or head.count(0) < len(head) // 4:
+        return None
+    odd_nuls = head[1::2].count(0)
+    even_nuls = head[0::2].count(0)
+    return "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+
+
+def _valid_utf8(raw: BinaryIO) -> bool:
+    # One pass in chunks: validating the whole file up front means we never
+    # switch codecs halfway through the rows.
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := raw.read(_CHUNK):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def open_text(path: Path, encoding: str) -> TextIO:
+    """Open `path` for csv reading; undecodable bytes become U+FFFD rather than an error."""
+    return path.open(encoding=encoding, errors="replace", newline="")
+
+
+def sniff_delimiter(header: str) -> str | None:
+    """The delimiter used most often in the header line outside quotes; None for one column.
+
+    >>> sniff_delimiter('"Referring page URL"\\t"Target URL"'), sniff_delimiter("a;b,c;d")
+    ('\\t', ';')
+    >>> sniff_delimiter("url") is None
+    True
+    """
+    bare = _QUOTED.sub("", header)
+    counts = {delimiter: bare.count(delimiter) for delimiter in DELIMITERS}
+    best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else None
+
+
+def unquote(value: str) -> str:
+    """A cell trimmed and stripped of one pair of surrounding quotes.
+
+    >>> unquote(' "Best ""deal"" here" '), unquote('\\ufeffURL')
+    ('Best "deal" here', 'URL')
+    """
+    text = value.strip().lstrip("\ufeff").strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].replace('""', '"')
+    return text.strip()
+
+
+def split_line(text: str, delimiter: str | None) -> list[str] | None:
+    """The cells of one complete CSV line, or None when its quoting is broken or unfinished."""
+    if delimiter is None:
+        return [unquote(text)]
+    try:
+        return next(csv.reader([text], delimiter=delimiter, strict=True), [])
+    except csv.Error:
+        return None
+
+
+def split_leniently(text: str, delimiter: str) -> list[str]:
+    """Split a line whose quoting is broken, as a person would read it.
+
+    A quoted cell is rejoined only when a later piece closes its quote;
+    otherwise quotes are treated as ordinary characters.
+
+    >>> split_leniently('https://a.com/,"Best "deal" here",5', ",")
+    ['https://a.com/', 'Best "deal" here', '5']
+    >>> split_leniently('https://a.com/,"Cheap, fast",5', ",")
+    ['https://a.com/', 'Cheap, fast', '5']
+    >>> split_leniently('https://a.com/,"unterminated,5', ",")
+    ['https://a.com/', 'unterminated', '5']
+    """
+    pieces = text.rstrip("\r\n").split(delimiter)
+    cells: list[str] = []
+    index = 0
+    while index < len(pieces):
+        piece = pieces[index].strip()
+        if piece.startswith('"') and (len(piece) < 2 or not piece.endswith('"')):
+            for end in range(index + 1, len(pieces)):
+                if pieces[end].strip().endswith('"'):
+                    piece = delimiter.join(pieces[index : end + 1]).strip()
+                    index = end
+                    break
+        cells.append(unquote(piece.lstrip('"') if piece.count('"') == 1 else piece))
+        index += 1
+    return cells
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of the file: its first physical line and its cells."""
+
+    line: int
+    cells: list[str]
+    broken: bool = False  # quoting was invalid; cells come from split_leniently
+
+
+class _Lookahead:
+    """Lines of a stream with the next few visible before they are consumed."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self._ahead: deque[str] = deque()
+
+    def peek(self, index: int) -> str | None:
+        while len(self._ahead) <= index:
+            line = next(self._lines, None)
+            if line is None:
+                return None
+            self._ahead.append(line)
+        return self._ahead[index]
+
+    def pop(self) -> str | None:
+        return self._ahead.popleft() if self._ahead else next(self._lines, None)
+
+
+def iter_records(
+    lines: Iterable[str], delimiter: str | None, width: int, first_line: int
+) -> Iterator[Record]:
+    """Records of `lines` (the file after its header); blank lines are skipped.
+
+    `width` is the header's cell count: a following line that parses on its
+    own to that many cells is a new record, not the rest of an open quote.
+    """
+    stream = _Lookahead(lines)
+    number = first_line
+    while (text := stream.pop()) is not None:
+        line, number = number, number + 1
+        if not text.strip():
+            continue
+        cells = split_line(text, delimiter)
+        if cells is None and delimiter is not None:
+            joined = _continue_quote(text, stream, delimiter, width)
+            if joined is not None:
+                cells, used = joined
+                for _ in range(used):
+                    stream.pop()
+                number += used
+        if cells is not None:
+            yield Record(line, cells)
+        else:
+            yield Record(line, split_leniently(text, delimiter or ","), broken=True)
+
+
+def _continue_quote(
+    text: str, stream: _Lookahead, delimiter: str, width: int
+) -> tuple[list[str], int] | None:
+    # A legitimate multi-line cell (a page title with a newline) ends a few
+    # lines later; a broken quote never does, so give up at the next line
+    # that is a complete record by itself.
+    record = text
+    for used in range(1, MAX_RECORD_LINES):
+        following = stream.peek(used - 1)
+        if following is None:
+            return None
+        alone = split_line(following, delimiter)
+        if alone is not None and len(alone) >= width > 1:
+            return None
+        record += following
+        cells = split_line(record, delimiter)
+        if cells is not None:
+            return cells, used
+    return None

@@ -1,0 +1,154 @@
+"""The database schema, as sqlite-utils migrations (safe to apply repeatedly)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("backcheck")
+
+#: Columns a check and a backlink's current state share (the verdict and its summary).
+VERDICT_COLUMNS: dict[str, type] = {
+    "status": str,
+    "reason": str,
+    "change": str,
+    "follow": int,
+    "nofollow_source": str,
+    "rel": str,
+    "anchor": str,
+    "anchor_changed": int,
+    "target_changed": int,
+    "observed_target": str,
+    "link_count": int,
+    "http_status": int,
+    "final_url": str,
+    "consecutive_failures": int,
+}
+
+#: Evidence kept on each check only.
+EVIDENCE_COLUMNS: dict[str, type] = {
+    "redirect_chain": str,  # JSON [[url, status], ...]
+    "content_type": str,
+    "size": int,
+    "fetch_ms": int,
+    "x_robots_tag": str,
+    "meta_robots": str,
+    "canonical": str,
+    "link_html": str,
+    "context_before": str,
+    "context_after": str,
+    "content_hash": str,
+    "detail": str,
+}
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.table("sites").create(
+        {
+            "domain": str,
+            "brands": str,  # JSON lists
+            "competitors": str,
+            "keywords": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="domain",
+    )
+    db.table("backlinks").create(
+        {
+            "id": int,
+            "site": str,
+            "source_url": str,
+            "target_url": str,  # NULL: any link to the site counts
+            "source_key": str,
+            "target_key": str,  # '' when target_url is NULL, so the unique index holds
+            "referring_domain": str,
+            "expected_anchor": str,
+            "sources": str,  # e.g. "ahrefs,gsc"
+            "discovered_from": int,
+            "imported_at": str,
+            "first_seen": str,  # first check that found it live
+            "last_live": str,
+            "lost_since": str,
+            **VERDICT_COLUMNS,
+            "last_checked": str,
+            "last_check_id": int,
+            # The last live-or-lost verdict: what `change` is computed against.
+            "baseline_status": str,
+            "baseline_follow": int,
+            "baseline_anchor": str,
+            "baseline_target": str,
+        },
+        pk="id",
+        foreign_keys=[("site", "sites", "domain")],
+        defaults={"consecutive_failures": 0, "link_count": 0},
+    )
+    db["backlinks"].create_index(["site", "source_key", "target_key"], unique=True)
+    db["backlinks"].create_index(["source_key"])
+    db["backlinks"].create_index(["site", "status"])
+    db.table("backlink_sources").create(
+        {
+            "backlink_id": int,
+            "source": str,  # ahrefs, semrush, majestic, moz, gsc, csv, urls, discovered
+            "file": str,
+            "line": int,
+            "imported_at": str,
+            "anchor": str,
+            "domain_rating": float,
+            "trust_flow": float,
+            "domain_authority": float,
+            "page_traffic": float,
+            "vendor_first_seen": str,
+            "vendor_last_seen": str,
+            "vendor_lost_status": str,
+            "metrics": str,  # JSON: everything the vendor exported
+        },
+        pk=("backlink_id", "source"),
+        foreign_keys=[("backlink_id", "backlinks", "id")],
+    )
+    db.table("runs").create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "state": str,  # running, finished, failed, interrupted
+            "sites": str,  # JSON list of the domains this run covers
+            "pid": int,
+            "pages": int,
+            "backlinks": int,
+            "live": int,
+            "followed": int,
+            "lost": int,
+            "newly_lost": int,
+            "regained": int,
+            "unreachable": int,
+            "stats": str,  # JSON of Scrapy's stats
+            "error": str,
+        },
+        pk="id",
+    )
+    db.table("run_items").create(
+        {"run_id": int, "backlink_id": int},
+        pk=("run_id", "backlink_id"),
+        foreign_keys=[("run_id", "runs", "id"), ("backlink_id", "backlinks", "id")],
+    )
+    db.table("checks").create(
+        {
+            "id": int,
+            "run_id": int,
+            "backlink_id": int,
+            "checked_at": str,
+            **VERDICT_COLUMNS,
+            **EVIDENCE_COLUMNS,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id"), ("backlink_id", "backlinks", "id")],
+    )
+    # One check per backlink per run: a resumed or repeated write cannot double it.
+    db["checks"].create_index(["run_id", "backlink_id"], unique=True)
+    db["checks"].create_index(["backlink_id", "id"])
+
+
+def apply(db: Database) -> None:
+    migrations.apply(db)

@@ -1,0 +1,306 @@
+"""Verification runs: start or resume, hand out pending pages, record checks, finish.
+
+A run owns a fixed set of backlinks (`run_items`), chosen when it starts. A
+backlink is pending while it has no check in the run, so a run killed at any
+moment resumes exactly where its last commit left it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from verifier.history import DEFAULT_MAX_FAILURES, Baseline, settle
+from verifier.migrations import EVIDENCE_COLUMNS, VERDICT_COLUMNS
+from verifier.models import BacklinkRef, Change, Check, Discovery, Status
+from verifier.storage import StorageError, now, upsert_backlink
+
+PAGE_BATCH = 2000  # rows per query when streaming pending pages
+
+
+class RunInProgress(StorageError):
+    """Another live process is running the run we would resume."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    run_id: int
+    resumed: bool
+    pending: int
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start_run(
+    db: Database, sites: Sequence[str], *, limit: int | None = None, new_run: bool = False
+) -> RunStart:
+    """Resume the unfinished run over the same sites, or start a new one."""
+    key = json.dumps(sorted(sites))
+    unfinished = db.execute(
+        "select id, pid from runs where state in ('running', 'interrupted') and sites = ?"
+        " order by id desc limit 1",
+        [key],
+    ).fetchone()
+    with db.atomic():
+        if unfinished is not None:
+            run_id, pid = unfinished
+            if _alive(pid):
+                raise RunInProgress(f"run {run_id} is still running (pid {pid}); wait for it")
+            if not new_run:
+                db.execute(
+                    "update runs set state = 'running', pid = ? where id = ?", [os.getpid(), run_id]
+                )
+                return RunStart(run_id, True, pending_count(db, run_id))
+            db.execute("update runs set state = 'interrupted' where id = ?", [run_id])
+        run_id = int(
+            db.execute(
+                "insert into runs (started_at, state, sites, pid) values (?, 'running', ?, ?)",
+                [now(), key, os.getpid()],
+            ).lastrowid
+            or 0
+        )
+        marks = ",".join("?" * len(sites))
+        db.execute(
+            f"insert into run_items (run_id, backlink_id) select ?, id from backlinks"
+            f" where site in ({marks}) order by id limit ?",
+            [run_id, *sites, -1 if limit is None else limit],
+        )
+    return RunStart(run_id, False, pending_count(db, run_id))
+
+
+def pending_count(db: Database, run_id: int) -> int:
+    return int(
+        db.execute(
+            "select count(*) from run_items r left join checks c"
+            " on c.run_id = r.run_id and c.backlink_id = r.backlink_id"
+            " where r.run_id = ? and c.id is null",
+            [run_id],
+        ).fetchone()[0]
+    )
+
+
+def _ref(row: tuple) -> BacklinkRef:
+    return BacklinkRef(row[0], row[1], row[2], row[3], row[4])
+
+
+def pending_pages(db: Database, run_id: int) -> Iterator[list[BacklinkRef]]:
+    """The run's unchecked backlinks, grouped by referring page (one fetch each).
+
+    Streams in keyset-paged batches so memory stays flat and no read
+    transaction stays open while the crawl writes.
+    """
+    sql = (
+        "select b.id, b.site, b.source_url, b.target_url, b.expected_anchor, b.source_key"
+        " from run_items r join backlinks b on b.id = r.backlink_id"
+        " left join checks c on c.run_id = r.run_id and c.backlink_id = r.backlink_id"
+        " where r.run_id = ? and c.id is null and b.source_key {op} ?"
+        " order by b.source_key, b.id limit ?"
+    )
+    last = ""
+    while True:
+        rows = db.execute(sql.format(op=">"), [run_id, last, PAGE_BATCH]).fetchall()
+        if not rows:
+            return
+        if len(rows) == PAGE_BATCH:
+            # The last page of a full batch may continue in the next one: fetch it whole.
+            tail_key = rows[-1][5]
+            rows = [r for r in rows if r[5] != tail_key]
+            rows += db.execute(sql.format(op="="), [run_id, tail_key, 1 << 62]).fetchall()
+        group: list[BacklinkRef] = []
+        for row in rows:
+            if group and row[5] != last:
+                yield group
+                group = []
+            group.append(_ref(row))
+            last = row[5]
+        yield group
+
+
+def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(
+        "select id, baseline_status, baseline_follow, baseline_anchor, baseline_target,"
+        f" consecutive_failures from backlinks where id in ({marks})",
+        ids,
+    ).fetchall()
+    return {
+        row[0]: Baseline(
+            status=Status(row[1]) if row[1] else None,
+            follow=None if row[2] is None else bool(row[2]),
+            anchor=row[3],
+            target=row[4],
+            consecutive_failures=row[5] or 0,
+        )
+        for row in rows
+    }
+
+
+_CHECK_COLUMNS = ["run_id", "backlink_id", "checked_at", *VERDICT_COLUMNS, *EVIDENCE_COLUMNS]
+_INSERT_CHECK = (
+    f"insert or ignore into checks ({', '.join(_CHECK_COLUMNS)})"
+    f" values ({', '.join('?' * len(_CHECK_COLUMNS))})"
+)
+_UPDATE_BACKLINK = (
+    "update backlinks set "
+    + ", ".join(f"{c} = ?" for c in VERDICT_COLUMNS)
+    + ", last_checked = ?, last_check_id = ?"
+    + ", first_seen = coalesce(first_seen, case when ? = 'live' then ? end)"
+    + ", last_live = case when ? = 'live' then ? else last_live end"
+    + ", lost_since = case when ? = 'lost' then coalesce(lost_since, ?)"
+    + " when ? = 'live' then null else lost_since end"
+    + ", baseline_status = case when ? = 'unreachable' then baseline_status else ? end"
+    + ", baseline_follow = case when ? = 'unreachable' then baseline_follow else ? end"
+    + ", baseline_anchor = case when ? = 'unreachable' then baseline_anchor else ? end"
+    + ", baseline_target = case when ? = 'unreachable' then baseline_target else ? end"
+    + " where id = ?"
+)
+
+
+def _value(value: object) -> object:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list):
+        return json.dumps(value)
+    return value
+
+
+def record_checks(
+    db: Database,
+    run_id: int,
+    checks: Sequence[Check],
+    discoveries: Sequence[Discovery] = (),
+    max_failures: int = DEFAULT_MAX_FAILURES,
+) -> int:
+    """Store a batch of checks in one transaction; returns how many were new.
+
+    A backlink that already has a check in this run keeps it (a resumed or
+    duplicated page cannot double a check).
+    """
+    stamp = now()
+    written = 0
+    with db.atomic():
+        checks = list(checks)
+        for found in discoveries:
+            backlink_id, _ = upsert_backlink(
+                db,
+                found.site,
+                found.source_url,
+                found.target_url,
+                None,
+                "discovered",
+                stamp,
+                discovered_from=found.discovered_from,
+            )
+            db.execute(
+                "insert or ignore into run_items (run_id, backlink_id) values (?, ?)",
+                [run_id, backlink_id],
+            )
+            found.check.backlink_id = backlink_id
+            checks.append(found.check)
+        if not checks:
+            return 0
+        baselines = _baselines(db, [c.backlink_id for c in checks])
+        for check in checks:
+            settle(check, baselines.get(check.backlink_id, Baseline()), max_failures)
+            check.checked_at = check.checked_at or stamp
+            row = asdict(check)
+            cursor = db.execute(
+                _INSERT_CHECK,
+                [run_id, check.backlink_id, check.checked_at]
+                + [_value(row[c]) for c in VERDICT_COLUMNS]
+                + [_value(row[c]) for c in EVIDENCE_COLUMNS],
+            )
+            if not cursor.rowcount:
+                continue
+            written += 1
+            status = check.status.value
+            db.execute(
+                _UPDATE_BACKLINK,
+                [_value(row[c]) for c in VERDICT_COLUMNS]
+                + [check.checked_at, cursor.lastrowid]
+                + [status, check.checked_at, status, check.checked_at]
+                + [status, check.checked_at, status]
+                + [status, status, status, _value(check.follow)]
+                + [status, check.anchor, status, check.observed_target]
+                + [check.backlink_id],
+            )
+    return written
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: int
+    state: str
+    pages: int = 0
+    backlinks: int = 0
+    live: int = 0
+    followed: int = 0
+    lost: int = 0
+    newly_lost: int = 0
+    regained: int = 0
+    unreachable: int = 0
+    pending: int = 0
+    seconds: float = 0.0
+
+
+def summarize(db: Database, run_id: int) -> RunSummary:
+    row = db.execute(
+        "select count(distinct b.source_key), count(*),"
+        " sum(c.status = 'live'), sum(c.status = 'live' and c.follow),"
+        " sum(c.status = 'lost'), sum(c.change = ?), sum(c.change = ?),"
+        " sum(c.status = 'unreachable')"
+        " from checks c join backlinks b on b.id = c.backlink_id where c.run_id = ?",
+        [Change.LOST.value, Change.REGAINED.value, run_id],
+    ).fetchone()
+    state, started, finished = db.execute(
+        "select state, started_at, finished_at from runs where id = ?", [run_id]
+    ).fetchone()
+    summary = RunSummary(run_id, state, *[int(v or 0) for v in row])
+    summary.pending = pending_count(db, run_id)
+    if started and finished:
+        delta = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
+        summary.seconds = delta.total_seconds()
+    return summary
+
+
+def finish_run(
+    db: Database, run_id: int, state: str, stats: dict | None = None, error: str | None = None
+) -> RunSummary:
+    """Close a run with its counts and Scrapy's stats."""
+    db.execute(
+        "update runs set finished_at = ?, state = ?, stats = ?, error = ? where id = ?",
+        [now(), state, json.dumps(stats or {}, default=str), error, run_id],
+    )
+    summary = summarize(db, run_id)
+    db["runs"].update(
+        run_id,
+        {
+            key: getattr(summary, key)
+            for key in (
+                "pages",
+                "backlinks",
+                "live",
+                "followed",
+                "lost",
+                "newly_lost",
+                "regained",
+                "unreachable",
+            )
+        },
+    )
+    return summary

@@ -1,0 +1,220 @@
+"""Open the database, keep site profiles, and write imported backlinks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sqlite_utils import Database
+
+from verifier import migrations
+from verifier.profile import SiteProfile
+from verifier.urls import host_of, identity_key, registered_domain, site_domain
+
+
+class StorageError(Exception):
+    """A problem with the database or its contents that the user must fix."""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def open_db(path: str | Path) -> Database:
+    """Open (creating if needed) a backcheck database, migrated and in WAL mode."""
+    try:
+        db = Database(str(path))
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.enable_wal()
+        # WAL keeps the database consistent after a crash; NORMAL only risks the
+        # last commits on power loss, which a resumed run re-checks anyway.
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        migrations.apply(db)
+    except Exception as exc:  # sqlite3 raises several unrelated types here
+        raise StorageError(f"{path}: cannot open database: {exc}") from exc
+    return db
+
+
+# --- sites -----------------------------------------------------------------
+
+
+def _merge(old: str | None, new: Iterable[str]) -> list[str]:
+    values: list[str] = json.loads(old) if old else []
+    for value in new:
+        value = value.strip()
+        if value and value.casefold() not in {v.casefold() for v in values}:
+            values.append(value)
+    return values
+
+
+def save_site(
+    db: Database,
+    site: str,
+    brands: Iterable[str] = (),
+    competitors: Iterable[str] = (),
+    keywords: Iterable[str] = (),
+) -> SiteProfile:
+    """Create or extend a site's profile; repeated values are added, never replaced."""
+    domain = site_domain(site)
+    if not domain:
+        raise StorageError(f"not a domain: {site!r}")
+    old = next(db["sites"].rows_where("domain = ?", [domain]), {})
+    row = {
+        "domain": domain,
+        "brands": json.dumps(_merge(old.get("brands"), brands)),
+        "competitors": json.dumps(_merge(old.get("competitors"), map(site_domain, competitors))),
+        "keywords": json.dumps(_merge(old.get("keywords"), keywords)),
+        "created_at": old.get("created_at") or now(),
+        "updated_at": now(),
+    }
+    db["sites"].upsert(row, pk="domain")
+    return load_site(db, domain)
+
+
+def load_site(db: Database, domain: str) -> SiteProfile:
+    row = next(db["sites"].rows_where("domain = ?", [domain]), None)
+    if row is None:
+        raise StorageError(f"no site {domain!r} in the database; run `backcheck init --site`")
+    return SiteProfile(
+        domain=row["domain"],
+        brands=tuple(json.loads(row["brands"] or "[]")),
+        competitors=tuple(json.loads(row["competitors"] or "[]")),
+        keywords=tuple(json.loads(row["keywords"] or "[]")),
+    )
+
+
+def site_domains(db: Database) -> list[str]:
+    return [row["domain"] for row in db.query("select domain from sites order by domain")]
+
+
+def pick_sites(db: Database, site: str | None, *, one: bool) -> list[str]:
+    """The sites a command works on: `--site`, or all (or the only one, when `one`)."""
+    domains = site_domains(db)
+    if site is not None:
+        domain = site_domain(site)
+        if domain not in domains:
+            raise StorageError(f"no site {domain!r} in the database; run `backcheck init --site`")
+        return [domain]
+    if not domains:
+        raise StorageError("no site in the database yet; run `backcheck init --site DOMAIN`")
+    if one and len(domains) > 1:
+        raise StorageError(
+            f"several sites in the database ({', '.join(domains)}); pick one with --site"
+        )
+    return domains
+
+
+# --- imported backlinks ----------------------------------------------------
+
+#: Vendor metrics kept in their own columns, for reports; all of them stay in `metrics`.
+METRIC_COLUMNS = {
+    "domain_rating": "domain_rating",
+    "trust_flow": "trust_flow",
+    "domain_authority": "domain_authority",
+    "page_traffic": "page_traffic",
+    "first_seen": "vendor_first_seen",
+    "last_seen": "vendor_last_seen",
+    "lost_status": "vendor_lost_status",
+}
+
+
+class RowLike(Protocol):
+    line: int
+    source_url: str
+    target_url: str | None
+    anchor: str | None
+    metrics: dict[str, object]
+
+
+@dataclass(slots=True)
+class ImportCounts:
+    imported: int = 0
+    merged: int = 0
+
+
+def add_backlinks(
+    db: Database, site: str, rows: Iterable[RowLike], source: str, file: str
+) -> ImportCounts:
+    """Insert new backlinks and merge known ones (adding `source`); never deletes history."""
+    counts = ImportCounts()
+    stamp = now()
+    with db.atomic():
+        for row in rows:
+            backlink_id, new = upsert_backlink(
+                db, site, row.source_url, row.target_url, row.anchor, source, stamp
+            )
+            if new:
+                counts.imported += 1
+            else:
+                counts.merged += 1
+            record = {
+                "backlink_id": backlink_id,
+                "source": source,
+                "file": file,
+                "line": row.line,
+                "imported_at": stamp,
+                "anchor": row.anchor,
+                "metrics": json.dumps(row.metrics, default=str),
+            }
+            for metric, column in METRIC_COLUMNS.items():
+                if metric in row.metrics:
+                    record[column] = row.metrics[metric]
+            db["backlink_sources"].upsert(record, pk=("backlink_id", "source"))
+    return counts
+
+
+def upsert_backlink(
+    db: Database,
+    site: str,
+    source_url: str,
+    target_url: str | None,
+    anchor: str | None,
+    source: str,
+    stamp: str,
+    discovered_from: int | None = None,
+) -> tuple[int, bool]:
+    """The backlink's id, inserting it when new; the bool says whether it was new."""
+    source_url = source_url.strip()
+    target_url = target_url.strip() if target_url else None
+    source_key = identity_key(source_url)
+    target_key = identity_key(target_url) if target_url else ""
+    found = db.execute(
+        "select id, sources, expected_anchor from backlinks"
+        " where site = ? and source_key = ? and target_key = ?",
+        [site, source_key, target_key],
+    ).fetchone()
+    if found is not None:
+        backlink_id, sources, expected = found
+        names = sources.split(",") if sources else []
+        if source not in names:
+            names.append(source)
+        db.execute(
+            "update backlinks set sources = ?, expected_anchor = ? where id = ?",
+            # The first non-empty anchor stays the expectation: later exports may
+            # already show a changed anchor, which is what we want to detect.
+            [",".join(names), expected or (anchor or None), backlink_id],
+        )
+        return backlink_id, False
+    cursor = db.execute(
+        "insert into backlinks (site, source_url, target_url, source_key, target_key,"
+        " referring_domain, expected_anchor, sources, discovered_from, imported_at,"
+        " consecutive_failures, link_count) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)",
+        [
+            site,
+            source_url,
+            target_url,
+            source_key,
+            target_key,
+            registered_domain(host_of(source_url)),
+            anchor or None,
+            source,
+            discovered_from,
+            stamp,
+        ],
+    )
+    return int(cursor.lastrowid or 0), True
