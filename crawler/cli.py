@@ -6,7 +6,6 @@ Scrapy is imported only inside the crawling commands, so reports start fast.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -330,7 +329,6 @@ def demo(db_path: str | None) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     cli(prog_name="backcheck")
 
 

@@ -66,8 +66,9 @@ def reason_for(failure: Failure) -> tuple[Reason, str]:
             return Reason.TOO_MANY_REDIRECTS, detail
         return Reason.CRAWL_ERROR, detail
     if isinstance(exc, DownloadCancelledError):
-        too_big = "size" in str(exc).lower()
-        return (Reason.TOO_LARGE if too_big else Reason.CRAWL_ERROR), detail
+        # Scrapy cancels a download only for DOWNLOAD_MAXSIZE (announced or received);
+        # the message is empty when the body outgrew it without a Content-Length.
+        return Reason.TOO_LARGE, detail if str(exc) else "body larger than DOWNLOAD_MAXSIZE"
     if _looks_like_tls(exc):
         return Reason.TLS_ERROR, detail
     for types, reason in _BY_TYPE:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
@@ -31,7 +30,6 @@ class SQLitePipeline:
         self.max_failures = max_failures
         self.checks: list[Check] = []
         self.discoveries: list[Discovery] = []
-        self.last_flush = time.monotonic()
         self.timer: task.LoopingCall | None = None
         self.db: Any = None
         self.run_id = 0
@@ -74,7 +72,6 @@ class SQLitePipeline:
         stats.inc_value("backcheck/checks_written", written)
         for check in checks + [d.check for d in discoveries]:
             stats.inc_value(f"backcheck/status_count/{check.status.value}")
-        self.last_flush = time.monotonic()
 
     def close_spider(self) -> None:
         if self.timer is not None and self.timer.running:

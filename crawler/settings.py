@@ -41,3 +41,9 @@ ITEM_PIPELINES = {"crawler.pipelines.SQLitePipeline": 300}
 BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
 BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
+
+DOWNLOADER_MIDDLEWARES = {
+    # Replaces Scrapy's: see crawler/middlewares.py for the concurrency bug it fixes.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
+}
