@@ -119,15 +119,15 @@ class Page:
             if self.root is None:
                 self._anchors = []
             else:
+                # A set of the elements themselves, not of id()s: lxml builds a new
+                # proxy object each time unless one is alive, so ids get reused.
                 hidden = {
-                    id(a)
-                    for box in self.root.iter(*IGNORED_CONTAINERS)
-                    for a in box.iter("a", "area")
+                    a for box in self.root.iter(*IGNORED_CONTAINERS) for a in box.iter("a", "area")
                 }
                 self._anchors = [
                     a
                     for a in self.root.iter("a", "area")
-                    if a.get("href") is not None and id(a) not in hidden
+                    if a.get("href") is not None and a not in hidden
                 ]
         return self._anchors
 
