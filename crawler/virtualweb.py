@@ -96,6 +96,10 @@ class VirtualWeb:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
+    def update(self, routes: dict[str, dict]) -> None:
+        """Add or replace routes while serving (a page that changes between runs)."""
+        self.routes.update({_route_key(key): rule for key, rule in routes.items()})
+
     def start(self) -> VirtualWeb:
         self._stopping.clear()
         self._server = _Server(("127.0.0.1", self._port), _Handler)

@@ -20,17 +20,19 @@ from __future__ import annotations
 import logging
 import os
 import re
+from functools import partial
 from itertools import chain
 from pathlib import Path
 
 from verifier.importers.formats import GSC_SOURCE, header_key
 from verifier.importers.layout import resolve
 from verifier.importers.models import FORMATS, ImportRefused, ImportResult, ImportRow, Reject
-from verifier.importers.rows import build_row, url_row
+from verifier.importers.rows import build_row, trusted, url_row
 from verifier.importers.sniff import (
     detect_encoding,
     iter_records,
     open_text,
+    sniff_container,
     sniff_delimiter,
     split_leniently,
     split_line,
@@ -71,6 +73,8 @@ def read_export(path: str | Path, site: str, fmt: str = "auto") -> ImportResult:
     name = os.fspath(path)
     path = Path(path)
     domain = site_domain(site)
+    if container := sniff_container(path):
+        raise ImportRefused(name, f"this is {container}, not a CSV export; export it as CSV")
     encoding = detect_encoding(path)
     with open_text(path, encoding) as stream:
         numbered = enumerate(stream, start=1)
@@ -92,8 +96,12 @@ def read_export(path: str | Path, site: str, fmt: str = "auto") -> ImportResult:
                 raise ImportRefused(name, layout)
             result = ImportResult(layout.format.name, [], [])
             lines = (text for _, text in numbered)
-            for record in iter_records(lines, delimiter, layout.width, line + 1):
-                _add(result, build_row(record, layout, delimiter or ",", domain))
+            separator = delimiter or ","
+            records = iter_records(
+                lines, delimiter, line + 1, partial(trusted, layout=layout, delimiter=separator)
+            )
+            for record in records:
+                _add(result, build_row(record, layout, separator, domain))
     logger.debug(
         "%(path)s: %(format)s export in %(encoding)s, %(rows)d rows, %(rejects)d rejected",
         {

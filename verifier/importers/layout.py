@@ -27,13 +27,13 @@ class Layout:
     bound: tuple[tuple[int, Column], ...]  # in table order: the first good value of a key wins
     extras: tuple[tuple[int, str], ...]  # generic CSV: unknown columns, by lower-cased name
     day_first: bool  # slash dates are day/month (a localised Search Console export)
+    source: int
+    target: int | None
+    anchor: int | None
 
     @property
     def width(self) -> int:
         return len(self.header)
-
-    def index(self, key: str) -> int | None:
-        return next((index for index, column in self.bound if column.key == key), None)
 
 
 def missing_columns(fmt: Format, keys: set[str]) -> list[str]:
@@ -48,7 +48,7 @@ def missing_columns(fmt: Format, keys: set[str]) -> list[str]:
 
 
 def bind(fmt: Format, header: list[str]) -> Layout:
-    """The layout of `header` read as `fmt` (its required columns must be present)."""
+    """The layout of `header` read as `fmt`; check `missing_columns` first."""
     keys = [header_key(name) for name in header]
     bound: list[tuple[int, Column]] = []
     taken: set[int] = set()
@@ -68,7 +68,17 @@ def bind(fmt: Format, header: list[str]) -> Layout:
             if index not in taken and name.strip()
         )
     day_first = not DAY_FIRST_KEYS.isdisjoint(keys)
-    return Layout(fmt, tuple(header), tuple(bound), extras, day_first)
+    at = {column.key: index for index, column in reversed(bound)}
+    return Layout(
+        fmt,
+        tuple(header),
+        tuple(bound),
+        extras,
+        day_first,
+        source=at["source_url"],
+        target=at.get("target_url"),
+        anchor=at.get("anchor"),
+    )
 
 
 def detect(header: list[str]) -> Format | None:
@@ -143,6 +153,10 @@ def describe(keys: set[str]) -> str | None:
         if keys & {"topkeyword", "traffic"}:
             return 'an Ahrefs "Top pages" report'
         return 'a Semrush "Indexed pages" report'
+    if keys & {"linkingpages", "linkingsites", "incominglinks"}:
+        if keys & {"site", "linkingsite"}:
+            return 'a Search Console "Top linking sites" report'
+        return 'a Search Console "Top linked pages" report'
     if keys & {"anchor", "anchortext"} and not keys & _PAGE_KEYS:
         return "an anchors report"
     return None

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from verifier.importers.formats import CHECKED_KINDS, Kind
 from verifier.importers.models import ImportRow, Reject
+from verifier.importers.sniff import Record
 from verifier.importers.values import (
     is_blank,
     parse_bool,
@@ -19,13 +20,13 @@ from verifier.urls import is_http_url, is_on_site
 
 if TYPE_CHECKING:
     from verifier.importers.layout import Layout
-    from verifier.importers.sniff import Record
 
 #: Keys that are ImportRow fields, never metrics.
 ROW_FIELDS = frozenset({"source_url", "target_url", "anchor"})
 
 _INT = re.compile(r"-?(?:0|[1-9]\d*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9]\d*)\.\d+")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def build_row(record: Record, layout: Layout, delimiter: str, site: str) -> ImportRow | Reject:
@@ -33,13 +34,11 @@ def build_row(record: Record, layout: Layout, delimiter: str, site: str) -> Impo
     cells = fit_cells(record, layout, delimiter)
     if isinstance(cells, str):
         return Reject(record.line, cells)
-    source_at, target_at = layout.index("source_url"), layout.index("target_url")
-    anchor_at = layout.index("anchor")
-    source = cells[source_at].strip() if source_at is not None else ""
-    target = cells[target_at].strip() if target_at is not None else None
+    source = cells[layout.source].strip()
+    target = cells[layout.target].strip() if layout.target is not None else None
     if problem := check_urls(source, target, layout.format.needs_target, site):
         return Reject(record.line, problem)
-    anchor = cells[anchor_at].strip() if anchor_at is not None else ""
+    anchor = cells[layout.anchor].strip() if layout.anchor is not None else ""
     return ImportRow(
         record.line, source, target or None, anchor or None, read_metrics(cells, layout)
     )
@@ -85,7 +84,7 @@ def url_problem(url: str) -> str | None:
         return f"not an http(s) URL: {_show(url)}"
     # Whitespace inside a URL is two cells run together more often than a
     # page address a browser would quietly encode.
-    if not parts.hostname or any(char.isspace() or ord(char) < 32 for char in url):
+    if not parts.hostname or _SPACE_OR_CONTROL.search(url):
         return f"unparseable URL: {_show(url)}"
     return None if is_http_url(url) else f"not an http(s) URL: {_show(url)}"
 
@@ -112,6 +111,11 @@ def fit_cells(record: Record, layout: Layout, delimiter: str) -> list[str] | str
     if record.broken and not plausible(cells, layout):
         return "malformed CSV row (broken quoting): cannot tell which cell is which"
     return cells
+
+
+def trusted(cells: list[str], layout: Layout, delimiter: str) -> bool:
+    """True when cells joined across lines still read as a row of `layout`."""
+    return not isinstance(fit_cells(Record(0, cells, broken=True), layout, delimiter), str)
 
 
 def _absorb(cells: list[str], layout: Layout, delimiter: str) -> list[str] | str:

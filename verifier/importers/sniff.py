@@ -3,10 +3,11 @@
 Vendor exports are not always valid CSV. Majestic, for one, writes anchors
 with unescaped double quotes or stray commas. A strict reader would either
 stop or, worse, let an unterminated quote swallow every following line, so
-records are read one physical line at a time: a line joins the next only
-while a quoted field is open and the next line is not a record of its own.
+records are read one physical line at a time. A line joins the following
+ones only while a quoted cell is open, for at most MAX_RECORD_LINES lines,
+and only when the joined record reads right to the caller.
 A line whose quoting is broken is split leniently and flagged, and the caller
-decides whether its URL columns can still be trusted.
+decides whether its cells can still be trusted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
 #: Delimiters we recognise, in the order that wins a tie.
@@ -30,6 +31,21 @@ MAX_RECORD_LINES = 20
 
 _CHUNK = 1 << 20
 _QUOTED = re.compile(r'"[^"]*"')
+
+
+#: Magic numbers of files people export instead of CSV, and what to call them.
+CONTAINERS = {
+    b"PK\x03\x04": "an Excel workbook or another zip archive",
+    b"\xd0\xcf\x11\xe0": "a legacy Excel (.xls) workbook",
+    b"%PDF": "a PDF document",
+}
+
+
+def sniff_container(path: Path) -> str | None:
+    """What a binary file is (a workbook, a PDF), or None for anything that may be text."""
+    with path.open("rb") as raw:
+        head = raw.read(8)
+    return next((name for magic, name in CONTAINERS.items() if head.startswith(magic)), None)
 
 
 def detect_encoding(path: Path) -> str:
@@ -167,12 +183,16 @@ class _Lookahead:
 
 
 def iter_records(
-    lines: Iterable[str], delimiter: str | None, width: int, first_line: int
+    lines: Iterable[str],
+    delimiter: str | None,
+    first_line: int,
+    accept: Callable[[list[str]], bool] | None = None,
 ) -> Iterator[Record]:
     """Records of `lines` (the file after its header); blank lines are skipped.
 
-    `width` is the header's cell count: a following line that parses on its
-    own to that many cells is a new record, not the rest of an open quote.
+    A line that ends inside a quoted cell is joined with the following lines
+    until the quote closes, if `accept` takes the joined cells as a record;
+    otherwise the line is split leniently on its own and flagged `broken`.
     """
     stream = _Lookahead(lines)
     number = first_line
@@ -182,7 +202,7 @@ def iter_records(
             continue
         cells = split_line(text, delimiter)
         if cells is None and delimiter is not None:
-            joined = _continue_quote(text, stream, delimiter, width)
+            joined = _close_quote(text, stream, delimiter, accept)
             if joined is not None:
                 cells, used = joined
                 for _ in range(used):
@@ -194,22 +214,24 @@ def iter_records(
             yield Record(line, split_leniently(text, delimiter or ","), broken=True)
 
 
-def _continue_quote(
-    text: str, stream: _Lookahead, delimiter: str, width: int
+def _close_quote(
+    text: str,
+    stream: _Lookahead,
+    delimiter: str,
+    accept: Callable[[list[str]], bool] | None,
 ) -> tuple[list[str], int] | None:
-    # A legitimate multi-line cell (a page title with a newline) ends a few
-    # lines later; a broken quote never does, so give up at the next line
-    # that is a complete record by itself.
+    # A legitimate multi-line cell (a page title with a newline) closes a few
+    # lines later into a record that reads right; a broken quote either never
+    # closes or closes into nonsense, and then the line stands alone.
     record = text
     for used in range(1, MAX_RECORD_LINES):
+        if split_line(record + '"', delimiter) is None:
+            return None  # not an open quote: the quoting is broken before the line ends
         following = stream.peek(used - 1)
         if following is None:
-            return None
-        alone = split_line(following, delimiter)
-        if alone is not None and len(alone) >= width > 1:
             return None
         record += following
         cells = split_line(record, delimiter)
         if cells is not None:
-            return cells, used
+            return (cells, used) if accept is None or accept(cells) else None
     return None
