@@ -268,11 +268,11 @@ def render(rows: list[dict[str, Any]], report_def: reports.Report, fmt: str) -> 
         from rich.table import Table
 
         columns = report_def.table_columns or tuple(rows[0].keys() if rows else ())
-        table = Table(title=f"{report_def.title} ({len(rows)})")
+        table = Table(title=f"{report_def.title} ({len(rows)})", title_justify="left")
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold", no_wrap=column in ("status", "reason"))
         for row in rows:
-            table.add_row(*(reports._cell(row.get(c)) for c in columns))
+            table.add_row(*(reports.cell(row.get(c)) for c in columns))
         Console().print(table)
 
 

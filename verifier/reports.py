@@ -44,7 +44,6 @@ BACKLINKS = Report(
         "follow",
         "change",
         "source_url",
-        "observed_target",
         "anchor",
     ),
 )
@@ -76,16 +75,21 @@ def render_csv(rows: Sequence[Mapping[str, object]], columns: Sequence[str] = ()
     return out.getvalue()
 
 
-def _cell(value: object) -> str:
+def cell(value: object) -> str:
+    """A value as a table shows it: blanks for null, yes/no, URLs without the scheme."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    text = str(value).replace("\n", " ")
+    return text.split("://", 1)[1] if text.startswith(("http://", "https://")) else text
 
 
 def render_markdown(rows: Sequence[Mapping[str, object]], columns: Sequence[str] = ()) -> str:
     fields = list(columns or (rows[0].keys() if rows else ()))
     lines = ["| " + " | ".join(fields) + " |", "|" + "---|" * len(fields)]
-    lines += ["| " + " | ".join(_cell(row.get(f)) for f in fields) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(cell(row.get(f)).replace("|", "\\|") for f in fields) + " |"
+        for row in rows
+    ]
     return "\n".join(lines) + "\n"

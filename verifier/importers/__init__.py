@@ -23,6 +23,7 @@ import re
 from functools import partial
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from verifier.importers.formats import GSC_SOURCE, header_key
 from verifier.importers.layout import resolve
@@ -40,6 +41,9 @@ from verifier.importers.sniff import (
 )
 from verifier.urls import site_domain
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 __all__ = [
     "FORMATS",
     "ImportRefused",
@@ -54,8 +58,10 @@ logger = logging.getLogger(__name__)
 #: Keys of a lone first line that is the header of a URL list, not a URL.
 URL_LIST_HEADERS = frozenset(
     {"url", "urls", "sourceurl", "referringpage", "referringpageurl", "page", "pageurl", "link"}
-    | {header_key(name) for name in GSC_SOURCE}
 )
+# A lone "Linking page" header is a Search Console sample-links export when
+# detected, but still only a header when the user says the file is a URL list.
+_SKIPPED_HEADERS = URL_LIST_HEADERS | {header_key(name) for name in GSC_SOURCE}
 
 # One token, no delimiter, that starts like a URL.
 _URL_TOKEN = re.compile(r"(?:https?://|www\.)[^\s,;]+", re.IGNORECASE)
@@ -124,9 +130,10 @@ def _is_url_list(first: str) -> bool:
 
 def _read_urls(first: tuple[int, str], numbered: enumerate[str], domain: str) -> ImportResult:
     result = ImportResult("urls", [], [])
-    line, text = first
     # A lone header such as "url" is skipped; anything else on line 1 is a row.
-    lines = numbered if header_key(unquote(text)) in URL_LIST_HEADERS else chain([first], numbered)
+    lines: Iterable[tuple[int, str]] = numbered
+    if header_key(unquote(first[1])) not in _SKIPPED_HEADERS:
+        lines = chain([first], numbered)
     for line, text in lines:
         if text.strip():
             _add(result, url_row(line, text, domain))

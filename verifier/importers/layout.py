@@ -39,7 +39,7 @@ class Layout:
 def missing_columns(fmt: Format, keys: set[str]) -> list[str]:
     """The required columns of `fmt` that none of the header `keys` provides."""
     required = ("source_url", "target_url") if fmt.needs_target else ("source_url",)
-    absent = []
+    absent: list[str] = []
     for key in required:
         column = fmt.column(key)
         if column is not None and not keys.intersection(column.keys):

@@ -38,6 +38,9 @@ class ImportRefused(Exception):
     """The whole file is not a backlink export (or not the format asked for)."""
 
     def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
+        super().__init__(path, problem)  # both in args, so the exception pickles
         self.path = path
         self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"

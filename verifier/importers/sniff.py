@@ -208,10 +208,12 @@ def iter_records(
                 for _ in range(used):
                     stream.pop()
                 number += used
-        if cells is not None:
-            yield Record(line, cells)
-        else:
-            yield Record(line, split_leniently(text, delimiter or ","), broken=True)
+        broken = cells is None
+        if cells is None:
+            cells = split_leniently(text, delimiter or ",")
+        # A line of bare delimiters (Excel pads sheets with them) is an empty line.
+        if any(cell.strip() for cell in cells):
+            yield Record(line, cells, broken)
 
 
 def _close_quote(

@@ -1,0 +1,49 @@
+"""verifier/ is pure logic: it never imports scrapy, twisted, click or the crawler."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+FORBIDDEN = ("scrapy", "twisted", "click", "crawler", "parsel", "itemadapter")
+
+
+def test_importing_all_of_verifier_loads_no_crawling_stack() -> None:
+    # click is not checked at run time: sqlite-utils imports it for its own CLI.
+    code = (
+        "import pkgutil, importlib, sys, verifier\n"
+        "for m in pkgutil.walk_packages(verifier.__path__, 'verifier.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('scrapy', 'twisted', 'crawler', 'parsel', 'itemadapter'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "verifier").rglob("*.py")), ids=str)
+def test_no_verifier_module_imports_the_crawling_stack(path) -> None:  # type: ignore[no-untyped-def]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        for name in names:
+            assert name.split(".")[0] not in FORBIDDEN, f"{path}: imports {name}"
+
+
+def test_ruff_is_clean() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--quiet", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
