@@ -9,38 +9,14 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import click
 
-from verifier import reports, runs, storage
+from crawler.commands.options import db_option, open_db, site_option
+from crawler.commands.report import report
+from verifier import runs, storage
 
 EXIT_NEWLY_LOST = 3
-
-
-def db_option(func: Any) -> Any:
-    return click.option(
-        "--db",
-        "db_path",
-        envvar="BACKCHECK_DB",
-        default="backcheck.db",
-        show_default=True,
-        type=click.Path(dir_okay=False),
-        help="SQLite database (env BACKCHECK_DB).",
-    )(func)
-
-
-def site_option(func: Any) -> Any:
-    return click.option(
-        "--site", help="The site (domain) to work on, when the database holds several."
-    )(func)
-
-
-def open_db(db_path: str) -> Any:
-    try:
-        return storage.open_db(db_path)
-    except storage.StorageError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -246,63 +222,6 @@ def summary_line(s: runs.RunSummary) -> str:
     return line
 
 
-@cli.group()
-def report() -> None:
-    """Print a report from the database.
-
-    \b
-    Example:
-        backcheck report backlinks --status lost --format csv > lost.csv
-    """
-
-
-def render(rows: list[dict[str, Any]], report_def: reports.Report, fmt: str) -> None:
-    if fmt == "json":
-        click.echo(reports.render_json(rows))
-    elif fmt == "csv":
-        click.echo(reports.render_csv(rows), nl=False)
-    elif fmt == "markdown":
-        click.echo(reports.render_markdown(rows, report_def.table_columns), nl=False)
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        columns = report_def.table_columns or tuple(rows[0].keys() if rows else ())
-        table = Table(title=f"{report_def.title} ({len(rows)})", title_justify="left")
-        for column in columns:
-            table.add_column(column, overflow="fold", no_wrap=column in ("status", "reason"))
-        for row in rows:
-            table.add_row(*(reports.cell(row.get(c)) for c in columns))
-        Console().print(table)
-
-
-@report.command("backlinks")
-@click.option(
-    "--status",
-    type=click.Choice(["live", "lost", "unreachable"]),
-    help="Only backlinks with this status.",
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(reports.FORMATS), default="table", show_default=True
-)
-@site_option
-@db_option
-def report_backlinks(status: str | None, fmt: str, site: str | None, db_path: str) -> None:
-    """Every backlink with its current verdict (status null: never checked yet).
-
-    \b
-    Example:
-        backcheck report backlinks --status lost --format json --db backcheck.db
-    """
-    db = open_db(db_path)
-    try:
-        domain = storage.pick_sites(db, site, one=False)[0] if site else None
-    except storage.StorageError as exc:
-        raise click.ClickException(str(exc)) from exc
-    rows = reports.run(db, reports.BACKLINKS, {"site": domain, "status": status})
-    render(rows, reports.BACKLINKS, fmt)
-
-
 @cli.command()
 @click.option(
     "--db",
@@ -326,6 +245,9 @@ def demo(db_path: str | None) -> None:
         demo_run.run(db_path)
     except demo_run.DemoError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+cli.add_command(report)
 
 
 def main() -> None:

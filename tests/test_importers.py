@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import codecs
 import json
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -490,6 +493,12 @@ def test_gsc_localised_headers(tmp_path, source, crawled, value, expected):
             id="short-row-and-trailing-delimiter",
         ),
         pytest.param(
+            "source_url,target_url\n,,\n;\nhttps://a.example/,https://acme.com/\n",
+            [(4, None)],
+            [(3, "not an http(s) URL: ';'")],
+            id="a-line-of-delimiters-is-empty",
+        ),
+        pytest.param(
             "source_url,target_url\nhttps://a.example/,https://acme.com/,extra\n",
             [],
             [
@@ -528,6 +537,27 @@ def test_generic_csv_types_our_own_metric_names(tmp_path):
         "domain_rating": 1234,
         "note": "hi",
     }
+
+
+def test_lone_linking_page_header_is_search_console(tmp_path):
+    result = read_export(write(tmp_path, "Linking page\nhttps://a.example/x\n"), SITE)
+    assert result.format == "gsc"
+    assert result.rows == [ImportRow(2, "https://a.example/x", None, None, {})]
+
+
+def test_refusal_pickles_with_its_message():
+    refused = ImportRefused("links.csv", "the file is empty, not a backlink export")
+    again = pickle.loads(pickle.dumps(refused))
+    assert (str(again), again.path) == (str(refused), "links.csv")
+
+
+def test_importers_stay_free_of_the_crawler_stack():
+    code = (
+        "import sys, verifier.importers; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'scrapy', 'twisted', 'click'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_url_list_without_header(tmp_path):

@@ -152,3 +152,41 @@ def m001_initial(db: Database) -> None:
 
 def apply(db: Database) -> None:
     migrations.apply(db)
+
+
+@migrations()
+def m002_targets_and_disavow(db: Database) -> None:
+    # Our own pages that backlinks point at, checked once per run (issue #3: broken-targets).
+    db.table("target_checks").create(
+        {
+            "run_id": int,
+            "site": str,
+            "url_key": str,  # verifier.urls.identity_key of the target URL
+            "url": str,
+            "checked_at": str,
+            "method": str,  # HEAD, or GET when HEAD was refused
+            "http_status": int,  # the final answer; NULL when the fetch failed
+            "final_url": str,
+            "redirect_chain": str,  # JSON [[url, status], ...]
+            "error": str,  # unreachable reason code when the fetch failed
+            "detail": str,
+        },
+        pk=("run_id", "url_key"),
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["target_checks"].create_index(["url_key", "run_id"])
+    # Entries of disavow files (issue #3); a backlink is disavowed when an entry covers it.
+    db.table("disavow_entries").create(
+        {
+            "id": int,
+            "site": str,
+            "kind": str,  # "domain" or "url"
+            "value": str,  # the domain (lower-case, IDNA) or the URL as written
+            "file": str,
+            "line": int,
+            "imported_at": str,
+        },
+        pk="id",
+    )
+    db["disavow_entries"].create_index(["site", "kind", "value"], unique=True)
+    db["backlinks"].add_column("disavowed_at", str)

@@ -44,6 +44,8 @@ from verifier.urls import site_domain
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from verifier.importers.layout import Layout
+
 __all__ = [
     "FORMATS",
     "ImportRefused",
@@ -95,16 +97,14 @@ def read_export(path: str | Path, site: str, fmt: str = "auto") -> ImportResult:
                 )
             result = _read_urls(first, numbered, domain)
         else:
-            delimiter = sniff_delimiter(text)
-            header = split_line(text, delimiter) or split_leniently(text, delimiter or ",")
-            layout = resolve([unquote(cell) for cell in header], fmt)
-            if isinstance(layout, str):
-                raise ImportRefused(name, layout)
+            layout, delimiter = _read_header(text, fmt, name)
             result = ImportResult(layout.format.name, [], [])
-            lines = (text for _, text in numbered)
             separator = delimiter or ","
             records = iter_records(
-                lines, delimiter, line + 1, partial(trusted, layout=layout, delimiter=separator)
+                (text for _, text in numbered),
+                delimiter,
+                line + 1,
+                partial(trusted, layout=layout, delimiter=separator),
             )
             for record in records:
                 _add(result, build_row(record, layout, separator, domain))
@@ -119,6 +119,15 @@ def read_export(path: str | Path, site: str, fmt: str = "auto") -> ImportResult:
         },
     )
     return result
+
+
+def _read_header(text: str, fmt: str, name: str) -> tuple[Layout, str | None]:
+    delimiter = sniff_delimiter(text)
+    header = split_line(text, delimiter) or split_leniently(text, delimiter or ",")
+    layout = resolve([unquote(cell) for cell in header], fmt)
+    if isinstance(layout, str):
+        raise ImportRefused(name, layout)
+    return layout, delimiter
 
 
 def _is_url_list(first: str) -> bool:

@@ -3,18 +3,19 @@
 Headers are matched on a key that ignores case, spaces and punctuation, so
 "Source URL", "source_url" and "SourceURL" are one header.
 
-Where the header names come from (none could be checked against a live
-account; every table here is from public descriptions and sample files):
+Where the header names come from: none could be checked against a live
+account or a real export when this was written, so every table below is taken
+from the import issue and public descriptions, and matched leniently.
 
-* Ahrefs "Backlinks" and Semrush "Backlinks": the column names as both tools
-  write them in current exports, as listed in the import issue.
-* Majestic: the names of Majestic's CSV downloads and its API fields
-  (CamelCase and spaced spellings both occur).
-* Moz Link Explorer "Inbound links": all guesses from public descriptions of
-  the export (URL, Title, Anchor Text, Spam Score, Domain/Page Authority,
-  Link Type, Target URL, Date First/Last Seen). Not one is confirmed.
+* Ahrefs "Backlinks", Semrush "Backlinks", Majestic: the column names the
+  import issue lists (Majestic's CamelCase and spaced spellings both occur).
+  The Majestic "+"/"-" flag values are accepted as well as true/false and 1/0.
+* Moz Link Explorer "Inbound links": confirmed: none. Guessed from public
+  descriptions of the export: URL / Source URL, Title, Anchor Text,
+  Spam Score, Domain Authority / DA, Page Authority / PA, Link Type, Follow,
+  Nofollow, Target URL, (Date) First Seen, (Date) Last Seen, Date Lost.
 * Google Search Console "Latest links": English "Linking page" and
-  "Last crawled" are the export's own; the localised names are best effort
+  "Last crawled" as the issue gives them; the localised names are best effort
   (see `GSC_SOURCE` and `GSC_CRAWLED`).
 """
 
@@ -189,9 +190,10 @@ MOZ = Format(
     frozenset({"domainauthority", "da", "pageauthority", "pa", "spamscore"}),
 )
 
-# Search Console localises its export headers. English is the export's own;
-# German, French and Spanish follow the issue; Italian, Portuguese and Dutch
-# are best-effort translations nobody has checked against a real file.
+# Search Console localises its export headers. These are best effort: the
+# English, German, French and Spanish names follow the import issue; the
+# Italian, Portuguese and Dutch ones are plausible translations (two spellings
+# where we were unsure) that nobody has checked against a real export.
 GSC_SOURCE = (
     "Linking page",
     "Verweisende Seite",
@@ -212,7 +214,6 @@ GSC_CRAWLED = (
     "Ultima scansione",
     "Ultimo rilevamento",
     "Último rastreamento",
-    "Última rastreamento",
     "Laatst gecrawld",
 )
 #: Header keys of localised Search Console exports, whose slash dates are day first.

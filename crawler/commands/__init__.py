@@ -1,0 +1,1 @@
+"""Command groups of the `backcheck` CLI, one module each."""

@@ -1,0 +1,34 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from verifier import storage
+
+
+def db_option(func: Any) -> Any:
+    return click.option(
+        "--db",
+        "db_path",
+        envvar="BACKCHECK_DB",
+        default="backcheck.db",
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="SQLite database (env BACKCHECK_DB).",
+    )(func)
+
+
+def site_option(func: Any) -> Any:
+    return click.option(
+        "--site", help="The site (domain) to work on, when the database holds several."
+    )(func)
+
+
+def open_db(db_path: str) -> Any:
+    try:
+        return storage.open_db(db_path)
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
