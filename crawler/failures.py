@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scrapy.core.downloader.handlers.http11 import TunnelError
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -35,6 +36,7 @@ _BY_TYPE: tuple[tuple[tuple[type[BaseException], ...], Reason], ...] = (
             twisted_errors.ConnectError,
             twisted_errors.ConnectionLost,
             twisted_errors.ConnectionDone,
+            TunnelError,  # the proxy could not reach the host
         ),
         Reason.CONNECTION_ERROR,
     ),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet import task
 
 from verifier import runs, storage
-from verifier.models import Check, Discovery
+from verifier.models import Check, Discovery, TargetCheck
 
 if TYPE_CHECKING:
     from typing import Self
@@ -30,6 +30,7 @@ class SQLitePipeline:
         self.max_failures = max_failures
         self.checks: list[Check] = []
         self.discoveries: list[Discovery] = []
+        self.targets: list[TargetCheck] = []
         self.timer: task.LoopingCall | None = None
         self.db: Any = None
         self.run_id = 0
@@ -56,13 +57,18 @@ class SQLitePipeline:
             self.discoveries.append(item)
         elif isinstance(item, Check):
             self.checks.append(item)
+        elif isinstance(item, TargetCheck):
+            self.targets.append(item)
         else:
             return item
-        if len(self.checks) >= self.batch_size:
+        if len(self.checks) + len(self.targets) >= self.batch_size:
             self.flush()
         return item
 
     def flush(self) -> None:
+        if self.targets:
+            targets, self.targets = self.targets, []
+            runs.record_target_checks(self.db, self.run_id, targets)
         if not self.checks and not self.discoveries:
             return
         checks, discoveries = self.checks, self.discoveries

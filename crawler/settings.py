@@ -38,6 +38,7 @@ LOG_LEVEL = "INFO"
 ITEM_PIPELINES = {"crawler.pipelines.SQLitePipeline": 300}
 
 # backcheck's own settings.
+BACKCHECK_CHECK_TARGETS = True  # also check our own pages that backlinks point at (HEAD)
 BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
 BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost

@@ -333,3 +333,43 @@ def test_demo_gets_every_expected_verdict(tmp_path: Path) -> None:
         assert shown == {c: want[c] for c in columns}, want["source_url"]
     statuses = {row["status"] for row in got.values()}
     assert statuses == {"live", "lost", "unreachable"}
+
+
+def test_our_target_pages_are_checked_once_per_run(web, tmp_path: Path) -> None:
+    server = web(
+        routes={
+            "blog.com/a": {
+                "body": page(link("http://acme.com/old") + link("http://acme.com/gone"))
+            },
+            "blog.com/b": {"body": page(link("http://acme.com/old"))},
+            "acme.com/old": {"status": 301, "location": "http://acme.com/new"},
+            "acme.com/new": {"body": page("new")},
+            "acme.com/gone": {"status": 404},
+        }
+    )
+    db = str(tmp_path / "t.db")
+    source = tmp_path / "l.csv"
+    source.write_text(
+        "source_url,target_url\nhttp://blog.com/a,http://acme.com/old\n"
+        "http://blog.com/a,http://acme.com/gone\nhttp://blog.com/b,http://ACME.com:80/old\n"
+    )
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    assert run_cli(["import", str(source), "--db", db]).returncode == 0
+    done = run_cli(["verify", *FAST, "--db", db], server)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "select url, method, http_status, final_url, redirect_chain from target_checks"
+            " order by url"
+        ).fetchall()
+    assert rows == [
+        ("http://acme.com/gone", "HEAD", 404, "http://acme.com/gone", None),
+        (
+            "http://acme.com/old",
+            "HEAD",
+            200,
+            "http://acme.com/new",
+            '[["http://acme.com/old", 301]]',
+        ),
+    ]
+    assert server.hits("acme.com", "/old") == 1  # two backlinks, one target check

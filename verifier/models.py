@@ -152,3 +152,17 @@ class Discovery:
     target_url: str
     discovered_from: int  # id of the backlink whose page redirected
     check: Check  # checked from the page already fetched; backlink_id is 0 until stored
+
+
+@dataclass(frozen=True, slots=True)
+class TargetCheck:
+    """How one of our own pages that backlinks point at answered, once per run."""
+
+    site: str
+    url: str
+    method: str  # HEAD, or GET when the server refused HEAD
+    http_status: int | None = None
+    final_url: str | None = None
+    redirect_chain: tuple[tuple[str, int | str], ...] = ()
+    error: str | None = None  # an unreachable reason code when no answer came
+    detail: str | None = None

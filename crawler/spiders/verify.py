@@ -16,7 +16,7 @@ from scrapy import signals
 from crawler.failures import reason_for
 from verifier import classify, runs, storage
 from verifier import page as pages
-from verifier.models import BacklinkRef, Check, Discovery, Fetch, Reason
+from verifier.models import BacklinkRef, Check, Discovery, Fetch, Reason, TargetCheck
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -102,6 +102,39 @@ class VerifySpider(scrapy.Spider):
                     yield classify.check_failure(ref, Reason.CRAWL_ERROR, f"bad URL: {exc}")
                 continue
             yield request
+        if self.settings.getbool("BACKCHECK_CHECK_TARGETS"):
+            for site, url in runs.pending_targets(self.db, self.run_id):
+                if self.crawler.engine.needs_backout():
+                    await self.crawler.signals.wait_for(signals.scheduler_empty)
+                yield self._target_request(site, url, "HEAD")
+
+    def _target_request(self, site: str, url: str, method: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            method=method,
+            callback=self.parse_target,
+            errback=self.on_target_error,
+            cb_kwargs={"site": site, "url": url},
+            meta={"handle_httpstatus_list": HANDLED_STATUSES},
+            dont_filter=True,
+        )
+
+    def parse_target(
+        self, response: Response, site: str, url: str
+    ) -> Iterator[TargetCheck | scrapy.Request]:
+        """One of our own pages: record how it answers (HEAD, or GET if HEAD is refused)."""
+        fetch = fetch_from(response)
+        method = response.request.method if response.request else "HEAD"
+        if method == "HEAD" and response.status in (405, 501):
+            yield self._target_request(site, url, "GET")
+            return
+        yield TargetCheck(site, url, method, fetch.status, fetch.final_url, fetch.redirect_chain)
+
+    def on_target_error(self, failure: Failure) -> Iterator[TargetCheck]:
+        request = failure.request
+        reason, detail = reason_for(failure)
+        site, url = request.cb_kwargs["site"], request.cb_kwargs["url"]
+        yield TargetCheck(site, url, request.method, error=reason.value, detail=detail)
 
     def parse(self, response: Response, refs: list[BacklinkRef]) -> Iterator[Check | Discovery]:
         fetch = fetch_from(response)
