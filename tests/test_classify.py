@@ -102,9 +102,7 @@ CASES = [
     pytest.param({"status": 403}, {}, unreachable(Reason.HTTP_ERROR), id="403"),
     pytest.param({"status": 429}, {}, unreachable(Reason.HTTP_ERROR), id="429"),
     pytest.param({"status": 451}, {}, unreachable(Reason.HTTP_ERROR), id="451"),
-    pytest.param(
-        {"status": 204, "body": b""}, {}, lost(Reason.LINK_REMOVED), id="204-empty-html"
-    ),
+    pytest.param({"status": 204, "body": b""}, {}, lost(Reason.LINK_REMOVED), id="204-empty-html"),
     pytest.param({"status": 302}, {}, unreachable(Reason.CRAWL_ERROR), id="302-not-followed"),
     # --- content types -----------------------------------------------------
     pytest.param(
@@ -115,13 +113,14 @@ CASES = [
     ),
     pytest.param({"content_type": "text/plain"}, {}, unreachable(Reason.NOT_HTML), id="text-plain"),
     pytest.param({"content_type": "image/png"}, {}, unreachable(Reason.NOT_HTML), id="png"),
-    pytest.param(
-        {"content_type": "application/xhtml+xml"}, {}, LIVE, id="xhtml-content-type"
-    ),
+    pytest.param({"content_type": "application/xhtml+xml"}, {}, LIVE, id="xhtml-content-type"),
     pytest.param({"content_type": "TEXT/HTML"}, {}, LIVE, id="upper-case-content-type"),
     pytest.param({"content_type": None}, {}, LIVE, id="untyped-html-sniffed"),
     pytest.param(
-        {"content_type": None, "body": b"%PDF-1.4"}, {}, unreachable(Reason.NOT_HTML), id="untyped-pdf"
+        {"content_type": None, "body": b"%PDF-1.4"},
+        {},
+        unreachable(Reason.NOT_HTML),
+        id="untyped-pdf",
     ),
     pytest.param(
         {"status": 404, "content_type": "application/pdf"},
@@ -141,7 +140,11 @@ CASES = [
         id="same-domain-http-to-https",
     ),
     pytest.param(
-        {"url": "https://www.myblog.net/p", "final": "https://myblog.net/p", "chain": (("x", 301),)},
+        {
+            "url": "https://www.myblog.net/p",
+            "final": "https://myblog.net/p",
+            "chain": (("x", 301),),
+        },
         {},
         LIVE,
         id="same-domain-www-to-apex",
@@ -157,15 +160,23 @@ CASES = [
         id="same-domain-other-subdomain",
     ),
     pytest.param(
-        {"url": "http://blog.test/a", "final": "https://blog.test/b", "chain": (("x", 301),),
-         "status": 404},
+        {
+            "url": "http://blog.test/a",
+            "final": "https://blog.test/b",
+            "chain": (("x", 301),),
+            "status": 404,
+        },
         {},
         lost(Reason.PAGE_NOT_FOUND),
         id="same-domain-then-404",
     ),
     pytest.param(
-        {"url": "http://blog.test/a", "final": "https://blog.test/b", "chain": (("x", 301),),
-         "status": 500},
+        {
+            "url": "http://blog.test/a",
+            "final": "https://blog.test/b",
+            "chain": (("x", 301),),
+            "status": 500,
+        },
         {},
         unreachable(Reason.SERVER_ERROR),
         id="same-domain-then-500",
@@ -300,7 +311,12 @@ CASES = [
     pytest.param(
         {"x_robots": ("noarchive", "nofollow")},
         {},
-        {**LIVE, "follow": False, "nofollow_source": HEADER, "x_robots_tag": "noarchive | nofollow"},
+        {
+            **LIVE,
+            "follow": False,
+            "nofollow_source": HEADER,
+            "x_robots_tag": "noarchive | nofollow",
+        },
         id="header-several-values",
     ),
     pytest.param(
@@ -355,11 +371,12 @@ CASES = [
         lost(Reason.NOT_CANONICAL),
         id="link-header-other",
     ),
+    pytest.param({"links": (f'<{PAGE}>; rel="canonical"',)}, {}, LIVE, id="link-header-self"),
     pytest.param(
-        {"links": (f'<{PAGE}>; rel="canonical"',)}, {}, LIVE, id="link-header-self"
-    ),
-    pytest.param(
-        {"links": ('<https://blog.test/other>; rel="next"',)}, {}, LIVE, id="link-header-not-canonical"
+        {"links": ('<https://blog.test/other>; rel="next"',)},
+        {},
+        LIVE,
+        id="link-header-not-canonical",
     ),
     pytest.param(
         {
@@ -409,8 +426,13 @@ CASES = [
     pytest.param(
         {"body": "<p>nothing here</p>"},
         {},
-        {**lost(Reason.LINK_REMOVED), "link_count": 0, "follow": None, "anchor": None,
-         "observed_target": None},
+        {
+            **lost(Reason.LINK_REMOVED),
+            "link_count": 0,
+            "follow": None,
+            "anchor": None,
+            "observed_target": None,
+        },
         id="no-link",
     ),
     pytest.param(
@@ -420,8 +442,11 @@ CASES = [
         id="only-lookalikes",
     ),
     pytest.param(
-        {"body": f'<!-- <a href="{TARGET}">x</a> --><noscript><a href="{TARGET}">n</a></noscript>'
-                 f'<template><a href="{TARGET}">t</a></template>'},
+        {
+            "body": f'<!-- <a href="{TARGET}">x</a> -->'
+            f'<noscript><a href="{TARGET}">n</a></noscript>'
+            f'<template><a href="{TARGET}">t</a></template>'
+        },
         {},
         lost(Reason.LINK_REMOVED),
         id="only-hidden-links",
@@ -443,8 +468,11 @@ CASES = [
     pytest.param(
         {"body": '<a href="https://www.acme.com/widgets/?utm_source=blog#top">w</a>'},
         {},
-        {**LIVE, "target_changed": False,
-         "observed_target": "https://www.acme.com/widgets/?utm_source=blog#top"},
+        {
+            **LIVE,
+            "target_changed": False,
+            "observed_target": "https://www.acme.com/widgets/?utm_source=blog#top",
+        },
         id="target-same-after-normalisation",
     ),
     pytest.param(
@@ -469,8 +497,14 @@ CASES = [
     pytest.param(
         {"body": f'<a href="{TARGET}" rel="nofollow">t</a><a href="{OTHER}">o</a>'},
         {},
-        {**LIVE, "link_count": 2, "follow": True, "observed_target": OTHER,
-         "target_changed": True, "anchor": "o"},
+        {
+            **LIVE,
+            "link_count": 2,
+            "follow": True,
+            "observed_target": OTHER,
+            "target_changed": True,
+            "anchor": "o",
+        },
         id="followed-beats-nofollow-target",
     ),
     pytest.param(
@@ -492,8 +526,10 @@ CASES = [
         id="first-other-page-in-order",
     ),
     pytest.param(
-        {"body": f'<a href="{TARGET}" rel="ugc">a</a><a href="{TARGET}" rel="sponsored">b</a>'
-                 f'<a href="{TARGET}" rel="noopener">c</a>'},
+        {
+            "body": f'<a href="{TARGET}" rel="ugc">a</a><a href="{TARGET}" rel="sponsored">b</a>'
+            f'<a href="{TARGET}" rel="noopener">c</a>'
+        },
         {},
         {"link_count": 3, "anchor": "c", "follow": True, "rel": "noopener"},
         id="followed-third",
@@ -520,8 +556,10 @@ CASES = [
         id="no-target-followed-beats-first",
     ),
     pytest.param(
-        {"body": f'<a href="https://other.test/">x</a><a href="{OTHER}">o</a>'
-                 '<a href="https://blog.acme.com/">b</a>'},
+        {
+            "body": f'<a href="https://other.test/">x</a><a href="{OTHER}">o</a>'
+            '<a href="https://blog.acme.com/">b</a>'
+        },
         {},
         {"link_count": 2},
         id="count-only-links-to-the-site",
@@ -531,8 +569,12 @@ CASES = [
         pytest.param(
             {"body": f'<a href="{TARGET}" rel="{rel}">t</a>'},
             {},
-            {**LIVE, "follow": follow, "nofollow_source": REL if not follow else None,
-             "rel": rel_out},
+            {
+                **LIVE,
+                "follow": follow,
+                "nofollow_source": REL if not follow else None,
+                "rel": rel_out,
+            },
             id=f"rel-{rel_out}",
         )
         for rel, follow, rel_out in [
@@ -548,8 +590,11 @@ CASES = [
         ]
     ],
     pytest.param(
-        {"body": f'<a href="{TARGET}" rel="nofollow">t</a>',
-         "head": '<meta name="robots" content="nofollow">', "x_robots": ("nofollow",)},
+        {
+            "body": f'<a href="{TARGET}" rel="nofollow">t</a>',
+            "head": '<meta name="robots" content="nofollow">',
+            "x_robots": ("nofollow",),
+        },
         {},
         {"follow": False, "nofollow_source": REL},
         id="source-rel-first",
@@ -561,12 +606,20 @@ CASES = [
         id="source-meta-before-header",
     ),
     # --- anchors ---------------------------------------------------------------
-    pytest.param({}, {"anchor": None}, {"anchor": "Acme widgets", "anchor_changed": False},
-                 id="no-expected-anchor"),
+    pytest.param(
+        {},
+        {"anchor": None},
+        {"anchor": "Acme widgets", "anchor_changed": False},
+        id="no-expected-anchor",
+    ),
     pytest.param({}, {"anchor": ""}, {"anchor_changed": False}, id="empty-expected-anchor"),
     pytest.param({}, {"anchor": "Acme widgets"}, {"anchor_changed": False}, id="anchor-same"),
-    pytest.param({}, {"anchor": "  ACME\n widgets "}, {"anchor_changed": False},
-                 id="anchor-case-and-whitespace"),
+    pytest.param(
+        {},
+        {"anchor": "  ACME\n widgets "},
+        {"anchor_changed": False},
+        id="anchor-case-and-whitespace",
+    ),
     pytest.param({}, {"anchor": "Acme gadgets"}, {"anchor_changed": True}, id="anchor-differs"),
     pytest.param(
         {"body": f'<a href="{TARGET}">  Acme&nbsp;<b>Widgets</b>\n</a>'},

@@ -558,7 +558,7 @@ def test_is_html(content_type: str | None, body: bytes, expected: bool) -> None:
             id="nul-byte",
         ),
         pytest.param(
-            '<a href="https://acme.com/">&#xD800;x</a>'.encode(), ["\ufffdx"], id="lone-surrogate"
+            b'<a href="https://acme.com/">&#xD800;x</a>', ["\ufffdx"], id="lone-surrogate"
         ),
         pytest.param(
             b'<a href="https://acme.com/1">one <a href="https://acme.com/2">two</a></a>',
@@ -604,7 +604,8 @@ def test_unparseable_body_has_no_root() -> None:
             id="implied-head",
         ),
         pytest.param(
-            '<head><meta name="ROBOTS" content="NOINDEX"><meta name=" googlebot " content="nofollow">'
+            '<head><meta name="ROBOTS" content="NOINDEX">'
+            '<meta name=" googlebot " content="nofollow">'
             '<meta name="bingbot" content="noindex"><meta name="description" content="noindex">'
             "</head>",
             ["NOINDEX", "nofollow"],

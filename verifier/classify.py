@@ -120,7 +120,9 @@ def check_page(
     meta = meta_directives(page.meta_robots)
     header = header_directives(fetch.x_robots_tag)
     canonicals = {compare_key(u): u for u in page.canonicals}
-    canonicals.update({compare_key(u): u for u in header_canonicals(fetch.link_headers)})
+    canonicals.update(
+        {compare_key(u): u for u in header_canonicals(fetch.link_headers, fetch.final_url)}
+    )
     check.canonical = " | ".join(canonicals.values()) or None
     if links is None:
         links = pages.links_to(page, ref.site)

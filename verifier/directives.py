@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from requests.utils import parse_header_links
 
@@ -72,22 +73,29 @@ def header_directives(values: Iterable[str]) -> Directives:
             token = raw.strip()
             if ":" in token:
                 head, rest = token.split(":", 1)
-                if head.strip().lower() not in VALUED_DIRECTIVES:
-                    bot, token = head.strip().lower(), rest.strip()
+                name = head.strip().lower()
+                # A user agent is one word; "06 Nov 1994 08:49:37 GMT" (the rest of an
+                # unavailable_after date split at its comma) is not a bot prefix.
+                if name not in VALUED_DIRECTIVES and name and not any(c.isspace() for c in name):
+                    bot, token = name, rest.strip()
             if bot in APPLIES_TO and token:
                 tokens.append(token)
     return _directives(tokens)
 
 
-def header_canonicals(values: Iterable[str]) -> list[str]:
+def header_canonicals(values: Iterable[str], base_url: str = "") -> list[str]:
     """URLs of `rel="canonical"` entries in HTTP Link header values.
+
+    A relative URL resolves against the page's URL (RFC 8288).
 
     >>> header_canonicals(['<https://acme.com/a>; rel="canonical", <https://x.com/>; rel=next'])
     ['https://acme.com/a']
+    >>> header_canonicals(['</b>; rel=canonical'], "https://acme.com/a/")
+    ['https://acme.com/b']
     """
     urls = []
     for value in values:
         for link in parse_header_links(value):
             if "canonical" in link.get("rel", "").lower().split():
-                urls.append(link["url"])
+                urls.append(urljoin(base_url, link["url"].strip()))
     return urls

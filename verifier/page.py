@@ -8,12 +8,12 @@ comments and `<script>` are text to lxml already, and links inside
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-import lxml.html
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
@@ -116,20 +116,23 @@ class Page:
     def anchors(self) -> list[etree._Element]:
         """Every `<a href>`/`<area href>` that Google would see, in document order."""
         if self._anchors is None:
-            if self.root is None:
-                self._anchors = []
-            else:
-                # A set of the elements themselves, not of id()s: lxml builds a new
-                # proxy object each time unless one is alive, so ids get reused.
-                hidden = {
-                    a for box in self.root.iter(*IGNORED_CONTAINERS) for a in box.iter("a", "area")
-                }
-                self._anchors = [
+            self._anchors = (
+                []
+                if self.root is None
+                else [
                     a
                     for a in self.root.iter("a", "area")
-                    if a.get("href") is not None and a not in hidden
+                    if a.get("href") is not None and not _hidden(a)
                 ]
+            )
         return self._anchors
+
+
+@functools.cache
+def _parser() -> etree.HTMLParser:
+    # Plain etree, not lxml.html: lxml.html looks up a Python element class for
+    # every node it hands out, which costs more than the parse on link-heavy pages.
+    return etree.HTMLParser(encoding="utf-8", remove_comments=False)
 
 
 def parse(fetch: Fetch) -> Page:
@@ -139,9 +142,8 @@ def parse(fetch: Fetch) -> Page:
     root: etree._Element | None
     try:
         # Bytes, not str: lxml refuses str input that carries an XML encoding declaration.
-        parser = lxml.html.HTMLParser(encoding="utf-8")
-        root = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
-    except (etree.ParserError, ValueError):
+        root = etree.fromstring(text.encode("utf-8", "surrogatepass"), _parser())
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         root = None
     base_url = fetch.final_url
     if root is None:
@@ -166,27 +168,48 @@ def parse(fetch: Fetch) -> Page:
     return page
 
 
-def _could_point_at(href: str, domain: str, base_on_site: bool) -> bool:
-    """Cheap pre-filter: can this raw href resolve onto the site at all?"""
-    lowered = href.lower()
-    scheme = _SCHEME.match(lowered)
-    if scheme:
-        if scheme.group(1) not in ("http", "https"):
-            return False
-        return domain in lowered or not lowered.isascii() or "%" in lowered
-    if lowered.startswith("//") or lowered.startswith("\\\\"):
-        return domain in lowered or not lowered.isascii() or "%" in lowered
-    return base_on_site  # relative: lands on the base URL's host
+def _hidden(el: etree._Element) -> bool:
+    """Inside <noscript> or <template>: not a link to Google."""
+    return next(el.iterancestors(*IGNORED_CONTAINERS), None) is not None
+
+
+def _candidates(page: Page, domain: str, base_on_site: bool) -> list[tuple[int, etree._Element]]:
+    """Visible links whose href can resolve onto `domain`, in document order.
+
+    Cheap string tests first: on a typical page only one link in hundreds names
+    the domain, so the ancestor walk and URL resolution run for that one only.
+    """
+    if page.root is None:
+        return []
+    if base_on_site or not domain.isascii() or "xn--" in domain:
+        # Relative links land on the site, or the domain may be written in Unicode.
+        return list(enumerate(page.anchors()))
+    found = []
+    for position, el in enumerate(page.root.iter("a", "area")):
+        href = el.get("href")
+        if href is None:
+            continue
+        if "\t" in href or "\n" in href or "\r" in href:
+            href = _URL_NOISE.sub("", href)
+        # Percent-escapes or non-ASCII may hide the host; resolve those too.
+        names_it = domain in href.lower() or "%" in href or not href.isascii()
+        if names_it and not _hidden(el):
+            found.append((position, el))
+    return found
 
 
 def links_to(page: Page, domain: str) -> list[Link]:
     """Links on the page whose resolved host is `domain` or a subdomain of it."""
     base_on_site = host_on_domain(host_of(page.base_url), domain)
     found: list[Link] = []
-    for position, el in enumerate(page.anchors()):
+    for position, el in _candidates(page, domain, base_on_site):
         href = _URL_NOISE.sub("", el.get("href", "").strip())
-        if not _could_point_at(href, domain, base_on_site):
-            continue
+        scheme = _SCHEME.match(href)
+        if scheme:
+            name = scheme.group(1).lower()
+            if name not in ("http", "https"):
+                continue  # mailto:, javascript:, …
+            href = name + href[len(name) :]  # urljoin treats "HTTP:" as another scheme
         try:
             url = urljoin(page.base_url, href)
         except ValueError:
@@ -199,41 +222,68 @@ def links_to(page: Page, domain: str) -> list[Link]:
 
 def link_html(link: Link) -> str:
     """The link's outer HTML, truncated."""
-    html = lxml.html.tostring(link.element, with_tail=False, encoding="unicode")
+    html = etree.tostring(link.element, method="html", with_tail=False, encoding="unicode")
     return html[:LINK_HTML_CHARS]
 
 
-def _context_parts(el: etree._Element, target: etree._Element, inside: bool, out: list) -> None:
-    inside = inside or el is target
-    if el.text:
-        out.append((el.text, inside))
-    for child in el:
-        if isinstance(child.tag, str) and child.tag not in TEXT_SKIP:
-            _context_parts(child, target, inside, out)
-        if child.tail:
-            out.append((child.tail, inside))
+def _content(el: etree._Element) -> str:
+    """textContent of a sibling, without script/style/template text."""
+    if not isinstance(el.tag, str) or el.tag in TEXT_SKIP:
+        return ""
+    parts: list[str] = []
+    _text(el, parts)
+    return "".join(parts)
+
+
+def _text_before(el: etree._Element, chars: int) -> str:
+    pieces: list[str] = []  # collected backwards, from the link outwards
+    size = 0
+    node = el
+    while size < chars:
+        prev = node.getprevious()
+        while prev is not None and size < chars:
+            for text in (prev.tail, _content(prev)):
+                if text:
+                    pieces.append(text)
+                    size += len(text)
+            prev = prev.getprevious()
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        if parent.text and size < chars:
+            pieces.append(parent.text)
+            size += len(parent.text)
+        node = parent
+    return fold("".join(reversed(pieces)))[-chars:]
+
+
+def _text_after(el: etree._Element, chars: int) -> str:
+    pieces: list[str] = []
+    size = 0
+    node = el
+    while size < chars:
+        if node.tail:
+            pieces.append(node.tail)
+            size += len(node.tail)
+        following = node.getnext()
+        while following is not None and size < chars:
+            for text in (_content(following), following.tail):
+                if text:
+                    pieces.append(text)
+                    size += len(text)
+            following = following.getnext()
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        node = parent
+    return fold("".join(pieces))[:chars]
 
 
 def link_context(link: Link, chars: int = CONTEXT_CHARS) -> tuple[str, str]:
-    """About `chars` characters of text on each side of the link."""
+    """About `chars` characters of text on each side of the link (stops at <body>).
+
+    Walks outwards from the link through siblings and ancestors only as far as
+    it needs, so a link deep in a long page costs no more than one in a short one.
+    """
     el = link.element
-    box = el.getparent()
-    # Climb to an ancestor with enough text around the link, but never past <body>.
-    while box is not None and box.tag != "body":
-        parent = box.getparent()
-        if parent is None or len(box.text_content()) >= 3 * chars:
-            break
-        box = parent
-    if box is None:
-        return "", ""
-    parts: list[tuple[str, bool]] = []
-    _context_parts(box, el, False, parts)
-    before, after, seen = [], [], False
-    for text, inside in parts:
-        if inside:
-            seen = True
-        elif seen:
-            after.append(text)
-        else:
-            before.append(text)
-    return fold("".join(before))[-chars:], fold("".join(after))[:chars]
+    return _text_before(el, chars), _text_after(el, chars)
