@@ -6,6 +6,7 @@ Scrapy is imported only inside the crawling commands, so reports start fast.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -151,6 +152,12 @@ def import_(
 @click.option(
     "--new-run", is_flag=True, help="Start a new run instead of resuming an interrupted one."
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="Crawler processes, each owning the pages of some referring domains "
+    "[default: the number of cores; one for runs under 100 backlinks per process].",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
 @site_option
 @db_option
@@ -161,6 +168,7 @@ def verify(
     as_json: bool,
     fail_on_lost: bool,
     new_run: bool,
+    processes: int | None,
     quiet: bool,
     site: str | None,
     db_path: str,
@@ -178,15 +186,16 @@ def verify(
     Example:
         backcheck verify --site acme.com --fail-on-lost
         backcheck verify -s DOWNLOAD_TIMEOUT=10 -s CONCURRENT_REQUESTS=32 --json
+        backcheck verify --processes 4 --quiet
     """
     if scope == "due":
         raise click.UsageError("--due is not available yet: scheduling comes in a later release")
     from crawler import runner
 
+    log_level = "WARNING" if quiet else None
     try:
-        settings = runner.build_settings(
-            runner.parse_overrides(overrides), "WARNING" if quiet else None
-        )
+        parsed = runner.parse_overrides(overrides)
+        settings = runner.build_settings(parsed, log_level)
     except runner.SettingError as exc:
         raise click.UsageError(str(exc)) from exc
     db = open_db(db_path)
@@ -197,7 +206,21 @@ def verify(
         raise click.ClickException(str(exc)) from exc
     verb = "resuming" if started.resumed else "starting"
     click.echo(f"{verb} run {started.run_id}: {started.pending} backlinks to check", err=True)
-    reason = runner.crawl(str(Path(db_path)), started.run_id, settings)
+    shards = processes or min(
+        os.cpu_count() or 1, max(1, started.pending // runner.MIN_PAGES_PER_PROCESS)
+    )
+    if shards > 1:
+        reasons, stats = runner.crawl_sharded(
+            str(Path(db_path)), started.run_id, parsed, shards, log_level
+        )
+        reason = ", ".join(sorted(set(reasons)))
+        if set(reasons) == {"finished"}:
+            runs.close_dropped(db, started.run_id, settings.getint("BACKCHECK_MAX_FAILURES"))
+            runs.finish_run(db, started.run_id, "finished", stats)
+        else:
+            runs.finish_run(db, started.run_id, "interrupted", stats, error=f"shards: {reason}")
+    else:
+        reason = runner.crawl(str(Path(db_path)), started.run_id, settings)
     summary = runs.summarize(db, started.run_id)
     if summary.state == "running":  # the crawl died before it could close the run
         summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")

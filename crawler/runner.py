@@ -1,16 +1,24 @@
-"""Run the verify crawl in this process with layered settings.
+"""Run the verify crawl: in this process, or sharded over several crawler processes.
 
-Precedence: `-s` overrides > crawler/settings.py > Scrapy's defaults.
+Settings precedence: `-s` overrides > crawler/settings.py > Scrapy's defaults.
 """
 
 from __future__ import annotations
 
+import argparse
+import ctypes
+import json
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
-from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.spiders.verify import VerifySpider
+#: Below this many pending pages one process is faster: start-up costs more than it saves.
+MIN_PAGES_PER_PROCESS = 100
 
 
 class SettingError(ValueError):
@@ -38,10 +46,90 @@ def build_settings(overrides: Mapping[str, str], log_level: str | None = None) -
     return settings
 
 
-def crawl(db_path: str, run_id: int, settings: Settings) -> str:
-    """Crawl the run's pending pages; returns Scrapy's finish reason."""
+def crawl(db_path: str, run_id: int, settings: Settings, **spider_args: str) -> str:
+    """Crawl the run's pending pages in this process; returns Scrapy's finish reason."""
+    from scrapy.crawler import AsyncCrawlerProcess
+
+    from crawler.spiders.verify import VerifySpider
+
     process = AsyncCrawlerProcess(settings)
     crawler = process.create_crawler(VerifySpider)
-    process.crawl(crawler, db=db_path, run_id=run_id)
+    process.crawl(crawler, db=db_path, run_id=run_id, **spider_args)
     process.start()
     return str(crawler.stats.get_value("finish_reason") or "unknown")
+
+
+def _die_with_parent() -> None:
+    # Linux: a shard must not outlive a killed parent and keep crawling unsupervised.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def crawl_sharded(
+    db_path: str,
+    run_id: int,
+    overrides: Mapping[str, str],
+    processes: int,
+    log_level: str | None = None,
+) -> tuple[list[str], dict[str, object]]:
+    """Crawl with `processes` crawler processes, each owning the pages of some domains.
+
+    Returns each shard's finish reason and Scrapy stats summed over the shards.
+    """
+    with tempfile.TemporaryDirectory(prefix="backcheck-shards-") as tmp:
+        children = []
+        for index in range(processes):
+            stats_file = Path(tmp) / f"stats-{index}.json"
+            args = [
+                sys.executable,
+                "-m",
+                "crawler.runner",
+                "--db",
+                db_path,
+                "--run-id",
+                str(run_id),
+                "--shard",
+                f"{index}/{processes}",
+                "--stats-file",
+                str(stats_file),
+            ]
+            if log_level:
+                args += ["--log-level", log_level]
+            for name, value in overrides.items():
+                args += ["-s", f"{name}={value}"]
+            children.append((subprocess.Popen(args, preexec_fn=_die_with_parent), stats_file))
+        try:
+            codes = [child.wait() for child, _ in children]
+        except KeyboardInterrupt:
+            for child, _ in children:
+                child.send_signal(signal.SIGINT)
+            codes = [child.wait() for child, _ in children]
+        reasons, totals = [], {}
+        for (_, stats_file), code in zip(children, codes, strict=True):
+            stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+            reasons.append(str(stats.get("finish_reason", f"exit code {code}")))
+            for key, value in stats.items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    totals[key] = totals.get(key, 0) + value
+        return reasons, totals
+
+
+def main(argv: list[str] | None = None) -> None:
+    """One shard's crawl (started by `crawl_sharded`)."""
+    parser = argparse.ArgumentParser(prog="python -m crawler.runner")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--run-id", required=True, type=int)
+    parser.add_argument("--shard", required=True)
+    parser.add_argument("--stats-file", required=True)
+    parser.add_argument("--log-level")
+    parser.add_argument("-s", dest="overrides", action="append", default=[])
+    args = parser.parse_args(argv)
+    settings = build_settings(parse_overrides(args.overrides), args.log_level)
+    crawl(args.db, args.run_id, settings, shard=args.shard, stats_file=args.stats_file)
+
+
+if __name__ == "__main__":
+    main()

@@ -656,14 +656,7 @@ def test_check_page(
     assert {key: getattr(check, key) for key in expected} == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a relative URL in an HTTP Link header (`Link: </post>; rel=canonical`) is not"
-        " resolved against the page URL (RFC 8288), so it never equals the page and the"
-        " backlink is reported lost/not_canonical"
-    ),
-)
+# Regression: a relative Link header URL resolves against the page (RFC 8288).
 @pytest.mark.parametrize("value", ['</post>; rel="canonical"', '<post>; rel="canonical"'])
 def test_relative_link_header_canonical_to_self(value: str) -> None:
     check = verdict(make_fetch(links=(value,)))
@@ -804,14 +797,7 @@ def test_status_reason(fetch: Fetch, expected: Reason | None) -> None:
     assert classify.status_reason(fetch) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a link whose href scheme is upper case and differs from the page's scheme"
-        " (`HTTP://acme.com/widgets` on an https page) is dropped by pages.links_to, so the"
-        " backlink is reported lost/link_removed"
-    ),
-)
+# Regression: an upper-case scheme other than the page's still counts.
 def test_upper_case_scheme_link_keeps_the_backlink_live() -> None:
     check = verdict(make_fetch(body='<a href="HTTP://ACME.COM/widgets">Acme</a>'))
     assert (check.status, check.reason, check.link_count) == (Status.LIVE, None, 1)

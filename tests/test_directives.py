@@ -94,14 +94,7 @@ def test_header_directives(values: list[str], expected: Directives) -> None:
     assert header_directives(values) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: an RFC 822/850 date in unavailable_after contains a comma; the part after"
-        " it ('06 Nov 1994 08:49:37 GMT') is read as a bot prefix '06 nov 1994 08', which"
-        " then scopes away the directives that follow in the same header value"
-    ),
-)
+# Regression: an RFC 822/850 date holds a comma; its second half is no bot prefix.
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
@@ -142,3 +135,18 @@ def test_header_directives_after_a_date_with_a_comma(
 )
 def test_header_canonicals(values: list[str], expected: list[str]) -> None:
     assert header_canonicals(values) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "base_url", "expected"),
+    [
+        ('</b>; rel="canonical"', "https://acme.com/a/", ["https://acme.com/b"]),
+        ('<b>; rel="canonical"', "https://acme.com/a/", ["https://acme.com/a/b"]),
+        ('<//cdn.acme.com/x>; rel="canonical"', "https://acme.com/", ["https://cdn.acme.com/x"]),
+        ('<https://other.test/x>; rel="canonical"', "https://acme.com/a", ["https://other.test/x"]),
+    ],
+)
+def test_header_canonicals_resolve_against_the_page(
+    value: str, base_url: str, expected: list[str]
+) -> None:
+    assert header_canonicals([value], base_url) == expected

@@ -373,3 +373,38 @@ def test_our_target_pages_are_checked_once_per_run(web, tmp_path: Path) -> None:
         ),
     ]
     assert server.hits("acme.com", "/old") == 1  # two backlinks, one target check
+
+
+def test_processes_shard_the_run_with_identical_verdicts(web, tmp_path: Path) -> None:
+    """Two crawler processes: every backlink checked exactly once, same verdicts as one."""
+    server = web(routes=ROUTES)
+    verdicts = []
+    for processes in ("1", "2"):
+        db = str(tmp_path / f"p{processes}.db")
+        assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+        assert run_cli(["import", str(write_csv(tmp_path / "l.csv")), "--db", db]).returncode == 0
+        done = run_cli(
+            ["verify", "--json", "--processes", processes, *RUN_SETTINGS, "--db", db], server
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["state"] == "finished"
+        with sqlite3.connect(db) as conn:
+            assert conn.execute(
+                "select count(*), count(distinct backlink_id) from checks"
+            ).fetchone() == (21, 21)
+            stats = json.loads(conn.execute("select stats from runs").fetchone()[0])
+        assert stats["item_scraped_count"] >= 20
+        verdicts.append(
+            sorted(
+                (
+                    r["source_url"],
+                    r["target_url"],
+                    r["status"],
+                    r["reason"],
+                    r["follow"],
+                    r["anchor"],
+                )
+                for r in report(Path(db))
+            )
+        )
+    assert verdicts[0] == verdicts[1]

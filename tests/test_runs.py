@@ -302,14 +302,6 @@ def test_start_run_new_run_starts_fresh(db: Database) -> None:
     assert db["runs"].get(first.run_id)["state"] == "interrupted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: new_run=True leaves the abandoned run 'interrupted'; once the newer run has"
-        " finished, the next start_run resumes that older abandoned run instead of starting"
-        " a new one"
-    ),
-)
 def test_abandoned_run_is_not_resumed_after_a_newer_run(db: Database) -> None:
     add(db, "https://a.test/1")
     abandoned = runs.start_run(db, [SITE])
@@ -537,11 +529,15 @@ A, U = "Acme", "unreachable"
             id="lost-and-regained",
         ),
         pytest.param(
-            [lambda i: live(i), lambda i: live(i, anchor="New"), lambda i: live(i, target=OTHER)],
+            [
+                lambda i: live(i),
+                lambda i: live(i, anchor="New"),
+                lambda i: live(i, anchor="New", target=OTHER),
+            ],
             [
                 ("live", None, "new", 0, 1, "live", A),
                 ("live", None, "anchor_changed", 0, 1, "live", "New"),
-                ("live", None, "target_changed", 0, 1, "live", A),
+                ("live", None, "target_changed", 0, 1, "live", "New"),
             ],
             id="anchor-and-target-changes",
         ),

@@ -26,6 +26,10 @@ TEXT_SKIP = frozenset({"script", "style", "template"})
 #: Links inside these are not links to Google.
 IGNORED_CONTAINERS = ("noscript", "template")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: Elements allowed in <head>; Google ignores the rest of <head> after any other.
+HEAD_ELEMENTS = frozenset(
+    {"title", "meta", "link", "base", "style", "script", "noscript", "template"}
+)
 CONTEXT_CHARS = 100
 LINK_HTML_CHARS = 1000
 
@@ -157,9 +161,14 @@ def parse(fetch: Fetch) -> Page:
     page = Page(fetch.final_url, base_url, root, content_hash=content_hash)
     head = root.find("head")
     if head is not None:
-        # Google stops reading <head> at the first element not allowed there; lxml
-        # moves such elements (and what follows) into <body>, so head-only is right.
-        for el in head.iter("meta", "link"):
+        for el in head:
+            if not isinstance(el.tag, str):
+                continue  # a comment
+            if el.tag not in HEAD_ELEMENTS:
+                # Google stops reading <head> at the first element not allowed there.
+                # lxml moves some such elements (img, div …) into <body> itself,
+                # but keeps others (input, section, svg …) in <head>.
+                break
             if el.tag == "meta":
                 if (el.get("name") or "").strip().lower() in ROBOTS_META_NAMES:
                     page.meta_robots.append(el.get("content") or "")

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
+from verifier.classify import check_failure
 from verifier.history import DEFAULT_MAX_FAILURES, Baseline, settle
 from verifier.migrations import EVIDENCE_COLUMNS, VERDICT_COLUMNS
-from verifier.models import BacklinkRef, Change, Check, Discovery, Status, TargetCheck
+from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Status, TargetCheck
 from verifier.storage import StorageError, now, upsert_backlink
 from verifier.urls import identity_key
 
@@ -52,11 +54,12 @@ def start_run(
 ) -> RunStart:
     """Resume the unfinished run over the same sites, or start a new one."""
     key = json.dumps(sorted(sites))
-    unfinished = db.execute(
-        "select id, pid from runs where state in ('running', 'interrupted') and sites = ?"
-        " order by id desc limit 1",
-        [key],
+    # Only the latest run over these sites can be resumed: an older unfinished
+    # one was abandoned (`new_run`), and its checks must not land after newer ones.
+    latest = db.execute(
+        "select id, pid, state from runs where sites = ? order by id desc limit 1", [key]
     ).fetchone()
+    unfinished = latest[:2] if latest and latest[2] in ("running", "interrupted") else None
     with db.atomic():
         if unfinished is not None:
             run_id, pid = unfinished
@@ -99,29 +102,52 @@ def _ref(row: tuple) -> BacklinkRef:
     return BacklinkRef(row[0], row[1], row[2], row[3], row[4])
 
 
-def pending_pages(db: Database, run_id: int) -> Iterator[list[BacklinkRef]]:
+def shard_of(domain: str | None, shards: int) -> int:
+    """Which of `shards` crawler processes checks pages of this referring domain.
+
+    A whole registered domain goes to one process, so per-domain politeness
+    limits hold across processes.
+    """
+    return zlib.crc32((domain or "").encode("utf-8")) % shards
+
+
+def _shard_sql(db: Database, shard: tuple[int, int] | None) -> tuple[str, list[int]]:
+    if shard is None or shard[1] <= 1:
+        return "", []
+    db.conn.create_function("backcheck_shard", 2, shard_of, deterministic=True)
+    return " and backcheck_shard(b.referring_domain, ?) = ?", [shard[1], shard[0]]
+
+
+def pending_pages(
+    db: Database, run_id: int, shard: tuple[int, int] | None = None
+) -> Iterator[list[BacklinkRef]]:
     """The run's unchecked backlinks, grouped by referring page (one fetch each).
 
-    Streams in keyset-paged batches so memory stays flat and no read
-    transaction stays open while the crawl writes.
+    `shard=(i, n)` keeps the pages of process i of n. Streams in keyset-paged
+    batches so memory stays flat and no read transaction stays open while the
+    crawl writes.
     """
+    in_shard, shard_args = _shard_sql(db, shard)
     sql = (
         "select b.id, b.site, b.source_url, b.target_url, b.expected_anchor, b.source_key"
         " from run_items r join backlinks b on b.id = r.backlink_id"
         " left join checks c on c.run_id = r.run_id and c.backlink_id = r.backlink_id"
         " where r.run_id = ? and c.id is null and b.source_key {op} ?"
-        " order by b.source_key, b.id limit ?"
+        + in_shard
+        + " order by b.source_key, b.id limit ?"
     )
     last = ""
     while True:
-        rows = db.execute(sql.format(op=">"), [run_id, last, PAGE_BATCH]).fetchall()
+        rows = db.execute(sql.format(op=">"), [run_id, last, *shard_args, PAGE_BATCH]).fetchall()
         if not rows:
             return
         if len(rows) == PAGE_BATCH:
             # The last page of a full batch may continue in the next one: fetch it whole.
             tail_key = rows[-1][5]
             rows = [r for r in rows if r[5] != tail_key]
-            rows += db.execute(sql.format(op="="), [run_id, tail_key, 1 << 62]).fetchall()
+            rows += db.execute(
+                sql.format(op="="), [run_id, tail_key, *shard_args, 1 << 62]
+            ).fetchall()
         group: list[BacklinkRef] = []
         for row in rows:
             if group and row[5] != last:
@@ -211,6 +237,11 @@ def record_checks(
                 "insert or ignore into run_items (run_id, backlink_id) values (?, ?)",
                 [run_id, backlink_id],
             )
+            db.execute(
+                "insert or ignore into backlink_sources (backlink_id, source, imported_at)"
+                " values (?, 'discovered', ?)",
+                [backlink_id, stamp],
+            )
             found.check.backlink_id = backlink_id
             checks.append(found.check)
         if not checks:
@@ -281,6 +312,22 @@ def record_target_checks(db: Database, run_id: int, targets: Sequence[TargetChec
                     target.detail,
                 ],
             )
+
+
+def close_dropped(db: Database, run_id: int, max_failures: int = DEFAULT_MAX_FAILURES) -> int:
+    """Give a check to every backlink of a finished crawl that got no answer at all.
+
+    Scrapy can drop a request without calling back (a middleware filter, a
+    bug); nothing may vanish silently, so those become `crawl_error` checks.
+    """
+    dropped = [
+        check_failure(ref, Reason.CRAWL_ERROR, "the crawler dropped the request without an answer")
+        for refs in pending_pages(db, run_id)
+        for ref in refs
+    ]
+    if dropped:
+        record_checks(db, run_id, dropped, max_failures=max_failures)
+    return len(dropped)
 
 
 @dataclass(slots=True)

@@ -7,7 +7,9 @@ Runnable by the CLI (`backcheck verify`) and by Scrapy/Scrapyd directly:
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import scrapy
@@ -61,6 +63,8 @@ class VerifySpider(scrapy.Spider):
         limit: str | int | None = None,
         new_run: str | bool = False,
         run_id: str | int | None = None,
+        shard: str | None = None,
+        stats_file: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -76,6 +80,9 @@ class VerifySpider(scrapy.Spider):
             )
             run_id = started.run_id
         self.run_id = int(run_id)
+        # "i/n": this process checks the pages of shard i of n (see verifier.runs.shard_of).
+        self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
+        self.stats_file = stats_file
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> VerifySpider:
@@ -84,7 +91,7 @@ class VerifySpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        for refs in runs.pending_pages(self.db, self.run_id):
+        for refs in runs.pending_pages(self.db, self.run_id, self.shard):
             if self.crawler.engine.needs_backout():
                 await self.crawler.signals.wait_for(signals.scheduler_empty)
             try:
@@ -102,7 +109,8 @@ class VerifySpider(scrapy.Spider):
                     yield classify.check_failure(ref, Reason.CRAWL_ERROR, f"bad URL: {exc}")
                 continue
             yield request
-        if self.settings.getbool("BACKCHECK_CHECK_TARGETS"):
+        # Our own site is one domain: one process checks its pages, at its politeness.
+        if self.settings.getbool("BACKCHECK_CHECK_TARGETS") and (self.shard or (0,))[0] == 0:
             for site, url in runs.pending_targets(self.db, self.run_id):
                 if self.crawler.engine.needs_backout():
                     await self.crawler.signals.wait_for(signals.scheduler_empty)
@@ -180,23 +188,19 @@ class VerifySpider(scrapy.Spider):
             yield classify.check_failure(ref, reason, detail, fetch)
 
     def closed_run(self, spider: scrapy.Spider, reason: str) -> None:
-        """Give every backlink the crawl dropped a check, then close the run."""
-        if reason == "finished":
-            dropped = [
-                classify.check_failure(
-                    ref, Reason.CRAWL_ERROR, "the crawler dropped the request without an answer"
-                )
-                for refs in runs.pending_pages(self.db, self.run_id)
-                for ref in refs
-            ]
-            if dropped:
-                self.logger.warning("%d backlinks got no answer from the crawl", len(dropped))
-                runs.record_checks(
-                    self.db,
-                    self.run_id,
-                    dropped,
-                    max_failures=self.settings.getint("BACKCHECK_MAX_FAILURES"),
-                )
-        state = "finished" if reason == "finished" else "interrupted"
+        """Give every backlink the crawl dropped a check, then close the run.
+
+        A shard only reports its stats: the parent process closes the run once
+        every shard is done.
+        """
         stats = self.crawler.stats.get_stats()
-        runs.finish_run(self.db, self.run_id, state, stats)
+        if self.shard is not None:
+            if self.stats_file:
+                Path(self.stats_file).write_text(json.dumps(stats, default=str))
+            return
+        max_failures = self.settings.getint("BACKCHECK_MAX_FAILURES")
+        if reason == "finished" and runs.close_dropped(self.db, self.run_id, max_failures):
+            self.logger.warning("some backlinks got no answer from the crawl: crawl_error")
+        runs.finish_run(
+            self.db, self.run_id, "finished" if reason == "finished" else "interrupted", stats
+        )
