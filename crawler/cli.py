@@ -13,8 +13,10 @@ from pathlib import Path
 
 import click
 
+from crawler.commands.disavow import disavow
 from crawler.commands.options import db_option, open_db, site_option
 from crawler.commands.report import report
+from crawler.commands.serve import serve
 from verifier import runs, storage
 
 EXIT_NEWLY_LOST = 3
@@ -271,6 +273,8 @@ def demo(db_path: str | None) -> None:
 
 
 cli.add_command(report)
+cli.add_command(disavow)
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -7,6 +7,10 @@ lines, at most 100,000 lines (blank and comment lines count) and 2 MB, URLs of a
 most 2,048 characters. Uploading a file replaces the whole previous list.
 
 A disavow file is only for a site under a manual action for unnatural links.
+
+The module is longer than usual (about 490 lines) because it is the whole of one
+feature: the pure file format first, then the database side (import, export,
+marking backlinks) and the `disavowed` report, whose SQL must match `Coverage`.
 """
 
 from __future__ import annotations
@@ -201,7 +205,7 @@ def parse_disavow(data: str | bytes, *, strict: bool = False) -> Parsed:
             continue
         seen[entry.key] = number
         entries.append(entry)
-    return Parsed(tuple(entries), tuple(problems))
+    return Parsed(tuple(entries), tuple(sorted(problems, key=lambda p: p.line)))
 
 
 def size_problems(data: str | bytes) -> list[Problem]:
@@ -229,12 +233,17 @@ def validate(text: str | bytes) -> list[Problem]:
     return problems + list(parse_disavow(text, strict=True).problems)
 
 
-def unique(entries: Iterable[Entry]) -> list[Entry]:
-    """The entries without duplicates (the first one wins), domains first, each kind sorted."""
+def dedupe(entries: Iterable[Entry]) -> list[Entry]:
+    """The entries without duplicates, in their order (the first one wins)."""
     first: dict[tuple[str, str], Entry] = {}
     for entry in entries:
         first.setdefault(entry.key, entry)
-    return sorted(first.values(), key=lambda e: (e.kind != DOMAIN, e.value))
+    return list(first.values())
+
+
+def unique(entries: Iterable[Entry]) -> list[Entry]:
+    """The entries without duplicates, domains first, each kind sorted (as files are written)."""
+    return sorted(dedupe(entries), key=lambda e: (e.kind != DOMAIN, e.value))
 
 
 def render(entries: Iterable[Entry], comments: Iterable[str] = ()) -> str:
@@ -379,7 +388,7 @@ def import_entries(db: Database, site: str, entries: Sequence[Entry], file: str)
         previous = load_imported(db, site)
         old_keys, new_keys = {e.key for e in previous.entries}, {e.key for e in entries}
         db.execute("delete from disavow_entries where site = ?", [site])
-        db["disavow_entries"].insert_all(
+        db.table("disavow_entries").insert_all(
             (
                 {
                     "site": site,
@@ -389,7 +398,7 @@ def import_entries(db: Database, site: str, entries: Sequence[Entry], file: str)
                     "line": e.line,
                     "imported_at": stamp,
                 }
-                for e in unique(entries)
+                for e in dedupe(entries)
             ),
             pk="id",
         )
@@ -440,6 +449,7 @@ DISAVOWED_REPORT = Report(
             select b.*, substr(b.source_key, instr(b.source_key, '://') + 3) as rest
             from backlinks b
             where b.disavowed_at is not null and (:site is null or b.site = :site)
+              and (:since is null or b.disavowed_at >= :since)
         ), bare as (
             select h.*, case when instr(h.rest, '/') > 0
                 then substr(h.rest, 1, instr(h.rest, '/') - 1) else h.rest end as hostport
@@ -467,4 +477,19 @@ DISAVOWED_REPORT = Report(
         order by m.site, m.source_key, m.target_key
     """,
     table_columns=("status", "disavowed_by", "source_url", "disavowed_at"),
+    doc="""
+        Backlinks that the imported disavow file covers, and the entry that covers each.
+
+        `disavowed_by` is the domain: entry for the host or a parent domain (the
+        longest one), else the URL entry; `disavowed_at` is when an import first
+        covered the backlink. --since DATE keeps those disavowed on or after DATE.
+
+        \b
+        JSON keys: id, site, source_url, target_url, status, referring_domain,
+        disavowed_at, disavowed_by, disavow_file, disavow_line.
+
+        \b
+        Example:
+            backcheck report disavowed --site acme.com --format csv > disavowed.csv
+    """,
 )

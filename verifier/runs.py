@@ -20,7 +20,7 @@ from verifier.classify import check_failure
 from verifier.history import DEFAULT_MAX_FAILURES, Baseline, settle
 from verifier.migrations import EVIDENCE_COLUMNS, VERDICT_COLUMNS
 from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Status, TargetCheck
-from verifier.storage import StorageError, now, upsert_backlink
+from verifier.storage import StorageError, now, upsert_backlink, writing
 from verifier.urls import identity_key
 
 PAGE_BATCH = 2000  # rows per query when streaming pending pages
@@ -60,7 +60,7 @@ def start_run(
         "select id, pid, state from runs where sites = ? order by id desc limit 1", [key]
     ).fetchone()
     unfinished = latest[:2] if latest and latest[2] in ("running", "interrupted") else None
-    with db.atomic():
+    with writing(db):
         if unfinished is not None:
             run_id, pid = unfinished
             if _alive(pid):
@@ -220,7 +220,7 @@ def record_checks(
     """
     stamp = now()
     written = 0
-    with db.atomic():
+    with writing(db):
         checks = list(checks)
         for found in discoveries:
             backlink_id, _ = upsert_backlink(
@@ -292,7 +292,7 @@ def pending_targets(db: Database, run_id: int) -> Iterator[tuple[str, str]]:
 
 def record_target_checks(db: Database, run_id: int, targets: Sequence[TargetCheck]) -> None:
     stamp = now()
-    with db.atomic():
+    with writing(db):
         for target in targets:
             db.execute(
                 "insert or ignore into target_checks (run_id, site, url_key, url, checked_at,"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +23,28 @@ class StorageError(Exception):
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def writing(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock up front (BEGIN IMMEDIATE).
+
+    With several crawler processes on one WAL database, a deferred transaction
+    that reads first and then writes fails at once with "database is locked"
+    when another process committed in between; IMMEDIATE waits (busy_timeout)
+    instead. Nested use falls back to a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
 
 
 def open_db(path: str | Path) -> Database:
@@ -143,7 +166,7 @@ def add_backlinks(
     """Insert new backlinks and merge known ones (adding `source`); never deletes history."""
     counts = ImportCounts()
     stamp = now()
-    with db.atomic():
+    with writing(db):
         for row in rows:
             backlink_id, new = upsert_backlink(
                 db, site, row.source_url, row.target_url, row.anchor, source, stamp

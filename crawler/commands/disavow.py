@@ -82,7 +82,7 @@ def _write_atomically(path: str, text: str) -> None:
         raise
 
 
-@disavow.command("export")
+@disavow.command("export", short_help="Write a Google disavow file (manual actions only).")
 @click.option(
     "--domains-from",
     type=click.Path(exists=True, dir_okay=False),
@@ -183,7 +183,7 @@ def _report_export(plan: dv.Export, out: str | None, show_diff: bool) -> None:
         click.echo(diff, nl=False, err=out is None)
 
 
-@disavow.command("import")
+@disavow.command("import", short_help="Read a disavow file, mark covered backlinks.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @site_option
 @db_option

@@ -193,7 +193,8 @@ class VerifySpider(scrapy.Spider):
         A shard only reports its stats: the parent process closes the run once
         every shard is done.
         """
-        stats = self.crawler.stats.get_stats()
+        # CoreStats may record finish_reason only after this handler has run.
+        stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
         if self.shard is not None:
             if self.stats_file:
                 Path(self.stats_file).write_text(json.dumps(stats, default=str))
