@@ -47,4 +47,17 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's: see crawler/middlewares.py for the concurrency bug it fixes.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
+    # Not used by a revisit crawl (no credentials, no allowed_domains); each costs per request.
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
 }
+# Every item passes each spider middleware; none of these apply to known pages
+# fetched once (no depth, no follow-up links to filter). The referer middleware
+# stays: the redirect middlewares warn at every start without it.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
+# Scrapy re-parses the callback's source for this check on every response.
+WARN_ON_GENERATOR_RETURN_VALUE = False

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from requests.utils import parse_header_links
-
 #: Meta names whose directives apply to Google's main crawler.
 ROBOTS_META_NAMES = frozenset({"robots", "googlebot"})
 
@@ -93,6 +91,8 @@ def header_canonicals(values: Iterable[str], base_url: str = "") -> list[str]:
     >>> header_canonicals(['</b>; rel=canonical'], "https://acme.com/a/")
     ['https://acme.com/b']
     """
+    from requests.utils import parse_header_links  # a slow import; rarely needed
+
     urls = []
     for value in values:
         for link in parse_header_links(value):

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-import tldextract
 from w3lib.url import canonicalize_url
+
+if TYPE_CHECKING:
+    import tldextract
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -33,6 +36,9 @@ TRACKING_PARAMS = re.compile(
 
 @functools.cache
 def _extractor() -> tldextract.TLDExtract:
+    # Imported here: tldextract pulls in requests, which report commands never need.
+    import tldextract
+
     # No suffix-list URLs: the machines are offline, and the bundled snapshot
     # is what makes verdicts reproducible.
     return tldextract.TLDExtract(
