@@ -190,3 +190,31 @@ def m002_targets_and_disavow(db: Database) -> None:
     )
     db["disavow_entries"].create_index(["site", "kind", "value"], unique=True)
     db["backlinks"].add_column("disavowed_at", str)
+
+
+@migrations()
+def m003_report_views(db: Database) -> None:
+    # Indexes that keep every report under a couple of seconds at a million backlinks
+    # (issue #3): change events by time (velocity, summary, changes); a backlink's check
+    # at a given time (lost: the last live one); covering indexes of backlinks by
+    # referring domain (summary, referring-domains, follow-ratio, lost, velocity) and by
+    # anchor text (anchors), which those reports name with INDEXED BY; backlinks by
+    # target (broken-targets).
+    checks, backlinks = db["checks"], db["backlinks"]
+    checks.create_index(["change", "checked_at"], "idx_checks_change_checked_at")
+    checks.create_index(["backlink_id", "checked_at"], "idx_checks_backlink_id_checked_at")
+    db.execute(
+        "create index idx_backlinks_by_domain on backlinks (site, referring_domain,"
+        " first_seen, status, follow, nofollow_source, rel, last_live, lost_since)"
+    )
+    db.execute(
+        "create index idx_backlinks_by_anchor on backlinks"
+        " (site, status, anchor collate nocase, referring_domain, follow)"
+    )
+    backlinks.create_index(["site", "target_key"], "idx_backlinks_site_target_key")
+    # Each built-in report as a view, report_<name>, with every parameter NULL (all sites,
+    # all time, the defaults), so Datasette and plain SQL see what `backcheck report` does.
+    # A later change to a report's SQL re-creates the views in a new migration.
+    from verifier import reports
+
+    reports.create_views(db, reports.BUILTIN)

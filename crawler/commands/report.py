@@ -1,7 +1,12 @@
-"""`backcheck report NAME`: named queries from verifier.reports, rendered."""
+"""`backcheck report NAME`: one subcommand per report of verifier.reports, rendered.
+
+Every subcommand is built by `report_command` from its `Report`: the shared
+options (--format, --since, --site, --db) plus the report's own.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import click
@@ -12,56 +17,131 @@ from verifier import reports, storage
 
 @click.group()
 def report() -> None:
-    """Print a report from the database.
+    """Print a report from the database (tables on a terminal, JSON/CSV for pipes).
+
+    Every report is also a SQL view, report_<name>, for Datasette or plain SQL.
 
     \b
     Example:
+        backcheck report summary
         backcheck report backlinks --status lost --format csv > lost.csv
     """
 
 
-def render(rows: list[dict[str, Any]], report_def: reports.Report, fmt: str) -> None:
-    if fmt == "json":
-        click.echo(reports.render_json(rows))
-    elif fmt == "csv":
-        click.echo(reports.render_csv(rows), nl=False)
-    elif fmt == "markdown":
-        click.echo(reports.render_markdown(rows, report_def.table_columns), nl=False)
-    else:
-        from rich.console import Console
-        from rich.table import Table
+def since_value(value: dt.datetime | None) -> str | None:
+    """The --since value as the database compares it: a date, or a date and time."""
+    if value is None:
+        return None
+    if value.time() == dt.time():
+        return value.date().isoformat()
+    return value.isoformat(timespec="seconds")
 
-        columns = report_def.table_columns or tuple(rows[0].keys() if rows else ())
+
+def _columns(rows: list[dict[str, Any]], report_def: reports.Report) -> list[str]:
+    keys = list(rows[0]) if rows else []
+    wanted = list(report_def.table_columns)
+    if wanted and (not rows or all(c in rows[0] for c in wanted)):
+        return wanted
+    return keys  # a mode whose rows have other keys (anchors --by category)
+
+
+def _table(rows: list[dict[str, Any]], report_def: reports.Report, notes: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if report_def.vertical:
+        for row in rows:
+            table = Table(title=f"{report_def.title}: {row.get('site', '')}", title_justify="left")
+            table.add_column("key", no_wrap=True)
+            table.add_column("value", overflow="fold")
+            for key, value in row.items():
+                table.add_row(key, reports.cell(value))
+            console.print(table)
+    else:
+        columns = _columns(rows, report_def)
         table = Table(title=f"{report_def.title} ({len(rows)})", title_justify="left")
         for column in columns:
             table.add_column(column, overflow="fold", no_wrap=column in ("status", "reason"))
         for row in rows:
             table.add_row(*(reports.cell(row.get(c)) for c in columns))
-        Console().print(table)
+        console.print(table)
+    for note in notes:
+        console.print(note, markup=False, highlight=False)
 
 
-@report.command("backlinks")
-@click.option(
-    "--status",
-    type=click.Choice(["live", "lost", "unreachable"]),
-    help="Only backlinks with this status.",
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(reports.FORMATS), default="table", show_default=True
-)
-@site_option
-@db_option
-def report_backlinks(status: str | None, fmt: str, site: str | None, db_path: str) -> None:
-    """Every backlink with its current verdict (status null: never checked yet).
+def render(result: reports.Result, report_def: reports.Report, fmt: str) -> None:
+    """Data on stdout; the notes under a table, or on stderr for JSON and CSV."""
+    rows = result.rows
+    if fmt == "json":
+        click.echo(reports.render_json(rows))
+    elif fmt == "csv":
+        click.echo(reports.render_csv(rows), nl=False)
+    elif fmt == "markdown":
+        text = reports.render_markdown(rows, _columns(rows, report_def), result.notes)
+        click.echo(text, nl=False)
+    else:
+        _table(rows, report_def, result.notes)
+        return
+    if fmt != "markdown":
+        for note in result.notes:
+            click.echo(note, err=True)
 
-    \b
-    Example:
-        backcheck report backlinks --status lost --format json --db backcheck.db
-    """
-    db = open_db(db_path)
-    try:
-        domain = storage.pick_sites(db, site, one=False)[0] if site else None
-    except storage.StorageError as exc:
-        raise click.ClickException(str(exc)) from exc
-    rows = reports.run(db, reports.BACKLINKS, {"site": domain, "status": status})
-    render(rows, reports.BACKLINKS, fmt)
+
+def _option(option: reports.Option) -> click.Option:
+    if option.type is bool:
+        return click.Option([option.flag, option.name], is_flag=True, help=option.help)
+    kind: Any = click.Choice(option.choices) if option.choices else option.type
+    return click.Option(
+        [option.flag, option.name],
+        type=kind,
+        default=option.default,
+        show_default=option.default is not None,
+        help=option.help,
+    )
+
+
+def report_command(report_def: reports.Report) -> click.Command:
+    """The click command for one report: shared options plus the report's own."""
+
+    def callback(
+        fmt: str, since: dt.datetime | None, site: str | None, db_path: str, **options: Any
+    ) -> None:
+        db = open_db(db_path)
+        try:
+            domain = storage.pick_sites(db, site, one=False)[0] if site else None
+        except storage.StorageError as exc:
+            raise click.ClickException(str(exc)) from exc
+        params = {"site": domain, "since": since_value(since), **options}
+        render(reports.run_report(db, report_def, params), report_def, fmt)
+
+    command = click.Command(
+        report_def.name,
+        callback=callback,
+        params=[_option(option) for option in report_def.options],
+        help=report_def.help,
+        short_help=report_def.title,
+    )
+    for decorator in (
+        db_option,
+        site_option,
+        click.option(
+            "--since",
+            type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+            metavar="DATE",
+            help="Only events (checks, losses …) on or after this date (UTC).",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(reports.FORMATS),
+            default="table",
+            show_default=True,
+        ),
+    ):
+        command = decorator(command)
+    return command
+
+
+for _report in reports.all_reports():
+    report.add_command(report_command(_report))

@@ -1,0 +1,43 @@
+"""`report backlinks`: every backlink with its current verdict."""
+
+from __future__ import annotations
+
+from verifier.reports._registry import Option, Report
+
+BACKLINKS = Report(
+    name="backlinks",
+    title="Backlinks and their current verdict",
+    sql="""
+        select b.id, b.site, b.source_url, b.target_url, b.status, b.reason, b.follow,
+               b.nofollow_source, b.rel, b.anchor, b.expected_anchor, b.anchor_changed,
+               b.target_changed, b.observed_target, b.link_count, b.http_status, b.final_url,
+               b.referring_domain, b.first_seen, b.last_checked, b.change, b.lost_since,
+               b.consecutive_failures, b.sources
+        from backlinks b
+        where (:site is null or b.site = :site) and (:status is null or b.status = :status)
+          and (:since is null or b.last_checked >= :since)
+        order by b.site, b.source_key, b.target_key
+    """,
+    booleans=("follow", "anchor_changed", "target_changed"),
+    table_columns=("status", "reason", "follow", "change", "source_url", "anchor"),
+    options=(
+        Option(
+            "status", "Only backlinks with this status.", choices=("live", "lost", "unreachable")
+        ),
+    ),
+    doc="""
+        Every backlink with its current verdict (status null: never checked yet).
+
+        --since DATE keeps backlinks last checked on or after DATE.
+
+        \b
+        JSON keys: id, site, source_url, target_url, status, reason, follow,
+        nofollow_source, rel, anchor, expected_anchor, anchor_changed, target_changed,
+        observed_target, link_count, http_status, final_url, referring_domain,
+        first_seen, last_checked, change, lost_since, consecutive_failures, sources.
+
+        \b
+        Example:
+            backcheck report backlinks --status lost --format json --db backcheck.db
+    """,
+)

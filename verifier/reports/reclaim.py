@@ -1,0 +1,202 @@
+"""`report lost` and `report broken-targets`: links worth winning back, best first."""
+
+from __future__ import annotations
+
+from verifier.models import PAGE_ERRORS
+from verifier.reports._registry import Report, sql_list
+
+#: Reasons that, repeated, turned an unreachable page into a lost backlink.
+_PAGE_ERRORS = sql_list(sorted(PAGE_ERRORS))
+
+LOST = Report(
+    name="lost",
+    title="Lost backlinks to reclaim",
+    sql=f"""
+        with lost as (
+            select b.* from sites s
+            cross join backlinks b indexed by idx_backlinks_site_status on b.site = s.domain
+            where b.status = 'lost' and (:site is null or s.domain = :site)
+              and (:since is null or b.lost_since >= :since)
+        ), metrics as (
+            select s.backlink_id, max(s.domain_rating) as domain_rating,
+                   max(s.trust_flow) as trust_flow, max(s.domain_authority) as domain_authority,
+                   max(s.page_traffic) as page_traffic
+            from backlink_sources s
+            where s.backlink_id in (select id from lost)
+            group by s.backlink_id
+        ), evidence as (
+            select l.*, lc.detail, vc.follow as was_followed,
+                   coalesce(vc.anchor, l.expected_anchor) as last_anchor,
+                   coalesce(vc.context_before, lc.context_before) as before_text,
+                   coalesce(vc.context_after, lc.context_after) as after_text,
+                   -- only the lost check itself shows the page as it is now
+                   (select 1 from sites s, json_each(s.brands) j
+                    where s.domain = l.site and length(j.value) > 0
+                      and (instr(lower(lc.context_before), lower(j.value))
+                           or instr(lower(lc.context_after), lower(j.value)))) as mentions_brand,
+                   (select count(*) from backlinks o indexed by idx_backlinks_by_domain
+                    where o.site = l.site and o.referring_domain = l.referring_domain
+                      and o.status = 'live') as domain_live_links,
+                   m.domain_rating, m.trust_flow, m.domain_authority, m.page_traffic
+            from lost l
+            left join checks lc on lc.id = l.last_check_id
+            left join checks vc indexed by idx_checks_backlink_id_checked_at
+                on vc.backlink_id = l.id and vc.checked_at = l.last_live and vc.status = 'live'
+            left join metrics m on m.backlink_id = l.id
+        ), scored as (
+            select e.*, round(100 * (
+                0.30 * case when page_traffic >= 10000 then 1.0 when page_traffic >= 1000
+                            then 0.75 when page_traffic >= 100 then 0.5
+                            when page_traffic >= 10 then 0.25 when page_traffic > 0 then 0.1
+                            else 0 end
+                + 0.25 * min(1.0, max(coalesce(domain_rating, 0), coalesce(domain_authority, 0),
+                                      coalesce(trust_flow, 0)) / 100.0)
+                + 0.20 * coalesce(was_followed, 0)
+                + 0.15 * (domain_live_links = 0)
+                + 0.10 * max(0.0, 1 - (julianday(coalesce(:now, 'now'))
+                                       - julianday(lost_since)) / 90.0)
+            ), 1) as priority
+            from evidence e
+        )
+        select site, id as backlink_id, source_url, target_url, referring_domain, reason,
+               lost_since, last_live, last_checked, last_anchor as anchor,
+               before_text as context_before, after_text as context_after,
+               was_followed, http_status, final_url, detail, domain_rating, trust_flow,
+               domain_authority, page_traffic, domain_live_links, priority, mentions_brand,
+               case
+                   when reason = 'link_removed' then
+                       'outreach: ask to restore the link (mentions brand: '
+                       || case when mentions_brand then 'yes' else 'unknown' end || ')'
+                   when reason = 'page_not_found' then
+                       'ask to restore the page, or find where it moved and ask for the link there'
+                   when reason = 'redirected_away' then
+                       'find the new page (final_url) and ask for the link there'
+                   when reason = 'noindex' then
+                       'ask the webmaster to lift the noindex'
+                   when reason = 'not_canonical' then
+                       'ask the webmaster to fix the canonical,'
+                       || ' or get the link on the canonical page'
+                   when reason in {_PAGE_ERRORS} then
+                       'check again later; if it persists, contact the site owner'
+                   else 'review the evidence'
+               end as action
+        from scored
+        order by priority desc, lost_since desc, source_url
+    """,
+    booleans=("was_followed", "mentions_brand"),
+    table_columns=("priority", "reason", "lost_since", "source_url", "anchor", "action"),
+    doc="""
+        The reclamation queue: every lost backlink with its evidence, a priority and an action.
+
+        \b
+        priority (0-100) = 100 x (0.30 traffic + 0.25 authority + 0.20 followed
+                                  + 0.15 only_link + 0.10 recency), where
+          traffic   page_traffic >= 10000: 1, >= 1000: .75, >= 100: .5, >= 10: .25, > 0: .1
+          authority the highest of domain_rating, domain_authority, trust_flow, / 100
+          followed  1 when the link was followed when last live
+          only_link 1 when its referring domain has no other live link
+          recency   1 - days since lost / 90 (0 after 90 days)
+        Unknown metrics count as 0.
+
+        Anchor and context are from the last check where the link was live.
+        mentions_brand is true only when the lost check's own text shows a brand
+        term, else null (no page text is stored: unknown). --since DATE keeps links
+        lost on or after DATE.
+
+        \b
+        JSON keys: site, backlink_id, source_url, target_url, referring_domain, reason,
+        lost_since, last_live, last_checked, anchor, context_before, context_after,
+        was_followed, http_status, final_url, detail, domain_rating, trust_flow,
+        domain_authority, page_traffic, domain_live_links, priority, mentions_brand,
+        action.
+
+        \b
+        Example:
+            backcheck report lost --site acme.com
+            backcheck report lost --since 2024-03-01 --format csv > reclaim.csv
+    """,
+)
+
+
+BROKEN_TARGETS = Report(
+    name="broken-targets",
+    title="Backlinks to our pages that fail or redirect",
+    sql="""
+        with latest as (
+            select t.site, t.url_key, max(t.run_id) as run_id
+            from target_checks t
+            where (:site is null or t.site = :site) and (:since is null or t.checked_at >= :since)
+            group by t.site, t.url_key
+        ), broken as (
+            select t.*, coalesce(json_array_length(nullif(t.redirect_chain, '')), 0) as redirects,
+                   case when t.http_status >= 500 then 'server_error'
+                        when t.http_status >= 400 then 'client_error'
+                        else 'redirect' end as issue,
+                   exists (select 1 from json_each(nullif(t.redirect_chain, '')) j
+                           where json_extract(j.value, '$[1]') not in (301, 308)) as temporary
+            from latest l join target_checks t on t.run_id = l.run_id and t.url_key = l.url_key
+            where t.http_status >= 400
+               or coalesce(json_array_length(nullif(t.redirect_chain, '')), 0) > 0
+        ), targets as (
+            select k.site, k.url_key,
+                   count(distinct case when b.status = 'live' then b.referring_domain end)
+                       as referring_domains,
+                   sum(b.status = 'live') as live_links
+            from broken k
+            join backlinks b indexed by idx_backlinks_site_target_key
+                on b.site = k.site and b.target_key = k.url_key
+            group by k.site, k.url_key
+        )
+        select k.site, b.target_url, k.http_status as target_status,
+               k.final_url as target_final_url,
+               k.redirects, k.redirect_chain, k.issue, k.checked_at as target_checked_at,
+               k.run_id as target_run_id, g.referring_domains, g.live_links,
+               b.id as backlink_id, b.source_url, b.status, b.follow, b.anchor, b.referring_domain,
+               case
+                   when k.issue = 'client_error' then
+                       'fix on our side: 301-redirect this URL to its replacement, or restore it'
+                   when k.issue = 'server_error' then
+                       'fix on our side: repair the page, or 301-redirect it to a working one'
+                   when k.temporary then
+                       'fix on our side: make the redirect permanent (301) to the final URL'
+                   when k.redirects > 1 then
+                       'fix on our side: one 301 straight to the final URL'
+                   else 'fine as a 301; ask the linker to update the link to the final URL'
+               end as action
+        from broken k
+        join targets g on g.site = k.site and g.url_key = k.url_key
+        join backlinks b indexed by idx_backlinks_site_target_key
+            on b.site = k.site and b.target_key = k.url_key
+        order by g.referring_domains desc, g.live_links desc, k.site, k.url_key,
+                 b.status = 'live' desc, b.source_url
+    """,
+    booleans=("follow",),
+    table_columns=(
+        "referring_domains",
+        "issue",
+        "target_status",
+        "target_url",
+        "status",
+        "source_url",
+        "action",
+    ),
+    doc="""
+        Backlinks whose target page on our site answers 4xx/5xx or redirects.
+
+        Uses the latest check of each target (`target_checks`, filled by `verify`):
+        an error status or a non-empty redirect chain. Targets are ranked by the
+        live referring domains pointing at them; within a target, live links come
+        first. The fix is on our side, usually a 301 redirect. --since DATE uses
+        only target checks made on or after DATE.
+
+        \b
+        JSON keys: site, target_url, target_status, target_final_url, redirects,
+        redirect_chain (JSON [[url, status], ...]), issue (client_error, server_error,
+        redirect), target_checked_at, target_run_id, referring_domains, live_links,
+        backlink_id, source_url, status, follow, anchor, referring_domain, action.
+
+        \b
+        Example:
+            backcheck report broken-targets --site acme.com --format markdown
+    """,
+)
