@@ -232,6 +232,10 @@ def verify(
         click.echo(summary_line(summary))
     if summary.state == "failed":
         raise click.ClickException(f"run {summary.run_id} failed ({reason}); see the log above")
+    if summary.state == "interrupted":
+        raise click.ClickException(
+            f"run {summary.run_id} was interrupted ({reason}); `backcheck verify` resumes it"
+        )
     if fail_on_lost and summary.newly_lost:
         sys.exit(EXIT_NEWLY_LOST)
 
