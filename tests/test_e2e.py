@@ -408,3 +408,59 @@ def test_processes_shard_the_run_with_identical_verdicts(web, tmp_path: Path) ->
             )
         )
     assert verdicts[0] == verdicts[1]
+
+
+def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, tmp_path: Path) -> None:
+    pages = 60
+    server = web(
+        routes={
+            f"s{i % 6}.slowblog.com/p{i}": {"delay": 0.2, "body": page(link())}
+            for i in range(pages)
+        }
+    )
+    source = tmp_path / "links.csv"
+    source.write_text(
+        "source_url,target_url\n"
+        + "".join(
+            f"http://s{i % 6}.slowblog.com/p{i},https://acme.com/pricing\n" for i in range(pages)
+        )
+    )
+    db = str(tmp_path / "term.db")
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    assert run_cli(["import", str(source), "--db", db]).returncode == 0
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "verify",
+            *FAST,
+            "--processes",
+            "1",
+            "-s",
+            "CONCURRENT_REQUESTS=2",
+            "--db",
+            db,
+        ],
+        cwd=ROOT,
+        env=proxy_env(server),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 1, err
+    assert "interrupted" in err and "backcheck verify" in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select state from runs").fetchall() == [("interrupted",)]
+        done = conn.execute("select count(*) from checks").fetchone()[0]
+    assert 0 < done < pages
+    resumed = run_cli(["verify", *FAST, "--db", db], server)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming run 1: {pages - done} backlinks to check" in resumed.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(
+            "select count(*), count(distinct backlink_id) from checks"
+        ).fetchone() == (pages, pages)
