@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from crawler.commands.options import db_option, open_db, site_option
+from crawler.commands.report_html import html
 from verifier import reports, storage
 
 
@@ -145,3 +146,4 @@ def report_command(report_def: reports.Report) -> click.Command:
 
 for _report in reports.all_reports():
     report.add_command(report_command(_report))
+report.add_command(html)
