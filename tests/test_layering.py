@@ -47,3 +47,13 @@ def test_ruff_is_clean() -> None:
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_verifier_is_strictly_typed() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary"],  # config: pyproject.toml
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -84,9 +84,9 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("site", "sites", "domain")],
         defaults={"consecutive_failures": 0, "link_count": 0},
     )
-    db["backlinks"].create_index(["site", "source_key", "target_key"], unique=True)
-    db["backlinks"].create_index(["source_key"])
-    db["backlinks"].create_index(["site", "status"])
+    db.table("backlinks").create_index(["site", "source_key", "target_key"], unique=True)
+    db.table("backlinks").create_index(["source_key"])
+    db.table("backlinks").create_index(["site", "status"])
     db.table("backlink_sources").create(
         {
             "backlink_id": int,
@@ -146,8 +146,8 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("run_id", "runs", "id"), ("backlink_id", "backlinks", "id")],
     )
     # One check per backlink per run: a resumed or repeated write cannot double it.
-    db["checks"].create_index(["run_id", "backlink_id"], unique=True)
-    db["checks"].create_index(["backlink_id", "id"])
+    db.table("checks").create_index(["run_id", "backlink_id"], unique=True)
+    db.table("checks").create_index(["backlink_id", "id"])
 
 
 def apply(db: Database) -> None:
@@ -174,7 +174,7 @@ def m002_targets_and_disavow(db: Database) -> None:
         pk=("run_id", "url_key"),
         foreign_keys=[("run_id", "runs", "id")],
     )
-    db["target_checks"].create_index(["url_key", "run_id"])
+    db.table("target_checks").create_index(["url_key", "run_id"])
     # Entries of disavow files (issue #3); a backlink is disavowed when an entry covers it.
     db.table("disavow_entries").create(
         {
@@ -188,8 +188,8 @@ def m002_targets_and_disavow(db: Database) -> None:
         },
         pk="id",
     )
-    db["disavow_entries"].create_index(["site", "kind", "value"], unique=True)
-    db["backlinks"].add_column("disavowed_at", str)
+    db.table("disavow_entries").create_index(["site", "kind", "value"], unique=True)
+    db.table("backlinks").add_column("disavowed_at", str)
 
 
 @migrations()
@@ -200,7 +200,7 @@ def m003_report_views(db: Database) -> None:
     # referring domain (summary, referring-domains, follow-ratio, lost, velocity) and by
     # anchor text (anchors), which those reports name with INDEXED BY; backlinks by
     # target (broken-targets).
-    checks, backlinks = db["checks"], db["backlinks"]
+    checks, backlinks = db.table("checks"), db.table("backlinks")
     checks.create_index(["change", "checked_at"], "idx_checks_change_checked_at")
     checks.create_index(["backlink_id", "checked_at"], "idx_checks_backlink_id_checked_at")
     db.execute(

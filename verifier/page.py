@@ -231,7 +231,7 @@ def links_to(page: Page, domain: str) -> list[Link]:
 
 def link_html(link: Link) -> str:
     """The link's outer HTML, truncated."""
-    html = etree.tostring(link.element, method="html", with_tail=False, encoding="unicode")
+    html: str = etree.tostring(link.element, method="html", with_tail=False, encoding="unicode")
     return html[:LINK_HTML_CHARS]
 
 

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -98,7 +99,7 @@ def pending_count(db: Database, run_id: int) -> int:
     )
 
 
-def _ref(row: tuple) -> BacklinkRef:
+def _ref(row: tuple[Any, ...]) -> BacklinkRef:
     return BacklinkRef(row[0], row[1], row[2], row[3], row[4])
 
 
@@ -367,7 +368,11 @@ def summarize(db: Database, run_id: int) -> RunSummary:
 
 
 def finish_run(
-    db: Database, run_id: int, state: str, stats: dict | None = None, error: str | None = None
+    db: Database,
+    run_id: int,
+    state: str,
+    stats: dict[str, Any] | None = None,
+    error: str | None = None,
 ) -> RunSummary:
     """Close a run with its counts and Scrapy's stats."""
     db.execute(
@@ -375,7 +380,7 @@ def finish_run(
         [now(), state, json.dumps(stats or {}, default=str), error, run_id],
     )
     summary = summarize(db, run_id)
-    db["runs"].update(
+    db.table("runs").update(
         run_id,
         {
             key: getattr(summary, key)

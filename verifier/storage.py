@@ -95,7 +95,7 @@ def save_site(
         "created_at": old.get("created_at") or now(),
         "updated_at": now(),
     }
-    db["sites"].upsert(row, pk="domain")
+    db.table("sites").upsert(row, pk="domain")
     return load_site(db, domain)
 
 
@@ -187,7 +187,7 @@ def add_backlinks(
             for metric, column in METRIC_COLUMNS.items():
                 if metric in row.metrics:
                     record[column] = row.metrics[metric]
-            db["backlink_sources"].upsert(record, pk=("backlink_id", "source"))
+            db.table("backlink_sources").upsert(record, pk=("backlink_id", "source"))
     return counts
 
 

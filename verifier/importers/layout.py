@@ -108,8 +108,8 @@ def resolve(header: list[str], requested: str) -> Layout | str:
                 f"not {fmt.label}: missing required column(s) {_quoted(absent)} (headers: {shown})"
             )
         return bind(fmt, header)
-    if (fmt := detect(header)) is not None:
-        return bind(fmt, header)
+    if (found := detect(header)) is not None:
+        return bind(found, header)
     if (report := describe(keys)) is not None:
         return (
             f"this looks like {report}, not a backlink export "
