@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
 
-from verifier import runs, storage
 from verifier.models import Check, Discovery, TargetCheck
+from verifier.writer import Batch, BatchWriter, WriterError
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
 
+logger = logging.getLogger(__name__)
+
 
 class SQLitePipeline:
-    """Buffers checks and writes them in one transaction per batch.
+    """Buffers checks and hands them to a writer thread, one transaction per batch.
 
-    A batch is written when it reaches BACKCHECK_BATCH_SIZE checks or is
+    A batch goes when it reaches BACKCHECK_BATCH_SIZE checks or is
     BACKCHECK_COMMIT_INTERVAL seconds old, whichever comes first, so a killed
     run loses at most those seconds of work (and the resume re-checks them).
+    If the database cannot be written, the crawl stops (the run stays
+    resumable) instead of fetching pages whose verdicts would be lost.
     """
 
     def __init__(self, crawler: Crawler, batch_size: int, interval: float, max_failures: int):
@@ -28,12 +35,10 @@ class SQLitePipeline:
         self.batch_size = batch_size
         self.interval = interval
         self.max_failures = max_failures
-        self.checks: list[Check] = []
-        self.discoveries: list[Discovery] = []
-        self.targets: list[TargetCheck] = []
+        self.batch = Batch()
         self.timer: task.LoopingCall | None = None
-        self.db: Any = None
-        self.run_id = 0
+        self.writer: BatchWriter | None = None
+        self.closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -47,39 +52,56 @@ class SQLitePipeline:
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
-        self.db = storage.open_db(spider.db_path)
-        self.run_id = spider.run_id
+        self.writer = BatchWriter(
+            spider.db_path, spider.run_id, self.max_failures, on_written=self._count
+        )
         self.timer = task.LoopingCall(self.flush)
         self.timer.start(self.interval, now=False)
 
+    def _count(self, checks: Sequence[Check]) -> None:
+        # Runs on the writer thread, after `settle` decided each final status.
+        stats = self.crawler.stats
+        for check in checks:
+            stats.inc_value(f"backcheck/status_count/{check.status.value}")
+        stats.inc_value("backcheck/checks_written", len(checks))
+
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Discovery):
-            self.discoveries.append(item)
+            self.batch.discoveries.append(item)
         elif isinstance(item, Check):
-            self.checks.append(item)
+            self.batch.checks.append(item)
         elif isinstance(item, TargetCheck):
-            self.targets.append(item)
+            self.batch.targets.append(item)
         else:
             return item
-        if len(self.checks) + len(self.targets) >= self.batch_size:
+        if len(self.batch) >= self.batch_size:
             self.flush()
         return item
 
     def flush(self) -> None:
-        if self.targets:
-            targets, self.targets = self.targets, []
-            runs.record_target_checks(self.db, self.run_id, targets)
-        if not self.checks and not self.discoveries:
+        if self.writer is None or not len(self.batch):
             return
-        checks, discoveries = self.checks, self.discoveries
-        self.checks, self.discoveries = [], []
-        written = runs.record_checks(self.db, self.run_id, checks, discoveries, self.max_failures)
-        stats = self.crawler.stats
-        stats.inc_value("backcheck/checks_written", written)
-        for check in checks + [d.check for d in discoveries]:
-            stats.inc_value(f"backcheck/status_count/{check.status.value}")
+        batch, self.batch = self.batch, Batch()
+        try:
+            self.writer.submit(batch)
+        except WriterError:
+            self._failed()
+            # Keep a reference: the loop only holds tasks weakly.
+            self.closing = asyncio.ensure_future(
+                self.crawler.engine.close_spider_async(reason="backcheck_write_error")
+            )
+
+    def _failed(self) -> None:
+        logger.exception("cannot store checks; stopping the crawl (the run can be resumed)")
+        self.writer = None
+        self.crawler.spider.write_failed = True
 
     def close_spider(self) -> None:
         if self.timer is not None and self.timer.running:
             self.timer.stop()
         self.flush()
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            except WriterError:
+                self._failed()

@@ -154,6 +154,28 @@ class RowLike(Protocol):
     metrics: dict[str, object]
 
 
+_SOURCE_COLUMNS = [
+    "backlink_id",
+    "source",
+    "file",
+    "line",
+    "imported_at",
+    "anchor",
+    "metrics",
+    *METRIC_COLUMNS.values(),
+]
+# A re-import from the same source refreshes the row; a metric the new export lacks
+# keeps its old value.
+_UPSERT_SOURCE = (
+    f"insert into backlink_sources ({', '.join(_SOURCE_COLUMNS)})"
+    f" values ({', '.join('?' * len(_SOURCE_COLUMNS))})"
+    " on conflict (backlink_id, source) do update set"
+    " file = excluded.file, line = excluded.line, imported_at = excluded.imported_at,"
+    " anchor = excluded.anchor, metrics = excluded.metrics, "
+    + ", ".join(f"{c} = coalesce(excluded.{c}, {c})" for c in METRIC_COLUMNS.values())
+)
+
+
 @dataclass(slots=True)
 class ImportCounts:
     imported: int = 0
@@ -175,19 +197,20 @@ def add_backlinks(
                 counts.imported += 1
             else:
                 counts.merged += 1
-            record = {
-                "backlink_id": backlink_id,
-                "source": source,
-                "file": file,
-                "line": row.line,
-                "imported_at": stamp,
-                "anchor": row.anchor,
-                "metrics": json.dumps(row.metrics, default=str),
-            }
-            for metric, column in METRIC_COLUMNS.items():
-                if metric in row.metrics:
-                    record[column] = row.metrics[metric]
-            db.table("backlink_sources").upsert(record, pk=("backlink_id", "source"))
+            metrics = [row.metrics.get(metric) for metric in METRIC_COLUMNS]
+            db.execute(
+                _UPSERT_SOURCE,
+                [
+                    backlink_id,
+                    source,
+                    file,
+                    row.line,
+                    stamp,
+                    row.anchor,
+                    json.dumps(row.metrics, default=str),
+                    *metrics,
+                ],
+            )
     return counts
 
 

@@ -83,6 +83,7 @@ class VerifySpider(scrapy.Spider):
         # "i/n": this process checks the pages of shard i of n (see verifier.runs.shard_of).
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
         self.stats_file = stats_file
+        self.write_failed = False  # set by the pipeline when checks could not be stored
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> VerifySpider:
@@ -195,13 +196,14 @@ class VerifySpider(scrapy.Spider):
         """
         # CoreStats may record finish_reason only after this handler has run.
         stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
+        if self.write_failed:
+            stats["finish_reason"] = "backcheck_write_error"
         if self.shard is not None:
             if self.stats_file:
                 Path(self.stats_file).write_text(json.dumps(stats, default=str))
             return
+        finished = reason == "finished" and not self.write_failed
         max_failures = self.settings.getint("BACKCHECK_MAX_FAILURES")
-        if reason == "finished" and runs.close_dropped(self.db, self.run_id, max_failures):
+        if finished and runs.close_dropped(self.db, self.run_id, max_failures):
             self.logger.warning("some backlinks got no answer from the crawl: crawl_error")
-        runs.finish_run(
-            self.db, self.run_id, "finished" if reason == "finished" else "interrupted", stats
-        )
+        runs.finish_run(self.db, self.run_id, "finished" if finished else "interrupted", stats)
