@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from verifier import runs, storage
+from verifier import runs, storage, targets
 from verifier.models import Check, NofollowSource, Reason, Status, TargetCheck
 
 SITE = "acme.com"
@@ -164,8 +164,8 @@ def add_target_checks(db: Database) -> None:
         final = chain[-1][0] + "/" if chain else url
         return TargetCheck(SITE, url, "HEAD", status, final, chain)
 
-    runs.record_target_checks(db, 2, [target("https://acme.com/pricing", 500)])
-    runs.record_target_checks(
+    targets.record_target_checks(db, 2, [target("https://acme.com/pricing", 500)])
+    targets.record_target_checks(
         db,
         3,
         [

@@ -20,9 +20,8 @@ from sqlite_utils import Database
 from verifier.classify import check_failure
 from verifier.history import DEFAULT_MAX_FAILURES, Baseline, settle
 from verifier.migrations import EVIDENCE_COLUMNS, VERDICT_COLUMNS
-from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Status, TargetCheck
+from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Status
 from verifier.storage import StorageError, now, upsert_backlink, writing
-from verifier.urls import identity_key
 
 PAGE_BATCH = 2000  # rows per query when streaming pending pages
 
@@ -273,46 +272,6 @@ def record_checks(
                 + [check.backlink_id],
             )
     return written
-
-
-def pending_targets(db: Database, run_id: int) -> Iterator[tuple[str, str]]:
-    """(site, url) of each distinct target of the run's backlinks not yet checked in it.
-
-    The URL is the target's identity key: host case and default port folded.
-    """
-    rows = db.execute(
-        "select distinct b.site, b.target_key"
-        " from run_items r join backlinks b on b.id = r.backlink_id"
-        " where r.run_id = ? and b.target_key != '' and not exists (select 1 from target_checks t"
-        " where t.run_id = r.run_id and t.url_key = b.target_key)"
-        " order by b.site, b.target_key",
-        [run_id],
-    ).fetchall()
-    yield from ((site, url) for site, url in rows)
-
-
-def record_target_checks(db: Database, run_id: int, targets: Sequence[TargetCheck]) -> None:
-    stamp = now()
-    with writing(db):
-        for target in targets:
-            db.execute(
-                "insert or ignore into target_checks (run_id, site, url_key, url, checked_at,"
-                " method, http_status, final_url, redirect_chain, error, detail)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    run_id,
-                    target.site,
-                    identity_key(target.url),
-                    target.url,
-                    stamp,
-                    target.method,
-                    target.http_status,
-                    target.final_url,
-                    json.dumps(target.redirect_chain) if target.redirect_chain else None,
-                    target.error,
-                    target.detail,
-                ],
-            )
 
 
 def close_dropped(db: Database, run_id: int, max_failures: int = DEFAULT_MAX_FAILURES) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verifier import runs, storage
+from verifier import runs, storage, targets
 from verifier.history import DEFAULT_MAX_FAILURES
 from verifier.models import Check, Discovery, TargetCheck
 
@@ -87,7 +87,7 @@ class BatchWriter:
                 if db is None:
                     db = storage.open_db(self.db_path)
                 if batch.targets:
-                    runs.record_target_checks(db, self.run_id, batch.targets)
+                    targets.record_target_checks(db, self.run_id, batch.targets)
                 if batch.checks or batch.discoveries:
                     runs.record_checks(
                         db, self.run_id, batch.checks, batch.discoveries, self.max_failures

@@ -16,7 +16,7 @@ import scrapy
 from scrapy import signals
 
 from crawler.failures import reason_for
-from verifier import classify, runs, storage
+from verifier import classify, runs, storage, targets
 from verifier import page as pages
 from verifier.models import BacklinkRef, Check, Discovery, Fetch, Reason, TargetCheck
 
@@ -112,7 +112,7 @@ class VerifySpider(scrapy.Spider):
             yield request
         # Our own site is one domain: one process checks its pages, at its politeness.
         if self.settings.getbool("BACKCHECK_CHECK_TARGETS") and (self.shard or (0,))[0] == 0:
-            for site, url in runs.pending_targets(self.db, self.run_id):
+            for site, url in targets.pending_targets(self.db, self.run_id):
                 if self.crawler.engine.needs_backout():
                     await self.crawler.signals.wait_for(signals.scheduler_empty)
                 yield self._target_request(site, url, "HEAD")
