@@ -445,8 +445,10 @@ DISAVOWED_REPORT = Report(
     name="disavowed",
     title="Disavowed backlinks and the disavow entry that covers each",
     sql="""
-        with hosts as (
-            select b.*, substr(b.source_key, instr(b.source_key, '://') + 3) as rest
+        with recursive hosts as (
+            select b.id, b.site, b.source_url, b.target_url, b.status, b.referring_domain,
+                   b.disavowed_at, b.source_key, b.target_key,
+                   substr(b.source_key, instr(b.source_key, '://') + 3) as rest
             from backlinks b
             where b.disavowed_at is not null and (:site is null or b.site = :site)
               and (:since is null or b.disavowed_at >= :since)
@@ -454,19 +456,31 @@ DISAVOWED_REPORT = Report(
             select h.*, case when instr(h.rest, '/') > 0
                 then substr(h.rest, 1, instr(h.rest, '/') - 1) else h.rest end as hostport
             from hosts h
+        ), hosted as materialized (
+            select bare.*, case when instr(hostport, ':') > 0 and hostport not like '[%'
+                then substr(hostport, 1, instr(hostport, ':') - 1) else hostport end as host
+            from bare
+        ), suffixes(id, site, value) as (
+            -- the host and each parent domain: what a domain: entry may name
+            select id, site, host from hosted
+            union all
+            select id, site, substr(value, instr(value, '.') + 1) from suffixes
+            where instr(value, '.') > 0
+        ), by_domain as materialized (
+            -- the longest domain: entry covering each backlink (an index lookup per suffix)
+            select s.id, e.id as entry_id, max(length(e.value)) as length
+            from suffixes s
+            cross join disavow_entries e
+                on e.site = s.site and e.kind = 'domain' and e.value = s.value
+            group by s.id
         ), matched as (
             select m.*, coalesce(
-                (select e.id from disavow_entries e
-                 where e.site = m.site and e.kind = 'domain'
-                   and (m.host = e.value or substr(m.host, -length(e.value) - 1) = '.' || e.value)
-                 order by length(e.value) desc limit 1),
+                (select d.entry_id from by_domain d where d.id = m.id),
                 (select e.id from disavow_entries e
                  where e.site = m.site and e.kind = 'url'
                    and e.value in (m.source_url, m.source_key) limit 1)
             ) as entry_id
-            from (select bare.*, case when instr(hostport, ':') > 0 and hostport not like '[%'
-                  then substr(hostport, 1, instr(hostport, ':') - 1) else hostport end as host
-                  from bare) m
+            from hosted m
         )
         select m.id, m.site, m.source_url, m.target_url, m.status, m.referring_domain,
                m.disavowed_at,

@@ -218,3 +218,37 @@ def m003_report_views(db: Database) -> None:
     from verifier import reports
 
     reports.create_views(db, reports.BUILTIN)
+
+
+@migrations()
+def m004_report_speed(db: Database) -> None:
+    # Indexes on backlinks (1M rows, not the 10M checks; partial where they can be) for
+    # the reports over the 2 s budget of issue #3: live links per referring domain (lost), the
+    # disavowed backlinks in report order (disavowed), links by first-live moment
+    # (velocity), backlinks by status in report order (backlinks --status).
+    # One partial index on checks, below.
+    db.execute(
+        "create index if not exists idx_backlinks_live_by_domain"
+        " on backlinks (site, referring_domain) where status = 'live'"
+    )
+    db.execute(
+        "create index if not exists idx_backlinks_disavowed"
+        " on backlinks (site, source_key, target_key) where disavowed_at is not null"
+    )
+    db.execute(
+        "create index if not exists idx_backlinks_site_first_seen"
+        " on backlinks (site, first_seen) where first_seen is not null"
+    )
+    db.execute(
+        "create index if not exists idx_backlinks_status_site_source_key"
+        " on backlinks (status, site, source_key, target_key)"
+    )
+    # Lost and regained checks only (velocity): a small partial index, covering.
+    db.execute(
+        "create index if not exists idx_checks_moves on checks (change, checked_at, backlink_id)"
+        " where change in ('lost', 'regained')"
+    )
+    # The reports' SQL changed: re-create their views.
+    from verifier import reports
+
+    reports.create_views(db, reports.BUILTIN)

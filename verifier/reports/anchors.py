@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from functools import lru_cache
 
 from verifier.profile import SiteProfile
 from verifier.reports._registry import Context, Option, Report, Row
@@ -52,15 +53,21 @@ GENERIC_PHRASES = {
 }
 
 
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=1 << 16)  # brands and keywords are folded again for every anchor
 def words(text: str) -> tuple[str, ...]:
     """The words of a text: case, accents and punctuation folded away.
 
     >>> words("  Haga clic AQUÍ »"), words("plus d'infos"), words("Acme's")
     (('haga', 'clic', 'aqui'), ('plus', 'd', 'infos'), ('acme', 's'))
     """
+    if text.isascii():  # nothing to decompose: the common case, kept fast
+        return tuple(_WORD.findall(text.lower()))
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return tuple(re.findall(r"\w+", plain))
+    return tuple(_WORD.findall(plain))
 
 
 GENERIC = frozenset(

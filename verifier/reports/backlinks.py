@@ -8,15 +8,31 @@ BACKLINKS = Report(
     name="backlinks",
     title="Backlinks and their current verdict",
     sql="""
+        -- two branches, so that --status reads its own index, merged in report order
+        select id, site, source_url, target_url, status, reason, follow, nofollow_source, rel,
+               anchor, expected_anchor, anchor_changed, target_changed, observed_target,
+               link_count, http_status, final_url, referring_domain, first_seen, last_checked,
+               change, lost_since, consecutive_failures, sources
+        from (
         select b.id, b.site, b.source_url, b.target_url, b.status, b.reason, b.follow,
                b.nofollow_source, b.rel, b.anchor, b.expected_anchor, b.anchor_changed,
                b.target_changed, b.observed_target, b.link_count, b.http_status, b.final_url,
                b.referring_domain, b.first_seen, b.last_checked, b.change, b.lost_since,
-               b.consecutive_failures, b.sources
-        from backlinks b
-        where (:site is null or b.site = :site) and (:status is null or b.status = :status)
+               b.consecutive_failures, b.sources, b.source_key, b.target_key
+        from backlinks b indexed by idx_backlinks_site_source_key_target_key
+        where :status is null and (:site is null or b.site = :site)
           and (:since is null or b.last_checked >= :since)
-        order by b.site, b.source_key, b.target_key
+        union all
+        select b.id, b.site, b.source_url, b.target_url, b.status, b.reason, b.follow,
+               b.nofollow_source, b.rel, b.anchor, b.expected_anchor, b.anchor_changed,
+               b.target_changed, b.observed_target, b.link_count, b.http_status, b.final_url,
+               b.referring_domain, b.first_seen, b.last_checked, b.change, b.lost_since,
+               b.consecutive_failures, b.sources, b.source_key, b.target_key
+        from backlinks b indexed by idx_backlinks_status_site_source_key
+        where b.status = :status and (:site is null or b.site = :site)
+          and (:since is null or b.last_checked >= :since)
+        order by site, source_key, target_key
+        )
     """,
     booleans=("follow", "anchor_changed", "target_changed"),
     table_columns=("status", "reason", "follow", "change", "source_url", "anchor"),

@@ -24,6 +24,13 @@ LOST = Report(
             from backlink_sources s
             where s.backlink_id in (select id from lost)
             group by s.backlink_id
+        ), domain_live as materialized (
+            -- live links per referring domain, counted once per domain (not per lost link)
+            select d.site, d.referring_domain,
+                   (select count(*) from backlinks o indexed by idx_backlinks_live_by_domain
+                    where o.site = d.site and o.referring_domain = d.referring_domain
+                      and o.status = 'live') as live_links
+            from (select distinct site, referring_domain from lost) d
         ), evidence as (
             select l.*, lc.detail, vc.follow as was_followed,
                    coalesce(vc.anchor, l.expected_anchor) as last_anchor,
@@ -34,15 +41,15 @@ LOST = Report(
                     where s.domain = l.site and length(j.value) > 0
                       and (instr(lower(lc.context_before), lower(j.value))
                            or instr(lower(lc.context_after), lower(j.value)))) as mentions_brand,
-                   (select count(*) from backlinks o indexed by idx_backlinks_by_domain
-                    where o.site = l.site and o.referring_domain = l.referring_domain
-                      and o.status = 'live') as domain_live_links,
+                   coalesce(dl.live_links, 0) as domain_live_links,
                    m.domain_rating, m.trust_flow, m.domain_authority, m.page_traffic
             from lost l
             left join checks lc on lc.id = l.last_check_id
             left join checks vc indexed by idx_checks_backlink_id_checked_at
                 on vc.backlink_id = l.id and vc.checked_at = l.last_live and vc.status = 'live'
             left join metrics m on m.backlink_id = l.id
+            left join domain_live dl
+                on dl.site = l.site and dl.referring_domain = l.referring_domain
         ), scored as (
             select e.*, round(100 * (
                 0.30 * case when page_traffic >= 10000 then 1.0 when page_traffic >= 1000

@@ -34,43 +34,75 @@ _PERIOD = (
 )
 
 VELOCITY_SQL = f"""
-    with domain_days as (
-        -- live links by referring domain and first-live moment (a check batch shares
-        -- one): a single pass over the index, in its order
-        select b.site, b.referring_domain as domain, b.first_seen as at, count(*) as n
+    with links_in as (
+        -- a link is new when first found live: one pass over a partial index, in its order
+        select b.site, b.first_seen as at, count(*) as n
+        from backlinks b indexed by idx_backlinks_site_first_seen
+        where b.first_seen is not null and (:site is null or b.site = :site)
+          and (:since is null or b.first_seen >= :since)
+        group by b.site, b.first_seen
+    ), domains_in as (
+        -- a domain is new with its first live link: one pass over the index, in its order
+        select b.site, min(b.first_seen) as at
         from backlinks b indexed by idx_backlinks_by_domain
         where b.first_seen is not null and (:site is null or b.site = :site)
-        group by b.site, b.referring_domain, b.first_seen
-    ), links_in as (
-        -- a link is new when first found live
-        select site, at, sum(n) as n
-        from domain_days where :since is null or at >= :since
-        group by site, at
-    ), domains_in as (
-        -- a domain is new with its first live link
-        select site, min(at) as at from domain_days group by site, domain
+        group by b.site, b.referring_domain
     ), moves as (
-        -- lost and regained links, from the check history (index on change, checked_at);
-        -- a link found live only after a lost first verdict is new, not regained
+        -- lost and regained links, from the check history (a partial covering index of
+        -- those checks); a link found live only after a lost first verdict is new, not
+        -- regained
         select b.site, b.referring_domain as domain, c.checked_at as at, c.change as kind
-        from checks c indexed by idx_checks_change_checked_at
+        from checks c indexed by idx_checks_moves
         join backlinks b on b.id = c.backlink_id
         where c.change in ('lost', 'regained') and c.checked_at <> b.first_seen
           and (:site is null or b.site = :site)
+    ), moved as materialized (
+        -- the domains with a lost or regained link, and their first such move
+        select site, domain, min(at) as at from moves group by site, domain
+    ), settled as materialized (
+        -- before its first move a domain only gains links, so only its first arrival can
+        -- find it without live links: its other arrivals collapse into one row (index
+        -- seeks and range counts per domain, no sort)
+        select d.site, d.domain,
+               (select min(b.first_seen) from backlinks b indexed by idx_backlinks_by_domain
+                where b.site = d.site and b.referring_domain = d.domain
+                  and b.first_seen < d.at) as first_at,
+               (select max(b.first_seen) from backlinks b indexed by idx_backlinks_by_domain
+                where b.site = d.site and b.referring_domain = d.domain
+                  and b.first_seen < d.at) as last_at,
+               (select count(*) from backlinks b indexed by idx_backlinks_by_domain
+                where b.site = d.site and b.referring_domain = d.domain
+                  and b.first_seen < d.at) as total
+        from moved d
+    ), settled_first as (
+        select s.*, (select count(*) from backlinks b indexed by idx_backlinks_by_domain
+                     where b.site = s.site and b.referring_domain = s.domain
+                       and b.first_seen = s.first_at) as first_n
+        from settled s
+        where s.total > 0
     ), timeline as (
         -- only domains with a lost or regained link can be lost or regained: replay
         -- their links going live and lost, in order, counting live links as we go;
-        -- links that changed in the same batch (one timestamp) move together
+        -- links that changed in the same batch (one timestamp) move together.
+        -- `weight` counts arrivals (links going live), of which only "more than one"
+        -- matters: the collapsed early arrivals weigh 1
         select site, domain, at, case when kind = 'lost' then -count(*) else count(*) end
-            as delta
+            as delta, kind <> 'lost' as weight
         from moves
         group by site, domain, at, kind
         union all
-        select dd.site, dd.domain, dd.at, dd.n
-        from (select distinct site, domain from moves) d
-        join domain_days dd on dd.site = d.site and dd.domain = d.domain
+        select b.site, b.referring_domain, b.first_seen, count(*), 1
+        from moved d
+        join backlinks b indexed by idx_backlinks_by_domain
+            on b.site = d.site and b.referring_domain = d.domain and b.first_seen >= d.at
+        group by b.site, b.referring_domain, b.first_seen
+        union all
+        select site, domain, first_at, first_n, 1 from settled_first
+        union all
+        select site, domain, last_at, total - first_n, 1 from settled_first
+        where last_at > first_at
     ), running as (
-        select site, at, delta, sum(delta) over w as live_after, sum(delta > 0) over w as arrivals
+        select site, at, delta, sum(delta) over w as live_after, sum(weight) over w as arrivals
         from timeline
         window w as (partition by site, domain order by at, delta desc
                      rows unbounded preceding)
