@@ -6,6 +6,7 @@ Runnable by the CLI (`backcheck verify`) and by Scrapy/Scrapyd directly:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 #: Statuses delivered to the callback instead of being dropped (3xx still redirect).
 HANDLED_STATUSES = list(range(400, 600))
+BACKOUT_POLL = 0.05  # seconds
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -93,8 +95,7 @@ class VerifySpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for refs in runs.pending_pages(self.db, self.run_id, self.shard):
-            if self.crawler.engine.needs_backout():
-                await self.crawler.signals.wait_for(signals.scheduler_empty)
+            await self._backout()
             try:
                 request = scrapy.Request(
                     refs[0].source_url,
@@ -113,9 +114,18 @@ class VerifySpider(scrapy.Spider):
         # Our own site is one domain: one process checks its pages, at its politeness.
         if self.settings.getbool("BACKCHECK_CHECK_TARGETS") and (self.shard or (0,))[0] == 0:
             for site, url in targets.pending_targets(self.db, self.run_id):
-                if self.crawler.engine.needs_backout():
-                    await self.crawler.signals.wait_for(signals.scheduler_empty)
+                await self._backout()
                 yield self._target_request(site, url, "HEAD")
+
+    async def _backout(self) -> None:
+        """Hold start() while the crawl is saturated: memory stays flat however long the run.
+
+        Scrapy keeps pulling start() regardless, and waiting for `scheduler_empty`
+        (its docs' pattern) deadlocks when the backout comes from a full
+        downloader while the scheduler is already empty, so poll instead.
+        """
+        while self.crawler.engine.needs_backout():
+            await asyncio.sleep(BACKOUT_POLL)
 
     def _target_request(self, site: str, url: str, method: str) -> scrapy.Request:
         return scrapy.Request(
