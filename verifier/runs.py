@@ -118,6 +118,15 @@ def _shard_sql(db: Database, shard: tuple[int, int] | None) -> tuple[str, list[i
     return " and backcheck_shard(b.referring_domain, ?) = ?", [shard[1], shard[0]]
 
 
+def spread(source_key: str) -> int:
+    """The order pages are handed out in: pseudo-random, so hosts interleave.
+
+    In URL order all pages of a host come together, and per-host politeness
+    (2 at a time) would leave the crawl's other slots idle.
+    """
+    return zlib.crc32(source_key.encode("utf-8"))
+
+
 def pending_pages(
     db: Database, run_id: int, shard: tuple[int, int] | None = None
 ) -> Iterator[list[BacklinkRef]]:
@@ -128,33 +137,33 @@ def pending_pages(
     crawl writes.
     """
     in_shard, shard_args = _shard_sql(db, shard)
+    db.conn.create_function("backcheck_spread", 1, spread, deterministic=True)
     sql = (
-        "select b.id, b.site, b.source_url, b.target_url, b.expected_anchor, b.source_key"
+        "select b.id, b.site, b.source_url, b.target_url, b.expected_anchor, b.source_key,"
+        " backcheck_spread(b.source_key) as spread"
         " from run_items r join backlinks b on b.id = r.backlink_id"
         " left join checks c on c.run_id = r.run_id and c.backlink_id = r.backlink_id"
-        " where r.run_id = ? and c.id is null and b.source_key {op} ?"
+        " where r.run_id = ? and c.id is null and (spread, b.source_key) {op} (?, ?)"
         + in_shard
-        + " order by b.source_key, b.id limit ?"
+        + " order by spread, b.source_key, b.id limit ?"
     )
-    last = ""
+    last: tuple[int, str] = (-1, "")
     while True:
-        rows = db.execute(sql.format(op=">"), [run_id, last, *shard_args, PAGE_BATCH]).fetchall()
+        rows = db.execute(sql.format(op=">"), [run_id, *last, *shard_args, PAGE_BATCH]).fetchall()
         if not rows:
             return
         if len(rows) == PAGE_BATCH:
             # The last page of a full batch may continue in the next one: fetch it whole.
-            tail_key = rows[-1][5]
-            rows = [r for r in rows if r[5] != tail_key]
-            rows += db.execute(
-                sql.format(op="="), [run_id, tail_key, *shard_args, 1 << 62]
-            ).fetchall()
+            tail = (rows[-1][6], rows[-1][5])
+            rows = [r for r in rows if (r[6], r[5]) != tail]
+            rows += db.execute(sql.format(op="="), [run_id, *tail, *shard_args, 1 << 62]).fetchall()
         group: list[BacklinkRef] = []
         for row in rows:
-            if group and row[5] != last:
+            if group and (row[6], row[5]) != last:
                 yield group
                 group = []
             group.append(_ref(row))
-            last = row[5]
+            last = (row[6], row[5])
         yield group
 
 
