@@ -27,7 +27,7 @@ from verifier.urls import (
         ("www.me.blogspot.com", "me.blogspot.com"),
         ("blogspot.com", "blogspot.com"),
         # No public suffix: the host is its own domain.
-        ("10.0.0.1", "10.0.0.1"),
+        ("127.0.0.8", "127.0.0.8"),
         ("192.168.1.20", "192.168.1.20"),
         ("intranet", "intranet"),
         ("wiki.intranet", "wiki.intranet"),
@@ -77,8 +77,8 @@ def test_site_domain(value: str, expected: str) -> None:
         ("", "acme.com", False),
         ("you.blogspot.com", "me.blogspot.com", False),
         ("www.me.blogspot.com", "me.blogspot.com", True),
-        ("10.0.0.1", "10.0.0.1", True),
-        ("10.0.0.10", "10.0.0.1", False),
+        ("127.0.0.8", "127.0.0.8", True),
+        ("127.0.0.80", "127.0.0.8", False),
         ("intranet", "intranet", True),
         ("xn--bcher-kva.de", "xn--bcher-kva.de", True),
     ],
@@ -114,8 +114,8 @@ def test_host_on_domain(host: str, domain: str, expected: bool) -> None:
         ("https://you.blogspot.com/post", "me.blogspot.com", False),
         ("https://blogspot.com/", "me.blogspot.com", False),
         # IP addresses and intranet names are their own domain
-        ("http://10.0.0.1:8080/x", "10.0.0.1", True),
-        ("http://10.0.0.2/x", "10.0.0.1", False),
+        ("http://127.0.0.8:8080/x", "127.0.0.8", True),
+        ("http://127.0.0.9/x", "127.0.0.8", False),
         ("http://intranet/x", "intranet", True),
         ("http://wiki.intranet/x", "intranet", True),
         # IDN: the site's domain is the registered (punycode) domain
