@@ -110,7 +110,7 @@ FIRST_RUN = {
     "http://g.blog.com/drop": ("unreachable", "connection_error", None, None, None),
 }
 
-RUN_SETTINGS = [*FAST, "-s", "DOWNLOAD_TIMEOUT=1", "-s", "DOWNLOAD_MAXSIZE=500000"]
+RUN_SETTINGS = [*FAST, "-s", "DOWNLOAD_TIMEOUT=3", "-s", "DOWNLOAD_MAXSIZE=500000"]
 
 
 def write_csv(path: Path) -> Path:
