@@ -42,10 +42,19 @@ def status_reason(fetch: Fetch) -> Reason | None:
     return None
 
 
+LOST_REASONS = frozenset(
+    {
+        Reason.PAGE_NOT_FOUND,
+        Reason.REDIRECTED_AWAY,
+        Reason.NOINDEX,
+        Reason.NOT_CANONICAL,
+        Reason.LINK_REMOVED,
+    }
+)
+
+
 def _status_for(reason: Reason) -> Status:
-    lost = {Reason.PAGE_NOT_FOUND, Reason.REDIRECTED_AWAY, Reason.NOINDEX}
-    lost |= {Reason.NOT_CANONICAL, Reason.LINK_REMOVED}
-    return Status.LOST if reason in lost else Status.UNREACHABLE
+    return Status.LOST if reason in LOST_REASONS else Status.UNREACHABLE
 
 
 def _link_nofollow(link: Link) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import click
@@ -32,3 +33,12 @@ def open_db(db_path: str) -> Any:
         return storage.open_db(db_path)
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def since_value(value: dt.datetime | None) -> str | None:
+    """The --since value as the database compares it: a date, or a date and time."""
+    if value is None:
+        return None
+    if value.time() == dt.time():
+        return value.date().isoformat()
+    return value.isoformat(timespec="seconds")

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from crawler.commands.options import db_option, open_db, site_option
+from crawler.commands.options import db_option, open_db, since_value, site_option
 from crawler.commands.report_html import html
 from verifier import reports, storage
 
@@ -27,15 +27,6 @@ def report() -> None:
         backcheck report summary
         backcheck report backlinks --status lost --format csv > lost.csv
     """
-
-
-def since_value(value: dt.datetime | None) -> str | None:
-    """The --since value as the database compares it: a date, or a date and time."""
-    if value is None:
-        return None
-    if value.time() == dt.time():
-        return value.date().isoformat()
-    return value.isoformat(timespec="seconds")
 
 
 def _columns(rows: list[dict[str, Any]], report_def: reports.Report) -> list[str]:

@@ -7,17 +7,8 @@ from pathlib import Path
 
 import click
 
-from crawler.commands.options import db_option, open_db, site_option
+from crawler.commands.options import db_option, open_db, since_value, site_option
 from verifier import html_report, storage
-
-
-def _since(value: dt.datetime | None) -> str | None:
-    """--since as the reports compare it: a date, or a date and time (as `report NAME` does)."""
-    if value is None:
-        return None
-    if value.time() == dt.time():
-        return value.date().isoformat()
-    return value.isoformat(timespec="seconds")
 
 
 @click.command("html", short_help="One site's link profile as a self-contained HTML file")
@@ -53,7 +44,7 @@ def html(out: Path, site: str | None, since: dt.datetime | None, db_path: str) -
         domain = storage.pick_sites(db, site, one=True)[0]
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
-    page = html_report.build_html(db, domain, since=_since(since))
+    page = html_report.build_html(db, domain, since=since_value(since))
     try:
         out.write_text(page, encoding="utf-8")
     except OSError as exc:
