@@ -197,6 +197,31 @@ def anchors(body: bytes | str, content_type: str | None = "text/html") -> list[s
             ["https://bücher.de/x", "https://xn--bcher-kva.de/y"],
             id="idn",
         ),
+        pytest.param(
+            '<a href="https://&#97;cme&#x2E;com/x">e</a>',
+            PAGE_URL,
+            ["https://acme.com/x"],
+            id="character-references-in-host",
+        ),
+        pytest.param(
+            '<a href="https://ａｃｍｅ.com/w">w</a>',
+            PAGE_URL,
+            ["https://ａｃｍｅ.com/w"],
+            id="fullwidth-host-idna-maps-to-ascii",
+        ),
+        pytest.param(
+            # Browsers decode these; urllib and backcheck do not (a known gap).
+            '<a href="https://%61cme.com/x">p</a><a href="https://evil.net/%41">q</a>',
+            PAGE_URL,
+            [],
+            id="percent-escaped-host-not-decoded",
+        ),
+        pytest.param(
+            "<p>acme.com</p><a href='https://other.net/'>o</a><a>acme.com</a>",
+            PAGE_URL,
+            [],
+            id="domain-in-text-only",
+        ),
     ],
 )
 def test_links_resolve(body: str, url: str, expected: list[str]) -> None:

@@ -6,6 +6,8 @@ unreachable reasons; noindex; not_canonical; link_removed; else live.
 
 from __future__ import annotations
 
+import dataclasses
+
 from verifier import page as pages
 from verifier.directives import (
     Directives,
@@ -13,7 +15,16 @@ from verifier.directives import (
     header_directives,
     meta_directives,
 )
-from verifier.models import BacklinkRef, Check, Fetch, Link, NofollowSource, Reason, Status
+from verifier.models import (
+    BacklinkRef,
+    Check,
+    Discovery,
+    Fetch,
+    Link,
+    NofollowSource,
+    Reason,
+    Status,
+)
 from verifier.urls import compare_key, same_owner
 
 NOFOLLOW_RELS = frozenset({"nofollow", "ugc", "sponsored"})
@@ -176,3 +187,34 @@ def check_failure(
             reason = Reason.REDIRECTED_AWAY  # whatever the final page answers
     check.detail = detail
     return _verdict(check, reason)
+
+
+def check_fetch(fetch: Fetch, refs: list[BacklinkRef]) -> list[Check | Discovery]:
+    """Everything one fetched page says: a check per backlink on it, and discoveries.
+
+    The page is parsed once for all of `refs`. When it now redirects to another
+    domain, its links to the sites are backlinks too (`Discovery`).
+    """
+    early = status_reason(fetch)
+    parsed = pages.parse(fetch) if early is None else None
+    found: list[Check | Discovery] = [check_page(ref, fetch, parsed) for ref in refs]
+    if early is Reason.REDIRECTED_AWAY and fetch.status == 200:
+        found.extend(_discoveries(fetch, refs))
+    return found
+
+
+def _discoveries(fetch: Fetch, refs: list[BacklinkRef]) -> list[Discovery]:
+    here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
+    if status_reason(here) is not None:
+        return []
+    parsed = pages.parse(here)
+    found = []
+    for site in dict.fromkeys(ref.site for ref in refs):
+        links = pages.links_to(parsed, site)
+        if not links:
+            continue
+        target = best_link(links, None, False).url
+        ref = BacklinkRef(0, site, fetch.final_url, target)
+        check = check_page(ref, here, parsed, links)
+        found.append(Discovery(site, fetch.final_url, target, refs[0].id, check))
+    return found

@@ -8,9 +8,9 @@ comments and `<script>` are text to lxml already, and links inside
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -132,11 +132,18 @@ class Page:
         return self._anchors
 
 
-@functools.cache
+_local = threading.local()
+
+
 def _parser() -> etree.HTMLParser:
-    # Plain etree, not lxml.html: lxml.html looks up a Python element class for
-    # every node it hands out, which costs more than the parse on link-heavy pages.
-    return etree.HTMLParser(encoding="utf-8", remove_comments=False)
+    # One parser per thread: lxml parsers must not be shared between threads,
+    # and the crawler parses on worker threads. Plain etree, not lxml.html:
+    # lxml.html looks up a Python element class for every node it hands out,
+    # which costs more than the parse on link-heavy pages.
+    parser: etree.HTMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = etree.HTMLParser(encoding="utf-8", remove_comments=False)
+    return parser
 
 
 def parse(fetch: Fetch) -> Page:
@@ -177,6 +184,29 @@ def parse(fetch: Fetch) -> Page:
     return page
 
 
+def _hrefs(root: etree._Element) -> list[str]:
+    # One XPath call in C instead of a Python step per anchor; compiled once per
+    # thread because lxml XPath evaluators must not be shared between threads.
+    xpath: etree.XPath | None = getattr(_local, "hrefs", None)
+    if xpath is None:
+        xpath = _local.hrefs = etree.XPath("//a/@href | //area/@href", smart_strings=False)
+    hrefs: list[str] = xpath(root)
+    return hrefs
+
+
+def _may_name(hrefs: list[str], domain: str) -> bool:
+    """False when none of `hrefs` can resolve onto the ASCII `domain`.
+
+    A host is matched lower-cased after browsers drop tabs and newlines, so it
+    must appear in the href as such, unless non-ASCII characters (which IDNA
+    may map onto ASCII) hide it. Percent-escapes are never decoded in a host.
+    """
+    text = " ".join(hrefs)  # a space: never part of a host, so no match across hrefs
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = _URL_NOISE.sub("", text)
+    return domain in text.lower() or not text.isascii()
+
+
 def _hidden(el: etree._Element) -> bool:
     """Inside <noscript> or <template>: not a link to Google."""
     return next(el.iterancestors(*IGNORED_CONTAINERS), None) is not None
@@ -193,15 +223,14 @@ def _candidates(page: Page, domain: str, base_on_site: bool) -> list[tuple[int, 
     if base_on_site or not domain.isascii() or "xn--" in domain:
         # Relative links land on the site, or the domain may be written in Unicode.
         return list(enumerate(page.anchors()))
+    if not _may_name(_hrefs(page.root), domain):
+        return []  # most pages: no href names the domain, no walk over every anchor
     found = []
     for position, el in enumerate(page.root.iter("a", "area")):
         href = el.get("href")
         if href is None:
             continue
-        if "\t" in href or "\n" in href or "\r" in href:
-            href = _URL_NOISE.sub("", href)
-        # Percent-escapes or non-ASCII may hide the host; resolve those too.
-        names_it = domain in href.lower() or "%" in href or not href.isascii()
+        names_it = _may_name([href], domain)
         if names_it and not _hidden(el):
             found.append((position, el))
     return found

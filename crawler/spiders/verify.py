@@ -7,9 +7,9 @@ Runnable by the CLI (`backcheck verify`) and by Scrapy/Scrapyd directly:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,6 @@ from scrapy import signals
 
 from crawler.failures import reason_for
 from verifier import classify, runs, storage, targets
-from verifier import page as pages
 from verifier.models import BacklinkRef, Check, Discovery, Fetch, Reason, TargetCheck
 
 if TYPE_CHECKING:
@@ -86,6 +85,7 @@ class VerifySpider(scrapy.Spider):
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
         self.stats_file = stats_file
         self.write_failed = False  # set by the pipeline when checks could not be stored
+        self.verifiers: ThreadPoolExecutor | None = None  # parse threads, started on first use
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> VerifySpider:
@@ -155,29 +155,23 @@ class VerifySpider(scrapy.Spider):
         site, url = request.cb_kwargs["site"], request.cb_kwargs["url"]
         yield TargetCheck(site, url, request.method, error=reason.value, detail=detail)
 
-    def parse(self, response: Response, refs: list[BacklinkRef]) -> Iterator[Check | Discovery]:
-        fetch = fetch_from(response)
-        early = classify.status_reason(fetch)
-        parsed = pages.parse(fetch) if early is None else None
-        for ref in refs:
-            yield classify.check_page(ref, fetch, parsed)
-        if early is Reason.REDIRECTED_AWAY and fetch.status == 200:
-            yield from self._discoveries(fetch, refs)
+    async def parse(self, response: Response, refs: list[BacklinkRef]) -> list[Check | Discovery]:
+        """The verdicts for the backlinks on a fetched page, decided on a worker thread.
 
-    def _discoveries(self, fetch: Fetch, refs: list[BacklinkRef]) -> Iterator[Discovery]:
-        """The page now lives on another domain: its links to the site are backlinks too."""
-        here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
-        if classify.status_reason(here) is not None:
-            return
-        parsed = pages.parse(here)
-        for site in dict.fromkeys(ref.site for ref in refs):
-            links = pages.links_to(parsed, site)
-            if not links:
-                continue
-            target = classify.best_link(links, None, False).url
-            ref = BacklinkRef(0, site, fetch.final_url, target)
-            check = classify.check_page(ref, here, parsed, links)
-            yield Discovery(site, fetch.final_url, target, refs[0].id, check)
+        lxml parses with the GIL released, so the event loop goes on fetching
+        while a page is parsed and one crawler process uses more than one core.
+        """
+        fetch = fetch_from(response)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._verifiers(), classify.check_fetch, fetch, refs)
+
+    def _verifiers(self) -> ThreadPoolExecutor:
+        if self.verifiers is None:
+            self.verifiers = ThreadPoolExecutor(
+                max_workers=max(1, self.settings.getint("BACKCHECK_PARSE_THREADS")),
+                thread_name_prefix="backcheck-parse",
+            )
+        return self.verifiers
 
     def on_error(self, failure: Failure) -> Iterator[Check]:
         request = failure.request
@@ -204,6 +198,8 @@ class VerifySpider(scrapy.Spider):
         A shard only reports its stats: the parent process closes the run once
         every shard is done.
         """
+        if self.verifiers is not None:
+            self.verifiers.shutdown()
         # CoreStats may record finish_reason only after this handler has run.
         stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
         if self.write_failed:
