@@ -137,6 +137,8 @@ def measured(bench: Bench, repeat: int, spider: str, cmd: list[str]) -> Result:
     result = Result(repeat, spider, bench.pages, got, bench.server.cpu_seconds() - before)
     result.crawl = clock.crawl_window(bench.clock_file(name))
     result.processes = clock.processes(bench.clock_file(name))
+    if errors := bench.server.new_errors():
+        return result.failed(f"the server failed {len(errors)} times, first: {errors[0][:300]}")
     return result
 
 
@@ -145,6 +147,8 @@ def run_noop(bench: Bench, repeat: int) -> Result:
     cmd = [sys.executable, "-m", "bench.noop", sources, *bench.settings(f"noop-{repeat}")]
     result = measured(bench, repeat, "noop", cmd)
     got = result.measured
+    if result.error:
+        return result
     if got.returncode != 0:
         return result.failed(f"exit {got.returncode}: {got.stderr_tail()}")
     summary = json.loads(got.stdout.strip().splitlines()[-1])
@@ -175,6 +179,8 @@ def run_backcheck(bench: Bench, repeat: int) -> tuple[Result, list[dict]]:
     ]
     result = measured(bench, repeat, "backcheck", cmd)
     got = result.measured
+    if result.error:
+        return result, []
     if got.returncode != 0:
         return result.failed(f"exit {got.returncode}: {got.stderr_tail()}"), []
     summary = json.loads(got.stdout.strip().splitlines()[-1])

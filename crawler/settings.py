@@ -42,7 +42,6 @@ BACKCHECK_CHECK_TARGETS = True  # also check our own pages that backlinks point 
 BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
 BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
-BACKCHECK_PARSE_THREADS = 1  # threads that parse pages and decide verdicts, per process
 
 DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's: see crawler/middlewares.py for the concurrency bug it fixes.

@@ -11,7 +11,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -259,12 +259,13 @@ def record_checks(
         for check in checks:
             settle(check, baselines.get(check.backlink_id, Baseline()), max_failures)
             check.checked_at = check.checked_at or stamp
-            row = asdict(check)
+            # getattr, not dataclasses.asdict: asdict deep-copies every field.
+            verdict = [_value(getattr(check, c)) for c in VERDICT_COLUMNS]
             cursor = db.execute(
                 _INSERT_CHECK,
                 [run_id, check.backlink_id, check.checked_at]
-                + [_value(row[c]) for c in VERDICT_COLUMNS]
-                + [_value(row[c]) for c in EVIDENCE_COLUMNS],
+                + verdict
+                + [_value(getattr(check, c)) for c in EVIDENCE_COLUMNS],
             )
             if not cursor.rowcount:
                 continue
@@ -272,13 +273,27 @@ def record_checks(
             status = check.status.value
             db.execute(
                 _UPDATE_BACKLINK,
-                [_value(row[c]) for c in VERDICT_COLUMNS]
-                + [check.checked_at, cursor.lastrowid]
-                + [status, check.checked_at, status, check.checked_at]
-                + [status, check.checked_at, status]
-                + [status, status, status, _value(check.follow)]
-                + [status, check.anchor, status, check.observed_target]
-                + [check.backlink_id],
+                [  # in the order of _UPDATE_BACKLINK's placeholders
+                    *verdict,
+                    check.checked_at,
+                    cursor.lastrowid,
+                    status,
+                    check.checked_at,
+                    status,
+                    check.checked_at,
+                    status,
+                    check.checked_at,
+                    status,
+                    status,
+                    status,
+                    status,
+                    _value(check.follow),
+                    status,
+                    check.anchor,
+                    status,
+                    check.observed_target,
+                    check.backlink_id,
+                ],
             )
     return written
 
