@@ -764,3 +764,51 @@ def test_link_html_is_outer_html_truncated() -> None:
     long = f'<a href="https://acme.com/" title="{"t" * 3000}">x</a>'
     (link,) = links_to(page_for(long), SITE)
     assert len(link_html(link)) == 1000
+
+
+# The string pre-filters and the XPath shortcut must find exactly the links that
+# resolving every visible anchor finds (the page's base on the site does that).
+TRICKY_HREFS = [
+    "https://acme.com/a",
+    "HTTPS://ACME.COM/b",
+    "https://Acme.Com/c",
+    "https://blog.acme.com/d",
+    "//acme.com/e",
+    "https://ac\tme.com/f",
+    "\nhttps://acme.com/g\n",
+    "https://&#97;cme.com/h",
+    "https://ａｃｍｅ.com/i",
+    "https://%61cme.com/j",
+    "https://acme.com.evil.net/k",
+    "https://notacme.com/l",
+    "https://evil.net/?u=https://acme.com/",
+    "https://evil.net/ACME.COM",
+    "/relative",
+    "mailto:x@acme.com",
+    "https://other.net/ümlaut",
+    "https://acmeacme.com/",
+]
+
+
+def _reference_urls(body: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import verifier.page as page_module
+
+    page = page_for(body)
+    with monkeypatch.context() as patch:
+        patch.setattr(page_module, "_candidates", lambda p, d, b: list(enumerate(p.anchors())))
+        return [link.url for link in links_to(page, SITE)]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_prefilters_find_what_resolving_every_anchor_finds(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    parts = []
+    for href in rng.sample(TRICKY_HREFS, rng.randint(1, 8)):
+        link = f'<a href="{href}">x</a>'
+        parts.append(f"<noscript>{link}</noscript>" if rng.random() < 0.15 else link)
+    body = "<html><body><p>" + "</p><p>".join(parts) + "</p></body></html>"
+    assert urls(body) == _reference_urls(body, monkeypatch), body

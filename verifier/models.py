@@ -101,7 +101,7 @@ class Link:
     url: str  # resolved, absolute
     rel: tuple[str, ...]  # tokens as found (lower-cased), in order
     anchor: str
-    position: int  # document order: index among the page's <a href>/<area href> elements
+    position: int  # document order among the page's candidate links (compare within a page)
     element: object = field(default=None, compare=False, repr=False)  # lxml element, for evidence
 
 
