@@ -68,6 +68,11 @@ def test_meta_directives(contents: list[str], expected: Directives) -> None:
         (["GoogleBot:nofollow"], NOFOLLOW),
         (["googlebot: none"], BOTH),
         (["googlebot: noindex, nofollow"], BOTH),
+        # spaces separate directives, as in meta content
+        (["noindex nofollow"], BOTH),
+        (["googlebot: noindex nofollow"], BOTH),
+        (["otherbot: noindex nofollow"], NONE),
+        (["noarchive nofollow, otherbot: noindex"], NOFOLLOW),
         # another bot's directives do not apply
         (["otherbot: noindex"], NONE),
         (["bingbot: none"], NONE),

@@ -349,6 +349,17 @@ def test_anchor_text(inner: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("area", "expected"),
+    [
+        ('<area href="https://acme.com/" alt=" Acme\n widgets ">', "Acme widgets"),
+        ('<area href="https://acme.com/">', ""),
+    ],
+)
+def test_image_map_area_anchor_is_its_alt(area: str, expected: str) -> None:
+    assert anchors(f'<img usemap="#m" alt="map"><map name="m">{area}</map>') == [expected]
+
+
+@pytest.mark.parametrize(
     ("rel", "expected"),
     [
         (None, ()),

@@ -63,6 +63,8 @@ def header_directives(values: Iterable[str]) -> Directives:
     Directives(noindex=True, nofollow=False)
     >>> header_directives(["unavailable_after: 25 Jun 2010 15:00:00 PST"])
     Directives(noindex=False, nofollow=False)
+    >>> header_directives(["googlebot: noindex nofollow"])
+    Directives(noindex=True, nofollow=True)
     """
     tokens: list[str] = []
     for value in values:
@@ -76,8 +78,9 @@ def header_directives(values: Iterable[str]) -> Directives:
                 # unavailable_after date split at its comma) is not a bot prefix.
                 if name not in VALUED_DIRECTIVES and name and not any(c.isspace() for c in name):
                     bot, token = name, rest.strip()
-            if bot in APPLIES_TO and token:
-                tokens.append(token)
+            if bot in APPLIES_TO:
+                # Spaces separate directives too, as in meta content ("noindex nofollow").
+                tokens.extend(token.split())
     return _directives(tokens)
 
 

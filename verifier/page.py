@@ -80,7 +80,12 @@ def _text(el: etree._Element, out: list[str]) -> None:
 
 
 def anchor_text(el: etree._Element) -> str:
-    """The link's text (textContent without script/style/template), else an image's alt."""
+    """The link's text (textContent without script/style/template), else an image's alt.
+
+    An image-map `<area>` has no content: its `alt` is its text.
+    """
+    if el.tag == "area":
+        return fold(el.get("alt") or "")
     if len(el) == 0:
         text = fold(el.text or "")
     else:
