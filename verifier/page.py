@@ -141,8 +141,8 @@ _local = threading.local()
 
 
 def _parser() -> etree.HTMLParser:
-    # One parser per thread: lxml parsers must not be shared between threads,
-    # and the crawler parses on worker threads. Plain etree, not lxml.html:
+    # One parser per thread: lxml parsers must not be shared between threads
+    # (the crawler parses in one thread, other callers may not). Plain etree, not lxml.html:
     # lxml.html looks up a Python element class for every node it hands out,
     # which costs more than the parse on link-heavy pages.
     parser: etree.HTMLParser | None = getattr(_local, "parser", None)
