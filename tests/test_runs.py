@@ -387,6 +387,18 @@ def test_pending_pages_groups_across_batches(
     assert _groups(db, run_id) == in_spread_order(LAYOUT)
 
 
+def test_pending_pages_leave_no_snapshot_behind(db: Database) -> None:
+    _fill(db)
+    run_id = runs.start_run(db, [SITE]).run_id
+    stopped = runs.pending_pages(db, run_id)
+    next(stopped)
+    nested = list(runs.pending_pages(db, run_id))  # close_dropped reads while start() pauses
+    assert [(g[0].source_url, len(g)) for g in nested] == in_spread_order(LAYOUT)
+    stopped.close()  # the crawl stopped early
+    temp = "select count(*) from temp.sqlite_master where type = 'table'"
+    assert db.execute(temp).fetchone()[0] == 0
+
+
 def test_pending_pages_refs(db: Database) -> None:
     storage.add_backlinks(db, SITE, [Row("https://a.test/1", anchor="Acme")], "csv", "f")
     storage.add_backlinks(db, SITE, [Row("https://a.test/1", None)], "csv", "f")

@@ -7,8 +7,11 @@ moment resumes exactly where its last commit left it.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
+import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Statu
 from verifier.storage import StorageError, now, upsert_backlink, writing
 
 PAGE_BATCH = 2000  # rows per query when streaming pending pages
+_snapshots = itertools.count(1)
 
 
 class RunInProgress(StorageError):
@@ -132,39 +136,47 @@ def pending_pages(
 ) -> Iterator[list[BacklinkRef]]:
     """The run's unchecked backlinks, grouped by referring page (one fetch each).
 
-    `shard=(i, n)` keeps the pages of process i of n. Streams in keyset-paged
-    batches so memory stays flat and no read transaction stays open while the
-    crawl writes.
+    `shard=(i, n)` keeps the pages of process i of n. The pending set is sorted
+    once into a temporary table (on disk past SQLite's cache), then streamed in
+    batches: memory stays flat, no read transaction stays open while the crawl
+    writes, and the cost is one sort, not one per batch.
     """
     in_shard, shard_args = _shard_sql(db, shard)
     db.conn.create_function("backcheck_spread", 1, spread, deterministic=True)
-    sql = (
-        "select b.id, b.site, b.source_url, b.target_url, b.expected_anchor, b.source_key,"
-        " backcheck_spread(b.source_key) as spread"
+    table = f"pending_{next(_snapshots)}"  # temp tables are per connection; calls may nest
+    db.execute(
+        f"create temp table {table} as"
+        " select b.id, b.site, b.source_url, b.target_url, b.expected_anchor, b.source_key"
         " from run_items r join backlinks b on b.id = r.backlink_id"
         " left join checks c on c.run_id = r.run_id and c.backlink_id = r.backlink_id"
-        " where r.run_id = ? and c.id is null and (spread, b.source_key) {op} (?, ?)"
+        " where r.run_id = ? and c.id is null"
         + in_shard
-        + " order by spread, b.source_key, b.id limit ?"
+        + " order by backcheck_spread(b.source_key), b.source_key, b.id",
+        [run_id, *shard_args],
     )
-    last: tuple[int, str] = (-1, "")
-    while True:
-        rows = db.execute(sql.format(op=">"), [run_id, *last, *shard_args, PAGE_BATCH]).fetchall()
-        if not rows:
-            return
-        if len(rows) == PAGE_BATCH:
-            # The last page of a full batch may continue in the next one: fetch it whole.
-            tail = (rows[-1][6], rows[-1][5])
-            rows = [r for r in rows if (r[6], r[5]) != tail]
-            rows += db.execute(sql.format(op="="), [run_id, *tail, *shard_args, 1 << 62]).fetchall()
+    try:
+        last_row, key = 0, None
         group: list[BacklinkRef] = []
-        for row in rows:
-            if group and (row[6], row[5]) != last:
-                yield group
-                group = []
-            group.append(_ref(row))
-            last = (row[6], row[5])
-        yield group
+        while True:
+            rows = db.execute(
+                f"select rowid, * from {table} where rowid > ? order by rowid limit ?",
+                [last_row, PAGE_BATCH],
+            ).fetchall()
+            if not rows:
+                break
+            for row in rows:
+                if group and row[6] != key:
+                    yield group
+                    group = []
+                group.append(_ref(row[1:]))
+                key = row[6]
+            last_row = rows[-1][0]
+        if group:
+            yield group
+    finally:
+        # Also run when the crawl stops early and the generator is collected.
+        with contextlib.suppress(sqlite3.Error):
+            db.execute(f"drop table if exists temp.{table}")
 
 
 def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
