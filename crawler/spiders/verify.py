@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 #: Statuses delivered to the callback instead of being dropped (3xx still redirect).
 HANDLED_STATUSES = list(range(400, 600))
-BACKOUT_POLL = 0.05  # seconds
+#: Seconds between looks at a saturated crawl: a freed download slot waits at most this.
+BACKOUT_POLL = 0.01
 _TRUE = {"1", "true", "yes", "on"}
 
 
