@@ -464,3 +464,34 @@ def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, tmp_path: Pat
         assert conn.execute(
             "select count(*), count(distinct backlink_id) from checks"
         ).fetchone() == (pages, pages)
+
+
+def test_a_host_that_does_not_resolve_is_dns_error(web, tmp_path: Path) -> None:
+    server = web(routes={"ok.blog.com/p": {"body": page(link())}})
+    db = str(tmp_path / "dns.db")
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    links = tmp_path / "links.csv"
+    links.write_text(
+        "source_url,target_url\n"
+        "http://gone.invalid/p,https://acme.com/pricing\n"
+        "http://ok.blog.com/p,https://acme.com/pricing\n",
+        encoding="utf-8",
+    )
+    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    env = {**proxy_env(server), "no_proxy": "gone.invalid", "NO_PROXY": "gone.invalid"}
+    resolver = ["-s", "TWISTED_DNS_RESOLVER=tests.nodns.NoDNS"]
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "verify", *FAST, *resolver, "--db", db],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {r["source_url"]: r for r in report(Path(db))}
+    assert (rows["http://gone.invalid/p"]["status"], rows["http://gone.invalid/p"]["reason"]) == (
+        "unreachable",
+        "dns_error",
+    )
+    assert rows["http://ok.blog.com/p"]["status"] == "live"
