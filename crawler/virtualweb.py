@@ -2,7 +2,8 @@
 
 Content lives in ``ROOT/<host>/<path>``; ``ROOT/_routes.json`` (or a ``routes``
 dict) adds status codes, headers, redirects, delays, dropped connections, huge
-or gzipped bodies. Crawlers reach it as a forward proxy (``http_proxy``), so
+or gzipped bodies, and a broken TLS handshake for https (`{"tls": "broken"}` on a
+host's `/`). Crawlers reach it as a forward proxy (``http_proxy``), so
 requests arrive as ``GET http://host/path``; origin-form requests with a
 ``Host`` header work too. Nothing is ever forwarded: every answer is local.
 
@@ -193,10 +194,20 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def do_CONNECT(self) -> None:
-        # No TLS here: https through the proxy fails the way a broken proxy would.
+        # No TLS here: https through the proxy fails the way a broken proxy would,
+        # or, for a host whose "/" rule says {"tls": "broken"}, the tunnel opens and
+        # the "server" answers the TLS handshake with plain text (a TLS failure).
+        host = self.path.rsplit(":", 1)[0].lower()
         with self.server.web._lock:
-            self.server.web.requests.append(("CONNECT", self.path.rsplit(":", 1)[0].lower(), ""))
+            self.server.web.requests.append(("CONNECT", host, ""))
         self.close_connection = True
+        if (self.server.web.rule_for(host, "/", "") or {}).get("tls") == "broken":
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            self.wfile.flush()
+            self.connection.recv(4096)  # the client's TLS hello, answered with plain text
+            self.wfile.write(b"HTTP/1.1 400 Bad Request\r\n\r\nthis is not TLS\n")
+            self.wfile.flush()
+            return
         body = b"Bad Gateway: no TLS here\n"
         self._send(502, [("Content-Type", "text/plain")], [body], len(body))
 

@@ -495,3 +495,25 @@ def test_a_host_that_does_not_resolve_is_dns_error(web, tmp_path: Path) -> None:
         "dns_error",
     )
     assert rows["http://ok.blog.com/p"]["status"] == "live"
+
+
+def test_a_broken_tls_handshake_is_tls_error(web, tmp_path: Path) -> None:
+    server = web(
+        routes={"badtls.blog.com/": {"tls": "broken"}, "ok.blog.com/p": {"body": page(link())}}
+    )
+    db = str(tmp_path / "tls.db")
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    links = tmp_path / "links.csv"
+    links.write_text(
+        "source_url,target_url\n"
+        "https://badtls.blog.com/p,https://acme.com/pricing\n"
+        "http://ok.blog.com/p,https://acme.com/pricing\n",
+        encoding="utf-8",
+    )
+    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    done = run_cli(["verify", *FAST, "--db", db], server)
+    assert done.returncode == 0, done.stderr
+    rows = {r["source_url"]: r for r in report(Path(db))}
+    bad = rows["https://badtls.blog.com/p"]
+    assert (bad["status"], bad["reason"]) == ("unreachable", "tls_error"), bad.get("detail")
+    assert rows["http://ok.blog.com/p"]["status"] == "live"
