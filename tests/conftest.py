@@ -65,10 +65,15 @@ def proxy_env(server: VirtualWeb) -> dict[str, str]:
 
 
 def run_cli(
-    args: list[str], server: VirtualWeb | None = None, timeout: float = 120, **kwargs: object
+    args: list[str],
+    server: VirtualWeb | None = None,
+    timeout: float = 120,
+    extra_env: dict[str, str] | None = None,
+    **kwargs: object,
 ) -> subprocess.CompletedProcess[str]:
     """Run `backcheck ARGS` as a user would: a separate process, real entry point."""
     env = proxy_env(server) if server is not None else dict(os.environ)
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args],
         cwd=ROOT,

@@ -466,54 +466,46 @@ def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, tmp_path: Pat
         ).fetchone() == (pages, pages)
 
 
-def test_a_host_that_does_not_resolve_is_dns_error(web, tmp_path: Path) -> None:
-    server = web(routes={"ok.blog.com/p": {"body": page(link())}})
-    db = str(tmp_path / "dns.db")
+OK_PAGE = "http://ok.blog.com/p"
+
+
+def failing_host_db(tmp_path: Path, source: str) -> str:
+    """A database with a backlink on `source` and one on a page that answers (OK_PAGE)."""
+    db = str(tmp_path / "fail.db")
     assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
     links = tmp_path / "links.csv"
     links.write_text(
-        "source_url,target_url\n"
-        "http://gone.invalid/p,https://acme.com/pricing\n"
-        "http://ok.blog.com/p,https://acme.com/pricing\n",
+        f"source_url,target_url\n{source},https://acme.com/pricing\n"
+        f"{OK_PAGE},https://acme.com/pricing\n",
         encoding="utf-8",
     )
     assert run_cli(["import", str(links), "--db", db]).returncode == 0
-    env = {**proxy_env(server), "no_proxy": "gone.invalid", "NO_PROXY": "gone.invalid"}
+    return db
+
+
+def test_a_host_that_does_not_resolve_is_dns_error(web, tmp_path: Path) -> None:
+    server = web(routes={"ok.blog.com/p": {"body": page(link())}})
+    db = failing_host_db(tmp_path, "http://gone.invalid/p")
     resolver = ["-s", "TWISTED_DNS_RESOLVER=tests.nodns.NoDNS"]
-    done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "verify", *FAST, *resolver, "--db", db],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bypass = {"no_proxy": "gone.invalid", "NO_PROXY": "gone.invalid"}
+    done = run_cli(["verify", *FAST, *resolver, "--db", db], server, extra_env=bypass)
     assert done.returncode == 0, done.stderr
     rows = {r["source_url"]: r for r in report(Path(db))}
     assert (rows["http://gone.invalid/p"]["status"], rows["http://gone.invalid/p"]["reason"]) == (
         "unreachable",
         "dns_error",
     )
-    assert rows["http://ok.blog.com/p"]["status"] == "live"
+    assert rows[OK_PAGE]["status"] == "live"
 
 
 def test_a_broken_tls_handshake_is_tls_error(web, tmp_path: Path) -> None:
     server = web(
         routes={"badtls.blog.com/": {"tls": "broken"}, "ok.blog.com/p": {"body": page(link())}}
     )
-    db = str(tmp_path / "tls.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
-    links = tmp_path / "links.csv"
-    links.write_text(
-        "source_url,target_url\n"
-        "https://badtls.blog.com/p,https://acme.com/pricing\n"
-        "http://ok.blog.com/p,https://acme.com/pricing\n",
-        encoding="utf-8",
-    )
-    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    db = failing_host_db(tmp_path, "https://badtls.blog.com/p")
     done = run_cli(["verify", *FAST, "--db", db], server)
     assert done.returncode == 0, done.stderr
     rows = {r["source_url"]: r for r in report(Path(db))}
     bad = rows["https://badtls.blog.com/p"]
     assert (bad["status"], bad["reason"]) == ("unreachable", "tls_error"), bad.get("detail")
-    assert rows["http://ok.blog.com/p"]["status"] == "live"
+    assert rows[OK_PAGE]["status"] == "live"
