@@ -196,7 +196,8 @@ def check_fetch(fetch: Fetch, refs: list[BacklinkRef]) -> list[Check | Discovery
     domain, its links to the sites are backlinks too (`Discovery`).
     """
     early = status_reason(fetch)
-    parsed = pages.parse(fetch) if early is None else None
+    sites = {ref.site for ref in refs}
+    parsed = pages.parse(fetch, sites) if early is None else None
     found: list[Check | Discovery] = [check_page(ref, fetch, parsed) for ref in refs]
     if early is Reason.REDIRECTED_AWAY and fetch.status == 200:
         found.extend(_discoveries(fetch, refs))
@@ -207,7 +208,7 @@ def _discoveries(fetch: Fetch, refs: list[BacklinkRef]) -> list[Discovery]:
     here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
     if status_reason(here) is not None:
         return []
-    parsed = pages.parse(here)
+    parsed = pages.parse(here, {ref.site for ref in refs})
     found = []
     for site in dict.fromkeys(ref.site for ref in refs):
         links = pages.links_to(parsed, site)

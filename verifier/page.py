@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
+from verifier import absence
 from verifier.directives import ROBOTS_META_NAMES
 from verifier.models import Fetch, Link
 from verifier.urls import host_of, host_on_domain
@@ -35,6 +37,10 @@ LINK_HTML_CHARS = 1000
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _URL_NOISE = re.compile(r"[\t\n\r]")  # browsers strip these anywhere in a URL
+#: A URL that no base can change (the scheme may be split by URL noise).
+_ABSOLUTE = re.compile(
+    r"\s*h[\t\n\r]*t[\t\n\r]*t[\t\n\r]*p[\t\n\r]*s?[\t\n\r]*:[\t\n\r]*/[\t\n\r]*/", re.I
+)
 
 
 def _utf8_or_cp1252(body: bytes) -> str:
@@ -112,7 +118,9 @@ def rel_tokens(rel: str | None) -> tuple[str, ...]:
 
 @dataclass(slots=True)
 class Page:
-    """A parsed page. `root` is None when the body held no markup at all."""
+    """A parsed page. `root` is None when the body held no markup at all,
+    or when only its `<head>` was read because it cannot link to `unlinked`.
+    """
 
     url: str  # the final response URL
     base_url: str
@@ -120,6 +128,8 @@ class Page:
     meta_robots: list[str] = field(default_factory=list)
     canonicals: list[str] = field(default_factory=list)
     content_hash: str = ""
+    #: Set when only the head was read: the domains the page was proven not to link to.
+    unlinked: frozenset[str] | None = None
     _anchors: list[etree._Element] | None = None
 
     def anchors(self) -> list[etree._Element]:
@@ -151,14 +161,25 @@ def _parser() -> etree.HTMLParser:
     return parser
 
 
-def parse(fetch: Fetch) -> Page:
-    """Parse a fetched HTML page (decoding as a browser would)."""
+def parse(fetch: Fetch, sites: Collection[str] | None = None) -> Page:
+    """Parse a fetched HTML page (decoding as a browser would).
+
+    With `sites` (the domains whose links will be asked for), a page that
+    provably cannot link to any of them (`verifier.absence`) is only read up
+    to the end of its `<head>`: the verdict needs nothing else from it.
+    """
     text = decode(fetch.body, fetch.content_type)
     content_hash = hashlib.sha256(fetch.body).hexdigest()
+    # Bytes, not str: lxml refuses str input that carries an XML encoding declaration.
+    data = text.encode("utf-8", "surrogatepass")
+    if sites and not any(absence.may_link(text, data, fetch.final_url, s) for s in sites):
+        page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
+        if _read_head(page, data):
+            page.unlinked = frozenset(sites)
+            return page
     root: etree._Element | None
     try:
-        # Bytes, not str: lxml refuses str input that carries an XML encoding declaration.
-        root = etree.fromstring(text.encode("utf-8", "surrogatepass"), _parser())
+        root = etree.fromstring(data, _parser())
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         root = None
     base_url = fetch.final_url
@@ -181,12 +202,100 @@ def parse(fetch: Fetch) -> Page:
                 # lxml moves some such elements (img, div …) into <body> itself,
                 # but keeps others (input, section, svg …) in <head>.
                 break
-            if el.tag == "meta":
-                if (el.get("name") or "").strip().lower() in ROBOTS_META_NAMES:
-                    page.meta_robots.append(el.get("content") or "")
-            elif "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
-                page.canonicals.append(urljoin(base_url, el.get("href", "").strip()))
+            _read_head_element(page, el.tag, el.attrib)
     return page
+
+
+def _read_head_element(page: Page, tag: str, attrib: Mapping[str, str | None]) -> str | None:
+    """Note a robots `<meta>` or a canonical from one element of `<head>`.
+
+    Returns a canonical's href as written.
+    """
+    if tag == "meta":
+        if (attrib.get("name") or "").strip().lower() in ROBOTS_META_NAMES:
+            page.meta_robots.append(attrib.get("content") or "")
+    elif "canonical" in (attrib.get("rel") or "").lower().split():
+        href = attrib.get("href")
+        if href:
+            page.canonicals.append(urljoin(page.base_url, href.strip()))
+            return href
+    return None
+
+
+#: Bytes handed to the head reader at a time: most heads end within the first few.
+HEAD_CHUNK = 4096
+
+
+class _HeadDone(Exception):
+    """Raised by `_HeadReader` to stop the parser: the rest of the page is not needed."""
+
+
+class _HeadReader:
+    """Parser target that reads the children of `<head>` until Google stops reading it.
+
+    It sees the parser's events, not a tree, so it mirrors the tree walk in
+    `parse`: the first `<head>` under the root, its direct children, up to the
+    first one not allowed in a head or the end of the head. `complete` stays
+    False when the document does not take that shape (then the caller parses
+    the whole page, which decides the edge case the same way as always).
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.depth = 0
+        self.in_head = False
+        self.complete = False
+        self.relative = False  # a canonical resolves against the base URL
+
+    def start(self, tag: str, attrib: Mapping[str, str | None]) -> None:
+        self.depth += 1
+        if self.depth == 2:
+            if tag == "head":
+                self.in_head = True
+                return
+            raise _HeadDone  # no <head> first: leave the call to the full parse
+        if self.depth == 3 and self.in_head:
+            if tag not in HEAD_ELEMENTS:
+                self.complete = True
+                raise _HeadDone
+            href = _read_head_element(self.page, tag, attrib)
+            if href is not None and not _ABSOLUTE.match(href):
+                self.relative = True
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        if self.depth == 1 and self.in_head:
+            self.complete = True
+            raise _HeadDone
+
+    def close(self) -> None:
+        return None
+
+
+def _read_head(page: Page, data: bytes) -> bool:
+    """Read the robots metas and canonicals of `<head>` without parsing the rest.
+
+    Fed in chunks: the parser stops at the chunk where the head ends, while a
+    whole document handed over at once would still be tokenised to its end.
+    Returns False when the head could not be read this way.
+    """
+    reader = _HeadReader(page)
+    parser = etree.HTMLParser(target=reader, encoding="utf-8", remove_comments=False)
+    try:
+        for start in range(0, len(data), HEAD_CHUNK):
+            parser.feed(data[start : start + HEAD_CHUNK])
+        parser.close()
+    except _HeadDone:
+        pass
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return False
+    # A `<base>` anywhere in the page changes what a relative canonical means.
+    if reader.complete and reader.relative and b"<base" in data.lower():
+        reader.complete = False
+    if not reader.complete:
+        page.meta_robots.clear()
+        page.canonicals.clear()
+    return reader.complete
 
 
 #: XPaths that replace a Python step per anchor with one call into libxml2.
@@ -275,6 +384,10 @@ def _candidates(page: Page, domain: str, base_on_site: bool) -> list[tuple[int, 
 
 def links_to(page: Page, domain: str) -> list[Link]:
     """Links on the page whose resolved host is `domain` or a subdomain of it."""
+    if page.unlinked is not None:
+        if domain in page.unlinked:
+            return []
+        raise ValueError(f"{page.url} was read for links to {sorted(page.unlinked)} only")
     base_on_site = host_on_domain(host_of(page.base_url), domain)
     found: list[Link] = []
     for position, el in _candidates(page, domain, base_on_site):

@@ -1,0 +1,145 @@
+"""Proof, from a page's bytes alone, that none of its links can point at a domain.
+
+Most referring pages in a crawl hold no link to the site at all; proving that
+costs a few passes over the bytes, while finding the links costs a full
+parse. The proof must be exact: a page it clears must be one on which
+`verifier.page.links_to` would find nothing. So it follows what can happen
+between the bytes and the host that `links_to` compares:
+
+* the HTML parser decodes character references (`&#97;`, `&period;`, legacy
+  names without `;`) in an href;
+* browsers, and `links_to`, drop tabs and newlines anywhere in a URL;
+* hosts are lower-cased, and a label with non-ASCII characters goes through
+  IDNA, whose nameprep maps some of them onto ASCII (full-width letters,
+  ligatures, `™`), onto nothing (soft hyphen) or onto a dot (`。`);
+* relative links resolve against the page URL, or a `<base>` (whose href
+  then names the domain itself).
+
+A page is cleared only when none of these can put the domain into a host:
+its lower-cased bytes without tabs and newlines do not contain the domain,
+no character reference or non-ASCII character on it can turn into a
+character of the domain (or vanish, or act as a dot), and its own URL is
+not on the domain. Anything else goes to the full parse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import encodings.idna
+import functools
+import html.entities
+import re
+
+from verifier.urls import host_of, host_on_domain
+
+#: Dropped from URLs anywhere (WHATWG URL parser, urllib, `links_to`).
+URL_NOISE = "\t\n\r"
+#: What Python's IDNA codec splits labels on, besides ".".
+LABEL_DOTS = "\u3002\uff0e\uff61"
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _images(char: str) -> set[str]:
+    """What `char` may become inside a host: lower-cased, and through nameprep."""
+    images = {char.lower()}
+    for form in (char, char.lower()):
+        # A prohibited character fails IDNA for the whole host, which then keeps it.
+        with contextlib.suppress(UnicodeError):
+            images.add(encodings.idna.nameprep(form))
+    return images
+
+
+@functools.lru_cache(maxsize=4096)
+def turns_into(char: str, domain: str) -> bool:
+    """True when `char` can become part of `domain` in a host, vanish, or split labels.
+
+    >>> turns_into("A", "acme.com"), turns_into("&", "acme.com")
+    (True, False)
+    >>> turns_into("\\uff43", "acme.com"), turns_into("\\u00ad", "acme.com")  # full-width c, shy
+    (True, True)
+    >>> turns_into("\\u00a9", "acme.com"), turns_into("\\u2019", "acme.com")  # (c), quote
+    (False, False)
+    """
+    if char in URL_NOISE or char in LABEL_DOTS:
+        return True
+    for image in _images(char):
+        if not image or any(c in domain or c in URL_NOISE or c in LABEL_DOTS for c in image):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def _refs(domain: str) -> re.Pattern[bytes]:
+    """Numeric references, and named ones whose value can turn into part of `domain`.
+
+    Named ones without the `;` too: the parser decodes legacy names such as `&shy` bare.
+    One pattern, so the page is scanned once.
+    """
+    names = sorted(
+        {
+            name.rstrip(";")
+            for name, value in html.entities.html5.items()
+            if any(turns_into(c, domain) for c in value)
+        },
+        key=len,
+        reverse=True,
+    )
+    named = b"|".join(re.escape(n.encode()) for n in names)
+    return re.compile(rb"&(?:#(?:[xX]([0-9a-fA-F]+)|([0-9]+))|" + named + rb")")
+
+
+def _code_point_chars(digits_hex: bytes | None, digits_dec: bytes | None) -> str:
+    """Every character a numeric reference may decode to (HTML5's C1 remapping included)."""
+    try:
+        value = int(digits_hex, 16) if digits_hex else int(digits_dec or b"0")
+    except ValueError:
+        return "\ufffd"
+    chars = "\ufffd"
+    if 0 < value < 0x110000 and not 0xD800 <= value <= 0xDFFF:
+        chars += chr(value)
+    if 0x80 <= value <= 0x9F:
+        chars += bytes([value]).decode("cp1252", errors="ignore")
+    return chars
+
+
+def _refs_may_name(data: bytes, domain: str) -> bool:
+    for match in _refs(domain).finditer(data):
+        digits_hex, digits_dec = match.groups()
+        if digits_hex is None and digits_dec is None:
+            return True  # a named reference that can turn into part of the domain
+        if any(turns_into(c, domain) for c in _code_point_chars(digits_hex, digits_dec)):
+            return True
+    return False
+
+
+def _non_ascii_may_name(text: str, domain: str) -> bool:
+    chars = set("".join(_NON_ASCII.findall(text)))
+    return any(turns_into(c, domain) for c in chars)
+
+
+def may_link(text: str, data: bytes, page_url: str, domain: str) -> bool:
+    """False only when no link on the page can resolve onto `domain` or a subdomain.
+
+    `text` is the decoded page and `data` its UTF-8 encoding (what the parser reads);
+    `domain` is a lower-case registered domain.
+
+    >>> may_link("<a href='https://other.org/'>acme</a>", b"", "http://x.org/", "acme.com")
+    False
+    >>> page = "<a href='https://ACME.com/'>x</a>"
+    >>> may_link(page, page.encode(), "http://x.org/", "acme.com")
+    True
+    """
+    data = data or text.encode("utf-8", "surrogatepass")
+    if not domain.isascii() or "xn--" in domain:
+        return True  # an IDN site: the page may write it in Unicode
+    if host_on_domain(host_of(page_url), domain):
+        return True  # relative links land on the site
+    # Separate passes, each in C: cheaper than one bytes.translate doing it all.
+    squeezed = data.lower().replace(b"\n", b"")
+    for noise in (b"\r", b"\t"):
+        if noise in squeezed:
+            squeezed = squeezed.replace(noise, b"")
+    if domain.encode() in squeezed or _refs_may_name(data, domain):
+        return True
+    return not text.isascii() and _non_ascii_may_name(text, domain)
