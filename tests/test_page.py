@@ -798,13 +798,21 @@ TRICKY_HREFS = [
     "mailto:x@acme.com",
     "https://other.net/ümlaut",
     "https://acmeacme.com/",
+    "https:///no-host",
+    "https:no-slashes",
+    "HTTP://other.net/x",
+    " h\ttt\np://other.net/noise",
+    "https://\n/empty-host",
+    "//other.net/net-path",
+    "?query-only",
+    "#fragment-only",
 ]
 
 
-def _reference_urls(body: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def _reference_urls(body: str, monkeypatch: pytest.MonkeyPatch, url: str = PAGE_URL) -> list[str]:
     import verifier.page as page_module
 
-    page = page_for(body)
+    page = page_for(body, url)
     with monkeypatch.context() as patch:
         patch.setattr(page_module, "_candidates", lambda p, d, b: list(enumerate(p.anchors())))
         return [link.url for link in links_to(page, SITE)]
@@ -823,3 +831,6 @@ def test_prefilters_find_what_resolving_every_anchor_finds(
         parts.append(f"<noscript>{link}</noscript>" if rng.random() < 0.15 else link)
     body = "<html><body><p>" + "</p><p>".join(parts) + "</p></body></html>"
     assert urls(body) == _reference_urls(body, monkeypatch), body
+    # On a page of the site itself, relative links are links to it too.
+    on_site = "https://blog.acme.com/dir/post"
+    assert urls(body, on_site) == _reference_urls(body, monkeypatch, on_site), body

@@ -8,6 +8,7 @@ comments and `<script>` are text to lxml already, and links inside
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -37,9 +38,10 @@ LINK_HTML_CHARS = 1000
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _URL_NOISE = re.compile(r"[\t\n\r]")  # browsers strip these anywhere in a URL
-#: A URL that no base can change (the scheme may be split by URL noise).
+#: An http(s) URL with its own host, which no base can change (noise may split it).
 _ABSOLUTE = re.compile(
-    r"\s*h[\t\n\r]*t[\t\n\r]*t[\t\n\r]*p[\t\n\r]*s?[\t\n\r]*:[\t\n\r]*/[\t\n\r]*/", re.I
+    r"\s*h[\t\n\r]*t[\t\n\r]*t[\t\n\r]*p[\t\n\r]*s?[\t\n\r]*:[\t\n\r]*/[\t\n\r]*/[\t\n\r]*[^/?#\s]",
+    re.I,
 )
 
 
@@ -223,7 +225,7 @@ def _read_head_element(page: Page, tag: str, attrib: Mapping[str, str | None]) -
 
 
 #: Bytes handed to the head reader at a time: most heads end within the first few.
-HEAD_CHUNK = 4096
+HEAD_CHUNK = 1024
 
 
 class _HeadDone(Exception):
@@ -240,7 +242,10 @@ class _HeadReader:
     the whole page, which decides the edge case the same way as always).
     """
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self) -> None:
+        self.reset(Page("", "", None))
+
+    def reset(self, page: Page) -> None:
         self.page = page
         self.depth = 0
         self.in_head = False
@@ -272,6 +277,17 @@ class _HeadReader:
         return None
 
 
+def _head_parser() -> tuple[etree.HTMLParser, _HeadReader]:
+    # One per thread, reused: lxml inspects a target's methods at each new parser,
+    # which costs more than reading a typical head.
+    found: tuple[etree.HTMLParser, _HeadReader] | None = getattr(_local, "head_parser", None)
+    if found is None:
+        reader = _HeadReader()
+        parser = etree.HTMLParser(target=reader, encoding="utf-8", remove_comments=False)
+        found = _local.head_parser = (parser, reader)
+    return found
+
+
 def _read_head(page: Page, data: bytes) -> bool:
     """Read the robots metas and canonicals of `<head>` without parsing the rest.
 
@@ -279,15 +295,18 @@ def _read_head(page: Page, data: bytes) -> bool:
     whole document handed over at once would still be tokenised to its end.
     Returns False when the head could not be read this way.
     """
-    reader = _HeadReader(page)
-    parser = etree.HTMLParser(target=reader, encoding="utf-8", remove_comments=False)
+    parser, reader = _head_parser()
+    reader.reset(page)
     try:
         for start in range(0, len(data), HEAD_CHUNK):
             parser.feed(data[start : start + HEAD_CHUNK])
         parser.close()
     except _HeadDone:
-        pass
+        # Ends the unfinished document so that the parser can take the next one.
+        with contextlib.suppress(etree.ParserError, etree.XMLSyntaxError):
+            parser.close()
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        _local.head_parser = None  # start the next page on a fresh parser
         return False
     # A `<base>` anywhere in the page changes what a relative canonical means.
     if reader.complete and reader.relative and b"<base" in data.lower():
@@ -361,9 +380,15 @@ def _candidates(page: Page, domain: str, base_on_site: bool) -> list[tuple[int, 
     """
     if page.root is None:
         return []
-    if base_on_site or not domain.isascii() or "xn--" in domain:
-        # Relative links land on the site, or the domain may be written in Unicode.
-        return list(enumerate(page.anchors()))
+    if not domain.isascii() or "xn--" in domain:
+        return list(enumerate(page.anchors()))  # the domain may be written in Unicode
+    if base_on_site:
+        # Relative links land on the site; a link with its own host needs to name it.
+        return [
+            (position, el)
+            for position, el in enumerate(page.anchors())
+            if not _ABSOLUTE.match(href := el.get("href", "")) or _may_name(href, domain)
+        ]
     hrefs = _href_text(page.root)
     if not _may_name(hrefs, domain):
         return []  # most pages: no href names the domain, no walk over every anchor
