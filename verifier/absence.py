@@ -135,11 +135,14 @@ def may_link(text: str, data: bytes, page_url: str, domain: str) -> bool:
         return True  # an IDN site: the page may write it in Unicode
     if host_on_domain(host_of(page_url), domain):
         return True  # relative links land on the site
+    needle = domain.encode()
+    if needle in data:
+        return True  # most pages that link to the site: no need to look further
     # Separate passes, each in C: cheaper than one bytes.translate doing it all.
     squeezed = data.lower().replace(b"\n", b"")
     for noise in (b"\r", b"\t"):
         if noise in squeezed:
             squeezed = squeezed.replace(noise, b"")
-    if domain.encode() in squeezed or _refs_may_name(data, domain):
+    if needle in squeezed or _refs_may_name(data, domain):
         return True
     return not text.isascii() and _non_ascii_may_name(text, domain)

@@ -10,7 +10,7 @@ one set is exactly Google's reading.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -84,7 +84,7 @@ def header_directives(values: Iterable[str]) -> Directives:
     return _directives(tokens)
 
 
-def header_canonicals(values: Iterable[str], base_url: str = "") -> list[str]:
+def header_canonicals(values: Sequence[str], base_url: str = "") -> list[str]:
     """URLs of `rel="canonical"` entries in HTTP Link header values.
 
     A relative URL resolves against the page's URL (RFC 8288).
@@ -94,6 +94,8 @@ def header_canonicals(values: Iterable[str], base_url: str = "") -> list[str]:
     >>> header_canonicals(['</b>; rel=canonical'], "https://acme.com/a/")
     ['https://acme.com/b']
     """
+    if not values:
+        return []  # most pages: no Link header, and no import of requests
     from requests.utils import parse_header_links  # a slow import; rarely needed
 
     urls = []
