@@ -8,7 +8,6 @@ comments and `<script>` are text to lxml already, and links inside
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import threading
@@ -228,10 +227,6 @@ def _read_head_element(page: Page, tag: str, attrib: Mapping[str, str | None]) -
 HEAD_CHUNK = 1024
 
 
-class _HeadDone(Exception):
-    """Raised by `_HeadReader` to stop the parser: the rest of the page is not needed."""
-
-
 class _HeadReader:
     """Parser target that reads the children of `<head>` until Google stops reading it.
 
@@ -240,6 +235,8 @@ class _HeadReader:
     first one not allowed in a head or the end of the head. `complete` stays
     False when the document does not take that shape (then the caller parses
     the whole page, which decides the edge case the same way as always).
+    `done` tells the feeder to stop; events after it are ignored. (Raising
+    from a target would stop the parser at once, but lxml leaks memory then.)
     """
 
     def __init__(self) -> None:
@@ -249,29 +246,33 @@ class _HeadReader:
         self.page = page
         self.depth = 0
         self.in_head = False
+        self.done = False
         self.complete = False
         self.relative = False  # a canonical resolves against the base URL
 
     def start(self, tag: str, attrib: Mapping[str, str | None]) -> None:
+        if self.done:
+            return
         self.depth += 1
         if self.depth == 2:
             if tag == "head":
                 self.in_head = True
-                return
-            raise _HeadDone  # no <head> first: leave the call to the full parse
-        if self.depth == 3 and self.in_head:
+            else:
+                self.done = True  # no <head> first: leave the call to the full parse
+        elif self.depth == 3 and self.in_head:
             if tag not in HEAD_ELEMENTS:
-                self.complete = True
-                raise _HeadDone
+                self.complete = self.done = True
+                return
             href = _read_head_element(self.page, tag, attrib)
             if href is not None and not _ABSOLUTE.match(href):
                 self.relative = True
 
     def end(self, tag: str) -> None:
+        if self.done:
+            return
         self.depth -= 1
         if self.depth == 1 and self.in_head:
-            self.complete = True
-            raise _HeadDone
+            self.complete = self.done = True
 
     def close(self) -> None:
         return None
@@ -291,8 +292,8 @@ def _head_parser() -> tuple[etree.HTMLParser, _HeadReader]:
 def _read_head(page: Page, data: bytes) -> bool:
     """Read the robots metas and canonicals of `<head>` without parsing the rest.
 
-    Fed in chunks: the parser stops at the chunk where the head ends, while a
-    whole document handed over at once would still be tokenised to its end.
+    Fed in chunks: feeding stops after the chunk where the head ends, while a
+    whole document handed over at once would be tokenised to its end.
     Returns False when the head could not be read this way.
     """
     parser, reader = _head_parser()
@@ -300,14 +301,11 @@ def _read_head(page: Page, data: bytes) -> bool:
     try:
         for start in range(0, len(data), HEAD_CHUNK):
             parser.feed(data[start : start + HEAD_CHUNK])
-        parser.close()
-    except _HeadDone:
-        # Ends the unfinished document so that the parser can take the next one.
-        with contextlib.suppress(etree.ParserError, etree.XMLSyntaxError):
-            parser.close()
+            if reader.done:
+                break
+        parser.close()  # also readies the parser for the next page
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         _local.head_parser = None  # start the next page on a fresh parser
-        return False
     # A `<base>` anywhere in the page changes what a relative canonical means.
     if reader.complete and reader.relative and b"<base" in data.lower():
         reader.complete = False
