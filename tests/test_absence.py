@@ -53,6 +53,8 @@ DISGUISED_LINKS = [
     "https://acme\u3002com/",
     "https://acme\uff0ecom/",
     "https://\u212a.acme.com/",
+    "https://a\u339de.com/",  # the square "cm" sign is "cm" in a host
+    "https://a&#x339d;e.com/",
 ]
 
 
@@ -99,6 +101,10 @@ def test_uncertain_pages_go_to_the_full_parse(body: str) -> None:
         page_with("https://other.org/?a=1&amp;b=2"),
         "<p>&copy; 2026 &nbsp;&mdash; &rsquo;quoted&rsquo; &eacute;t&eacute; &#39;x&#39;</p>",
         "<p>\u00a9 \u2014 \u2019 caf\u00e9 \u041f\u0440\u0438\u0432\u0435\u0442 \u4e2d\u6587</p>",
+        # Several letters or dots in a host, but never ones that can join "acme.com".
+        "<p>Read more\u2026 &hellip; Acme\u2122 &trade; \u2025</p>",
+        page_with("https://acme\u2026com/"),
+        page_with("https://other.org/\u2122"),
         "<p>acme is great, acme-com is not us, nor is acme . com</p>",
         page_with("https://acme.co/"),
     ],
@@ -131,8 +137,14 @@ HREFS = [
     "https://acm.e/",
     "https://a&#99;me.org/",
     "https://x.test/&#8217;&hellip;",
+    "https://acme\u2026com/",
+    "https://x\u2026acme.com/",
+    "https://\u2122acme.com/",
+    "https://a\u339d\u2122e.com/",
 ]
 TEXT = [
+    "\u339d",
+    "\ufb01",
     "caf\u00e9",
     "&copy;",
     "&hellip;",

@@ -50,9 +50,26 @@ def _images(char: str) -> set[str]:
     return images
 
 
+def _overlaps(image: str, domain: str) -> bool:
+    """True when part of `image` can be part of an occurrence of `domain`.
+
+    Either lies inside the other, or an end of one is the other's start.
+    """
+    if image in domain or domain in image:
+        return True
+    return any(
+        image.endswith(domain[:k]) or image.startswith(domain[-k:])
+        for k in range(1, min(len(image), len(domain)))
+    )
+
+
 @functools.lru_cache(maxsize=4096)
 def turns_into(char: str, domain: str) -> bool:
     """True when `char` can become part of `domain` in a host, vanish, or split labels.
+
+    A character that IDNA maps onto several (`™` is "tm", `…` is "...") only
+    counts when those can join the domain: "..." never can, since a domain has
+    no two dots in a row.
 
     >>> turns_into("A", "acme.com"), turns_into("&", "acme.com")
     (True, False)
@@ -60,11 +77,17 @@ def turns_into(char: str, domain: str) -> bool:
     (True, True)
     >>> turns_into("\\u00a9", "acme.com"), turns_into("\\u2019", "acme.com")  # (c), quote
     (False, False)
+    >>> turns_into("\\u2122", "acme.com"), turns_into("\\u2122", "tm.com")  # trade mark
+    (False, True)
+    >>> turns_into("\\u2026", "acme.com"), turns_into("\\u2024", "acme.com")  # ..., one dot
+    (False, True)
     """
     if char in URL_NOISE or char in LABEL_DOTS:
         return True
     for image in _images(char):
-        if not image or any(c in domain or c in URL_NOISE or c in LABEL_DOTS for c in image):
+        if not image or any(c in URL_NOISE or c in LABEL_DOTS for c in image):
+            return True
+        if _overlaps(image, domain):
             return True
     return False
 
