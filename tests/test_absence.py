@@ -231,6 +231,9 @@ PREFIXES = [
     "<html>",
     "<html><head>",
     "<!doctype html>\n<html lang=en><head>",
+    '<?xml version="1.0" encoding="ISO-8859-1"?>\n<html xmlns="http://www.w3.org/1999/xhtml">',
+    "\ufeff<html><head><meta charset=shift_jis>",
+    "<!-- <head></head><body> --><html>",
 ]
 SUFFIXES = [
     "</head><body><p>x</p></body></html>",
