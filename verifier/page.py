@@ -124,7 +124,7 @@ class Page:
     """
 
     url: str  # the final response URL
-    base_url: str
+    base_url: str  # the page URL on a head-only page (no `<base>` was looked for)
     root: etree._Element | None
     meta_robots: list[str] = field(default_factory=list)
     canonicals: list[str] = field(default_factory=list)
