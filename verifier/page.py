@@ -1,7 +1,9 @@
 """Read a fetched HTML page with lxml: its links to a site, robots metas, canonical.
 
 The page is parsed once; `links_to` can then be asked for each site that has
-backlinks on it. What counts as a link follows Google, not the DOM: links in
+backlinks on it. A page that provably cannot link to those sites
+(`verifier.absence`) is read only up to the end of its `<head>`, which is all
+its verdict needs. What counts as a link follows Google, not the DOM: links in
 comments and `<script>` are text to lxml already, and links inside
 `<noscript>` or `<template>` are dropped because Google ignores them.
 """
