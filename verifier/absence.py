@@ -30,7 +30,7 @@ import functools
 import html.entities
 import re
 
-from verifier.urls import host_of, host_on_domain
+from verifier.urls import host_of, host_on_domain, may_be_written_in_unicode
 
 #: Dropped from URLs anywhere (WHATWG URL parser, urllib, `links_to`).
 URL_NOISE = "\t\n\r"
@@ -147,15 +147,15 @@ def may_link(text: str, data: bytes, page_url: str, domain: str) -> bool:
     `text` is the decoded page and `data` its UTF-8 encoding (what the parser reads);
     `domain` is a lower-case registered domain.
 
-    >>> may_link("<a href='https://other.org/'>acme</a>", b"", "http://x.org/", "acme.com")
+    >>> page = "<a href='https://other.org/'>acme</a>"
+    >>> may_link(page, page.encode(), "http://x.org/", "acme.com")
     False
     >>> page = "<a href='https://ACME.com/'>x</a>"
     >>> may_link(page, page.encode(), "http://x.org/", "acme.com")
     True
     """
-    data = data or text.encode("utf-8", "surrogatepass")
-    if not domain.isascii() or "xn--" in domain:
-        return True  # an IDN site: the page may write it in Unicode
+    if may_be_written_in_unicode(domain):
+        return True
     if host_on_domain(host_of(page_url), domain):
         return True  # relative links land on the site
     needle = domain.encode()

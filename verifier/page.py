@@ -23,7 +23,7 @@ from w3lib.encoding import html_to_unicode
 from verifier import absence
 from verifier.directives import ROBOTS_META_NAMES
 from verifier.models import Fetch, Link
-from verifier.urls import host_of, host_on_domain
+from verifier.urls import host_of, host_on_domain, may_be_written_in_unicode
 
 #: Elements whose text is not part of a link's anchor (as textContent, minus these).
 TEXT_SKIP = frozenset({"script", "style", "template"})
@@ -380,8 +380,8 @@ def _candidates(page: Page, domain: str, base_on_site: bool) -> list[tuple[int, 
     """
     if page.root is None:
         return []
-    if not domain.isascii() or "xn--" in domain:
-        return list(enumerate(page.anchors()))  # the domain may be written in Unicode
+    if may_be_written_in_unicode(domain):
+        return list(enumerate(page.anchors()))
     if base_on_site:
         # Relative links land on the site; a link with its own host needs to name it.
         return [

@@ -107,6 +107,15 @@ def site_domain(value: str) -> str:
     return registered_domain(host.split(":")[0])
 
 
+def may_be_written_in_unicode(domain: str) -> bool:
+    """True for an internationalised domain: a page may write it in Unicode.
+
+    >>> may_be_written_in_unicode("xn--bcher-kva.de"), may_be_written_in_unicode("acme.com")
+    (True, False)
+    """
+    return not domain.isascii() or "xn--" in domain
+
+
 def host_on_domain(host: str, domain: str) -> bool:
     """True when `host` is `domain` or one of its subdomains.
 
