@@ -5,8 +5,14 @@ overrides, through `crawler.runner.build_settings`), minus the item pipeline,
 and builds its requests the way `VerifySpider.start` does. What backcheck
 spends on top of this is the cost of verifying: parsing, classifying, storing.
 
-`python -m bench.noop backlinks.csv [-s NAME=VALUE]...` prints a JSON summary
-(pages requested, Scrapy's elapsed time and response counts) on stdout.
+With `--scrapy-defaults` it is the issue's "framework ceiling" instead: Scrapy
+as shipped (its default middlewares, extensions and CONCURRENT_ITEMS), with
+only the settings of backcheck's that decide what is fetched and how politely
+(REQUEST_SETTINGS) and the `-s` overrides. backcheck's trimming of Scrapy's
+components then counts for backcheck, not for the baseline.
+
+`python -m bench.noop backlinks.csv [--scrapy-defaults] [-s NAME=VALUE]...` prints
+a JSON summary (pages requested, Scrapy's elapsed time and response counts) on stdout.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 from scrapy import signals
+from scrapy.settings import Settings
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -38,6 +45,28 @@ REPORTED_STATS = (
     "downloader/response_status_count/404",
     "log_count/ERROR",
     "finish_reason",
+)
+
+
+#: backcheck's settings that shape the crawl itself: who asks, how many at once, how
+#: politely, what is followed and kept. Everything else is a component choice.
+REQUEST_SETTINGS = (
+    "USER_AGENT",
+    "ROBOTSTXT_OBEY",
+    "AUTOTHROTTLE_ENABLED",
+    "AUTOTHROTTLE_MAX_DELAY",
+    "AUTOTHROTTLE_START_DELAY",
+    "AUTOTHROTTLE_TARGET_CONCURRENCY",
+    "CONCURRENT_REQUESTS",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DOWNLOAD_TIMEOUT",
+    "DOWNLOAD_MAXSIZE",
+    "DOWNLOAD_WARNSIZE",
+    "REDIRECT_MAX_TIMES",
+    "RETRY_ENABLED",
+    "RETRY_TIMES",
+    "COOKIES_ENABLED",
+    "LOG_LEVEL",
 )
 
 
@@ -73,14 +102,27 @@ class NoopSpider(scrapy.Spider):
         self.crawler.stats.inc_value("bench/failure")
 
 
-def crawl(sources: Path, overrides: list[str]) -> dict[str, Any]:
-    """Run the spider in this process; returns the summary that main() prints."""
-    from scrapy.crawler import AsyncCrawlerProcess
-
+def build_settings(overrides: list[str], scrapy_defaults: bool = False) -> Settings:
+    """backcheck's settings without its pipeline, or Scrapy's with its REQUEST_SETTINGS."""
     from crawler import runner
 
     settings = runner.build_settings(runner.parse_overrides(overrides))
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+    if not scrapy_defaults:
+        return settings
+    shipped = Settings()
+    for name in REQUEST_SETTINGS:
+        shipped.set(name, settings[name], priority="project")
+    for name, value in runner.parse_overrides(overrides).items():
+        shipped.set(name, value, priority="cmdline")
+    return shipped
+
+
+def crawl(sources: Path, overrides: list[str], scrapy_defaults: bool = False) -> dict[str, Any]:
+    """Run the spider in this process; returns the summary that main() prints."""
+    from scrapy.crawler import AsyncCrawlerProcess
+
+    settings = build_settings(overrides, scrapy_defaults)
     process = AsyncCrawlerProcess(settings)
     crawler = process.create_crawler(NoopSpider)
     process.crawl(crawler, sources=str(sources))
@@ -106,8 +148,13 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NAME=VALUE",
         help="override a Scrapy setting, as `backcheck verify -s` does (repeatable)",
     )
+    parser.add_argument(
+        "--scrapy-defaults",
+        action="store_true",
+        help="Scrapy's own components, with only backcheck's REQUEST_SETTINGS",
+    )
     args = parser.parse_args(argv)
-    print(json.dumps(crawl(args.sources, args.overrides), default=str))
+    print(json.dumps(crawl(args.sources, args.overrides, args.scrapy_defaults), default=str))
 
 
 if __name__ == "__main__":

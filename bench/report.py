@@ -10,7 +10,8 @@ from typing import Any
 
 from bench.measure import Measured
 
-SPIDERS = ("noop", "backcheck")
+#: The baselines and backcheck; see bench.noop for what each baseline runs with.
+SPIDERS = ("noop", "noop-defaults", "backcheck")
 #: (key, heading, format) of the table's columns.
 COLUMNS = (
     ("repeat", "run", "{}"),
@@ -105,6 +106,13 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return b / a if a and b is not None else None
 
 
+def _ratios(baseline: dict[str, float | None], backcheck: dict[str, float | None]) -> dict:
+    return {
+        key: _ratio(baseline[key], backcheck[key])
+        for key in ("pages_per_s", "crawl_pages_per_s", "cpu_ms_per_page")
+    }
+
+
 def summarize(results: list[Result]) -> dict[str, Any]:
     """Medians per spider over the runs that count, the b/a ratios, and the verdict tally.
 
@@ -115,16 +123,12 @@ def summarize(results: list[Result]) -> dict[str, Any]:
         rows = [r.metrics() for r in results if r.spider == spider and r.ok]
         medians[spider] = {key: _median([row[key] for row in rows]) for key in MEDIAN_KEYS}
         medians[spider]["runs"] = len(rows)
-    noop, backcheck = medians["noop"], medians["backcheck"]
     checked = [r.verdicts for r in results if r.verdicts]
     worst = min(checked, key=lambda v: v[0] - v[1]) if checked else None
     return {
         "median": medians,
-        "ratio": {
-            "pages_per_s": _ratio(noop["pages_per_s"], backcheck["pages_per_s"]),
-            "crawl_pages_per_s": _ratio(noop["crawl_pages_per_s"], backcheck["crawl_pages_per_s"]),
-            "cpu_ms_per_page": _ratio(noop["cpu_ms_per_page"], backcheck["cpu_ms_per_page"]),
-        },
+        "ratio": _ratios(medians["noop"], medians["backcheck"]),
+        "ratio_defaults": _ratios(medians["noop-defaults"], medians["backcheck"]),
         "verdicts": {"right": worst[0], "total": worst[1]} if worst else None,
         "ok": bool(results) and all(r.ok for r in results) and worst is not None,
     }
@@ -191,12 +195,14 @@ def print_report(
         for s in SPIDERS
     ]
     print("\n" + table(medians))
-    ratio = summary["ratio"]
-    print(
-        f"\nratio backcheck/noop: pages/s {_cell('{:.2f}', ratio['pages_per_s'])} (wall), "
-        f"{_cell('{:.2f}', ratio['crawl_pages_per_s'])} (crawl); "
-        f"CPU per page {_cell('{:.2f}', ratio['cpu_ms_per_page'])}x"
-    )
+    print()
+    for key, baseline in (("ratio", "noop"), ("ratio_defaults", "noop-defaults")):
+        ratio = summary[key]
+        print(
+            f"ratio backcheck/{baseline}: pages/s {_cell('{:.2f}', ratio['pages_per_s'])} (wall), "
+            f"{_cell('{:.2f}', ratio['crawl_pages_per_s'])} (crawl); "
+            f"CPU per page {_cell('{:.2f}', ratio['cpu_ms_per_page'])}x"
+        )
     verdicts = summary["verdicts"]
     if verdicts:
         print(f"verdicts: {verdicts['right']}/{verdicts['total']} right (worst run)")

@@ -3,8 +3,10 @@
     python -m bench.run --pages 2000 [--hosts 200] [--repeat 3] [--server auto|nginx|python]
                         [--processes N] [--keep DIR] [--json-out FILE]
 
-Each repeat runs (a) `python -m bench.noop` and (b) `python -m crawler.cli verify`
-on the same pages, alternating which goes first, with the same settings.
+Each repeat runs (a) `python -m bench.noop`, with backcheck's settings, (a')
+`python -m bench.noop --scrapy-defaults`, Scrapy as shipped with backcheck's
+request settings (the issue's "framework ceiling"), and (b) `python -m
+crawler.cli verify`, on the same pages and overrides, rotating which goes first.
 Every backcheck run's verdicts are checked against the generator's truth.csv:
 a fast run that is wrong does not count (exit status 1). See bench/README.md.
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from bench import clock, measure, servers, webgen
 from bench.cases import SITE
-from bench.report import Result, print_report, summarize
+from bench.report import SPIDERS, Result, print_report, summarize
 
 REPO = Path(__file__).resolve().parents[1]
 #: The overrides both spiders get: no politeness delays on loopback, no target checks.
@@ -142,10 +144,12 @@ def measured(bench: Bench, repeat: int, spider: str, cmd: list[str]) -> Result:
     return result
 
 
-def run_noop(bench: Bench, repeat: int) -> Result:
+def run_noop(bench: Bench, repeat: int, spider: str = "noop") -> Result:
     sources = str(bench.data / "backlinks.csv")
-    cmd = [sys.executable, "-m", "bench.noop", sources, *bench.settings(f"noop-{repeat}")]
-    result = measured(bench, repeat, "noop", cmd)
+    cmd = [sys.executable, "-m", "bench.noop", sources, *bench.settings(f"{spider}-{repeat}")]
+    if spider == "noop-defaults":
+        cmd.append("--scrapy-defaults")
+    result = measured(bench, repeat, spider, cmd)
     got = result.measured
     if result.error:
         return result
@@ -196,11 +200,11 @@ def run_all(bench: Bench, repeats: int) -> tuple[list[Result], list[dict]]:
     results: list[Result] = []
     mismatches: list[dict] = []
     for repeat in range(1, repeats + 1):
-        order = ("noop", "backcheck") if repeat % 2 else ("backcheck", "noop")
-        for spider in order:
+        shift = (repeat - 1) % len(SPIDERS)
+        for spider in SPIDERS[shift:] + SPIDERS[:shift]:
             print(f"repeat {repeat}/{repeats}: {spider} ...", file=sys.stderr, flush=True)
-            if spider == "noop":
-                results.append(run_noop(bench, repeat))
+            if spider != "backcheck":
+                results.append(run_noop(bench, repeat, spider))
                 continue
             result, wrong = run_backcheck(bench, repeat)
             results.append(result)
