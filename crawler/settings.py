@@ -34,6 +34,8 @@ REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 LOG_LEVEL = "INFO"
+# Skips the per-page DEBUG records below DEBUG level (crawler/logformatter.py).
+LOG_FORMATTER = "crawler.logformatter.LogFormatter"
 
 ITEM_PIPELINES = {"crawler.pipelines.SQLitePipeline": 300}
 

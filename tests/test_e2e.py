@@ -285,15 +285,22 @@ def test_sigkill_mid_run_then_resume_loses_and_doubles_nothing(web, tmp_path: Pa
         assert server.hits(host, path) == 1, url
 
 
-def test_scrapy_crawl_from_project_folder(web, tmp_path: Path) -> None:
-    """Scrapyd runs `scrapy crawl verify -a db=PATH`: the same run, stored the same way."""
+@pytest.mark.parametrize("level", ["DEBUG", "INFO"])
+def test_scrapy_crawl_from_project_folder(web, tmp_path: Path, level: str) -> None:
+    """Scrapyd runs `scrapy crawl verify -a db=PATH`: the same run, stored the same way.
+
+    The per-page "Crawled"/"Scraped" records are logged at DEBUG only.
+    """
     server = web(routes={"x.blog.com/": {"body": page(link())}})
     db = str(tmp_path / "scrapy.db")
     assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
     (tmp_path / "l.txt").write_text("http://x.blog.com/\n")
     assert run_cli(["import", str(tmp_path / "l.txt"), "--db", db]).returncode == 0
     done = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "verify", "-a", f"db={db}", *FAST],
+        [
+            *[sys.executable, "-m", "scrapy", "crawl", "verify", "-a", f"db={db}"],
+            *[*FAST, "-s", f"LOG_LEVEL={level}"],
+        ],
         cwd=ROOT,
         env=proxy_env(server),
         capture_output=True,
@@ -301,6 +308,9 @@ def test_scrapy_crawl_from_project_folder(web, tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+    per_page = ["Crawled (200) <GET http://x.blog.com/>", "Scraped from <200 http://x.blog.com/>"]
+    assert [line in done.stderr for line in per_page] == [level == "DEBUG"] * 2, done.stderr
+    assert "Dumping Scrapy stats" in done.stderr
     [row] = report(Path(db))
     assert (row["status"], row["target_url"], row["observed_target"]) == (
         "live",
