@@ -78,3 +78,29 @@ def test_generation_is_deterministic(generated: Path, tmp_path: Path) -> None:
 def test_expected_verdicts(name: str, verdict: Verdict) -> None:
     assert expected(next(c for c in LINKED if c.name == name)) == verdict
     assert expected(NO_LINK) == Verdict("lost", "link_removed")
+
+
+def test_baselines_settings() -> None:
+    """The no-op spider's two set-ups: backcheck's settings, or Scrapy's own components."""
+    from scrapy.settings import Settings
+
+    from bench.noop import REQUEST_SETTINGS, build_settings
+
+    ours = build_settings(["CONCURRENT_REQUESTS=7"])
+    shipped = build_settings(["CONCURRENT_REQUESTS=7"], scrapy_defaults=True)
+    default = Settings()
+    # Both fetch the same way, as verify does, with the overrides on top.
+    for name in REQUEST_SETTINGS:
+        assert shipped[name] == ours[name], name
+    assert shipped.getint("CONCURRENT_REQUESTS") == ours.getint("CONCURRENT_REQUESTS") == 7
+    assert shipped["USER_AGENT"] != default["USER_AGENT"]
+    # Neither stores anything; only `ours` has backcheck's component choices.
+    assert ours.getdict("ITEM_PIPELINES") == shipped.getdict("ITEM_PIPELINES") == {}
+    for name in (
+        "CONCURRENT_ITEMS",
+        "LOG_FORMATTER",
+        "SPIDER_MIDDLEWARES",
+        "DOWNLOADER_MIDDLEWARES",
+    ):
+        assert shipped[name] == default[name], name
+        assert ours[name] != default[name], name
