@@ -1,6 +1,6 @@
 """A Scrapy extension that records when each crawler process opened and closed its spider.
 
-The runner enables it for both spiders with `-s EXTENSIONS=...` (added to the
+The runner enables it for every spider with `-s EXTENSIONS=...` (added to the
 project's own extensions) and `-s BENCH_CLOCK_FILE=PATH`. Every crawler
 process, including each shard of `verify --processes N`, appends one JSON line;
 the crawl window is the first `opened` to the last `closed`, which leaves out

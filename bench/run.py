@@ -29,7 +29,7 @@ from bench.cases import SITE
 from bench.report import SPIDERS, Result, print_report, summarize
 
 REPO = Path(__file__).resolve().parents[1]
-#: The overrides both spiders get: no politeness delays on loopback, no target checks.
+#: The overrides every spider gets: no politeness delays on loopback, no target checks.
 OVERRIDES = ["AUTOTHROTTLE_ENABLED=0", "BACKCHECK_CHECK_TARGETS=0", "LOG_LEVEL=WARNING"]
 VERDICT_COLUMNS = ("status", "reason", "follow", "nofollow_source")
 SHOWN_MISMATCHES = 20
@@ -247,7 +247,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="another Scrapy override for both spiders",
+        help="another Scrapy override for every spider",
     )
     run.add_argument("--timeout", type=float, default=3600, help="seconds per child (killed)")
     out = parser.add_argument_group("output")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 class SQLitePipeline:
-    """Buffers checks and hands them to a writer thread, one transaction per batch.
+    """Buffers checks and hands them to a writer process, one transaction per batch.
 
     A batch goes when it reaches BACKCHECK_BATCH_SIZE checks or is
     BACKCHECK_COMMIT_INTERVAL seconds old, whichever comes first, so a killed
@@ -58,12 +58,12 @@ class SQLitePipeline:
         self.timer = task.LoopingCall(self.flush)
         self.timer.start(self.interval, now=False)
 
-    def _count(self, checks: Sequence[Check]) -> None:
-        # Runs on the writer thread, after `settle` decided each final status.
+    def _count(self, statuses: Mapping[str, int]) -> None:
+        # The final statuses, as `settle` decided them in the writer process.
         stats = self.crawler.stats
-        for check in checks:
-            stats.inc_value(f"backcheck/status_count/{check.status.value}")
-        stats.inc_value("backcheck/checks_written", len(checks))
+        for status, count in statuses.items():
+            stats.inc_value(f"backcheck/status_count/{status}", count)
+        stats.inc_value("backcheck/checks_written", sum(statuses.values()))
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Discovery):

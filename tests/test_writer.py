@@ -1,12 +1,18 @@
-"""The writer thread stores batches, and reports a failure instead of losing it silently."""
+"""The writer process stores batches, and reports a failure instead of losing it silently."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from tests.conftest import ROOT
 from verifier import runs, storage
 from verifier.models import Check, Status
 from verifier.writer import Batch, BatchWriter, WriterError
@@ -23,13 +29,14 @@ def test_batches_are_written_and_counted(db_path: Path) -> None:
     ]
     storage.add_backlinks(db, "acme.com", rows, "csv", "x.csv")
     run = runs.start_run(db, ["acme.com"])
-    seen: list[int] = []
-    writer = BatchWriter(db_path, run.run_id, on_written=lambda checks: seen.append(len(checks)))
+    seen: list[dict[str, int]] = []
+    writer = BatchWriter(db_path, run.run_id, on_written=lambda statuses: seen.append(statuses))
     writer.submit(Batch(checks=[Check(1, Status.LIVE), Check(2, Status.LIVE)]))
     writer.submit(Batch())  # empty batches are skipped
     writer.submit(Batch(checks=[Check(3, Status.UNREACHABLE)]))
     writer.close()
-    assert seen == [2, 1]
+    # A first failure is not a loss yet (history.settle): "unreachable" is as stored.
+    assert seen == [{"live": 2}, {"unreachable": 1}]
     assert runs.pending_count(db, run.run_id) == 0
 
 
@@ -40,3 +47,74 @@ def test_a_failing_database_is_reported_on_the_next_call(tmp_path: Path) -> None
     writer.submit(Batch(checks=[Check(1, Status.LIVE)]))
     with pytest.raises(WriterError, match="cannot open database"):
         writer.close()
+
+
+def _site_with_backlinks(db_path: Path, count: int) -> int:
+    db = storage.open_db(db_path)
+    storage.save_site(db, "acme.com")
+    rows = [
+        SimpleNamespace(
+            line=i, source_url=f"http://b.com/{i}", target_url=None, anchor=None, metrics={}
+        )
+        for i in range(count)
+    ]
+    storage.add_backlinks(db, "acme.com", rows, "csv", "x.csv")
+    return runs.start_run(db, ["acme.com"]).run_id
+
+
+def test_ctrl_c_reaches_the_crawler_not_the_writer(db_path: Path) -> None:
+    """The crawler shuts down on SIGINT/SIGTERM and then closes the writer, which drains."""
+    run_id = _site_with_backlinks(db_path, 2)
+    writer = BatchWriter(db_path, run_id)
+    writer.submit(Batch(checks=[Check(1, Status.LIVE)]))
+    deadline = time.monotonic() + 20  # the first batch written: the writer is set up
+    while runs.pending_count(storage.open_db(db_path), run_id) == 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        os.kill(writer.process.pid, sig)
+    writer.submit(Batch(checks=[Check(2, Status.LIVE)]))
+    writer.close()
+    assert runs.pending_count(storage.open_db(db_path), run_id) == 0
+
+
+def test_a_dead_writer_is_reported_not_waited_for(db_path: Path) -> None:
+    run_id = _site_with_backlinks(db_path, 1)
+    writer = BatchWriter(db_path, run_id, depth=1)
+    os.kill(writer.process.pid, signal.SIGKILL)
+    writer.process.join(10)
+    with pytest.raises(WriterError, match="exit code -9"):
+        for _ in range(5):  # the queue fills up: nobody reads it any more
+            writer.submit(Batch(checks=[Check(1, Status.LIVE)]))
+        writer.close()
+
+
+def test_the_writer_dies_with_a_killed_crawler(db_path: Path) -> None:
+    """Like a thread: a SIGKILLed crawler leaves no writer behind to write late."""
+    run_id = _site_with_backlinks(db_path, 1)
+    script = (
+        "import sys, time\n"
+        "from verifier.writer import BatchWriter\n"
+        f"w = BatchWriter({str(db_path)!r}, {run_id})\n"
+        "print(w.process.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    crawler = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert crawler.stdout is not None
+    pid = int(crawler.stdout.readline())
+    crawler.kill()
+    crawler.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie is dead
+    except FileNotFoundError:
+        return False

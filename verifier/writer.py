@@ -1,18 +1,31 @@
-"""A writer thread: batches of checks go to SQLite while the crawl goes on.
+"""A writer process: batches of checks go to SQLite while the crawl goes on.
 
 The crawler's event loop must never wait for the database: with several
 crawler processes on one file, a transaction may wait for another process's
-lock. The writer owns its own connection (sqlite3 connections are bound to
-their thread) and commits each batch in one transaction.
+lock. The writer owns its own connection and commits each batch in one
+transaction.
+
+It is a process, not a thread: a writer thread shared the crawler's GIL, and
+although SQLite releases it while it works, the hand-offs cost the event loop
+~0.2 ms per check once the tables grow (a 20,000-page crawl took 8 % longer,
+and more CPU in all, than with the writer in a process of its own).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import multiprocessing
+import os
 import queue
+import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from verifier import runs, storage, targets
 from verifier.history import DEFAULT_MAX_FAILURES
@@ -20,7 +33,7 @@ from verifier.models import Check, Discovery, TargetCheck
 
 
 class WriterError(RuntimeError):
-    """The writer thread failed; the batches after the failure were not written."""
+    """The writer failed; the batches after the failure were not written."""
 
 
 @dataclass(slots=True)
@@ -33,12 +46,21 @@ class Batch:
         return len(self.checks) + len(self.discoveries) + len(self.targets)
 
 
-#: Called on the writer thread after each batch with the settled checks written.
-Written = Callable[[Sequence[Check]], None]
+#: Called in the crawler's process after each batch, with how many of its checks
+#: (discoveries included) ended in each status once `settle` decided it.
+Written = Callable[[Mapping[str, int]], None]
+
+#: Seconds to wait for a writer whose pipe closed to report its exit code.
+LIVENESS_POLL = 1.0
 
 
 class BatchWriter:
-    """Write batches on a thread of their own; `close` waits for all of them."""
+    """Write batches in a process of its own; `close` waits for all of them.
+
+    The crawl hands batches to a bounded queue; a sender thread pickles them
+    down a pipe (blocking there, with the GIL released, when the writer is
+    behind), and the writer answers each batch with its final status counts.
+    """
 
     def __init__(
         self,
@@ -49,52 +71,135 @@ class BatchWriter:
         depth: int = 4,
     ) -> None:
         self.db_path = db_path
-        self.run_id = run_id
-        self.max_failures = max_failures
         self.on_written = on_written
+        self.error: str | None = None
         # Bounded: a crawl faster than the disk waits here instead of filling memory.
         self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=depth)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="backcheck-writer", daemon=True)
-        self.thread.start()
+        # "spawn": forking a process that runs Scrapy's threads could copy a held lock.
+        # Pipes, not multiprocessing queues: no semaphores, so no resource-tracker process.
+        context = multiprocessing.get_context("spawn")
+        batches_in, self.batches = context.Pipe(duplex=False)
+        self.results, results_out = context.Pipe(duplex=False)
+        args = (batches_in, results_out, str(db_path), run_id, max_failures, os.getpid())
+        self.process = context.Process(target=_serve, args=args, name="backcheck-writer")
+        self.process.start()
+        batches_in.close()  # the writer's ends: closed here, so that its death reads as EOF
+        results_out.close()
+        self.sender = threading.Thread(target=self._send, name="backcheck-sender", daemon=True)
+        self.sender.start()
+        self.closed = False
 
     def submit(self, batch: Batch) -> None:
+        self._collect()
         self._raise()
         if len(batch):
             self.queue.put(batch)
 
     def close(self) -> None:
-        """Write what is queued, stop the thread, and raise if any batch failed."""
-        self.queue.put(None)
-        self.thread.join()
+        """Write what is queued, stop the process, and raise if any batch failed."""
+        if not self.closed:
+            self.closed = True
+            self.queue.put(None)
+            self.sender.join()
+            while True:
+                try:
+                    if self._handle(self.results.recv()) == "closed":
+                        break
+                except EOFError:  # the writer died before its last answer
+                    break
+            self.process.join()
+            self.results.close()
+            if self.process.exitcode and self.error is None:
+                self.error = f"the writer process ended with exit code {self.process.exitcode}"
         self._raise()
+
+    def _send(self) -> None:
+        while True:
+            batch = self.queue.get()
+            try:
+                if self.error is None:
+                    self.batches.send(batch)
+            except (OSError, ValueError) as exc:  # a dead writer: keep draining, never block
+                self.error = self.error or f"the writer process is gone ({exc})"
+            if batch is None:
+                self.batches.close()
+                return
+
+    def _collect(self) -> None:
+        try:
+            while self.results.poll():
+                self._handle(self.results.recv())
+        except EOFError:
+            self.process.join(LIVENESS_POLL)
+            code = self.process.exitcode
+            self.error = self.error or f"the writer process died (exit code {code})"
+
+    def _handle(self, message: tuple[Any, ...]) -> str:
+        kind = str(message[0])
+        if kind == "written" and self.on_written is not None:
+            self.on_written(message[1])
+        elif kind == "error":
+            self.error = self.error or str(message[1])
+        return kind
 
     def _raise(self) -> None:
         if self.error is not None:
-            raise WriterError(f"writing checks to {self.db_path} failed: {self.error}") from (
-                self.error
-            )
+            raise WriterError(f"writing checks to {self.db_path} failed: {self.error}")
 
-    def _run(self) -> None:
-        db = None
-        while True:
-            batch = self.queue.get()
-            if batch is None:
-                break
-            if self.error is not None:
+
+def _detach(parent: int) -> None:
+    """Let only the crawler stop the writer: it drains its queue, then returns.
+
+    Ctrl-C and a group SIGTERM reach the crawler, which shuts down cleanly and
+    sends the end of the queue; if the crawler is killed outright, the writer
+    dies with it (Linux), as a thread would have: the transaction in progress
+    rolls back and the resumed run checks those pages again.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the crawler died before prctl took effect
+        os._exit(1)
+
+
+def _next(batches: Connection) -> Batch | None:
+    try:
+        batch: Batch | None = batches.recv()
+    except EOFError:  # the crawler went away without saying so
+        return None
+    return batch
+
+
+def _serve(
+    batches: Connection,
+    results: Connection,
+    db_path: str,
+    run_id: int,
+    max_failures: int,
+    parent: int,
+) -> None:
+    _detach(parent)
+    db = None
+    failed = False
+    try:
+        while (batch := _next(batches)) is not None:
+            if failed:
                 continue  # keep draining so that the crawl never blocks on a full queue
             try:
                 if db is None:
-                    db = storage.open_db(self.db_path)
+                    db = storage.open_db(db_path)
                 if batch.targets:
-                    targets.record_target_checks(db, self.run_id, batch.targets)
+                    targets.record_target_checks(db, run_id, batch.targets)
                 if batch.checks or batch.discoveries:
-                    runs.record_checks(
-                        db, self.run_id, batch.checks, batch.discoveries, self.max_failures
-                    )
-                    if self.on_written is not None:
-                        self.on_written(batch.checks + [d.check for d in batch.discoveries])
+                    runs.record_checks(db, run_id, batch.checks, batch.discoveries, max_failures)
+                    settled = batch.checks + [d.check for d in batch.discoveries]
+                    results.send(("written", dict(Counter(c.status.value for c in settled))))
             except Exception as exc:  # reported to the crawl by the next submit/close
-                self.error = exc
+                results.send(("error", str(exc)))
+                failed = True
+        results.send(("closed",))
+    finally:
         if db is not None:
             db.close()
