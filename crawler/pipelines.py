@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -93,7 +94,10 @@ class SQLitePipeline:
 
     def _failed(self) -> None:
         logger.exception("cannot store checks; stopping the crawl (the run can be resumed)")
-        self.writer = None
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            with contextlib.suppress(WriterError):
+                writer.close()  # stops the writer process; its error is the one logged
         self.crawler.spider.write_failed = True
 
     def close_spider(self) -> None:

@@ -82,7 +82,7 @@ def test_a_dead_writer_is_reported_not_waited_for(db_path: Path) -> None:
     run_id = _site_with_backlinks(db_path, 1)
     writer = BatchWriter(db_path, run_id, depth=1)
     os.kill(writer.process.pid, signal.SIGKILL)
-    writer.process.join(10)
+    writer.process.wait(10)
     with pytest.raises(WriterError, match="exit code -9"):
         for _ in range(5):  # the queue fills up: nobody reads it any more
             writer.submit(Batch(checks=[Check(1, Status.LIVE)]))
@@ -118,3 +118,20 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie is dead
     except FileNotFoundError:
         return False
+
+
+def test_a_writer_never_closed_does_not_hold_up_exit(db_path: Path) -> None:
+    """multiprocessing joins its children at exit: the writer must end on its own then."""
+    run_id = _site_with_backlinks(db_path, 1)
+    script = (
+        "from verifier.models import Check, Status\n"
+        "from verifier.writer import Batch, BatchWriter\n"
+        f"w = BatchWriter({str(db_path)!r}, {run_id})\n"
+        "w.submit(Batch(checks=[Check(1, Status.LIVE)]))\n"
+        "print(w.process.pid, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert not _alive(int(done.stdout))

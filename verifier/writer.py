@@ -8,17 +8,20 @@ transaction.
 It is a process, not a thread: a writer thread shared the crawler's GIL, and
 although SQLite releases it while it works, the hand-offs cost the event loop
 ~0.2 ms per check once the tables grow (a 20,000-page crawl took 8 % longer,
-and more CPU in all, than with the writer in a process of its own).
+and more CPU in all, than with the writer in a process of its own). It is
+started as `python -m verifier.writer`, not through multiprocessing, whose
+"spawn" re-imports the crawler's main module (Scrapy and all) in the child.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import multiprocessing
 import os
 import queue
 import signal
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -75,16 +78,24 @@ class BatchWriter:
         self.error: str | None = None
         # Bounded: a crawl faster than the disk waits here instead of filling memory.
         self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=depth)
-        # "spawn": forking a process that runs Scrapy's threads could copy a held lock.
-        # Pipes, not multiprocessing queues: no semaphores, so no resource-tracker process.
-        context = multiprocessing.get_context("spawn")
-        batches_in, self.batches = context.Pipe(duplex=False)
-        self.results, results_out = context.Pipe(duplex=False)
-        args = (batches_in, results_out, str(db_path), run_id, max_failures, os.getpid())
-        self.process = context.Process(target=_serve, args=args, name="backcheck-writer")
-        self.process.start()
-        batches_in.close()  # the writer's ends: closed here, so that its death reads as EOF
-        results_out.close()
+        batches_in, batches_out = os.pipe()
+        results_in, results_out = os.pipe()
+        self.process = subprocess.Popen(
+            [
+                *[sys.executable, "-m", "verifier.writer", str(db_path), str(run_id)],
+                *[str(max_failures), str(batches_in), str(results_out), str(os.getpid())],
+            ],
+            pass_fds=(batches_in, results_out),
+            # Its own session: Ctrl-C and a SIGTERM to the crawler's group reach the
+            # crawler, which shuts down cleanly and then closes the writer.
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        os.close(batches_in)  # the writer's ends: closed here, so that its death reads as EOF
+        os.close(results_out)
+        self.batches = Connection(batches_out, readable=False)
+        self.results = Connection(results_in, writable=False)
         self.sender = threading.Thread(target=self._send, name="backcheck-sender", daemon=True)
         self.sender.start()
         self.closed = False
@@ -107,10 +118,10 @@ class BatchWriter:
                         break
                 except EOFError:  # the writer died before its last answer
                     break
-            self.process.join()
+            code = self.process.wait()
             self.results.close()
-            if self.process.exitcode and self.error is None:
-                self.error = f"the writer process ended with exit code {self.process.exitcode}"
+            if code and self.error is None:
+                self.error = f"the writer process ended with exit code {code}"
         self._raise()
 
     def _send(self) -> None:
@@ -130,8 +141,9 @@ class BatchWriter:
             while self.results.poll():
                 self._handle(self.results.recv())
         except EOFError:
-            self.process.join(LIVENESS_POLL)
-            code = self.process.exitcode
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(LIVENESS_POLL)
+            code = self.process.returncode
             self.error = self.error or f"the writer process died (exit code {code})"
 
     def _handle(self, message: tuple[Any, ...]) -> str:
@@ -173,14 +185,8 @@ def _next(batches: Connection) -> Batch | None:
 
 
 def _serve(
-    batches: Connection,
-    results: Connection,
-    db_path: str,
-    run_id: int,
-    max_failures: int,
-    parent: int,
+    batches: Connection, results: Connection, db_path: str, run_id: int, max_failures: int
 ) -> None:
-    _detach(parent)
     db = None
     failed = False
     try:
@@ -203,3 +209,20 @@ def _serve(
     finally:
         if db is not None:
             db.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The writer process: `python -m verifier.writer DB RUN_ID MAX_FAILURES IN OUT PARENT`."""
+    db_path, run_id, max_failures, batches, results, parent = argv or sys.argv[1:]
+    _detach(int(parent))
+    _serve(
+        Connection(int(batches), writable=False),
+        Connection(int(results), readable=False),
+        db_path,
+        int(run_id),
+        int(max_failures),
+    )
+
+
+if __name__ == "__main__":
+    main()
