@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -89,49 +90,63 @@ def test_a_dead_writer_is_reported_not_waited_for(db_path: Path) -> None:
         writer.close()
 
 
+def _crawler(db_path: Path, run_id: int, *lines: str) -> list[str]:
+    """A stand-in crawler: starts a writer, prints its pid, then runs `lines`."""
+    script = [
+        "import time",
+        "from verifier.models import Check, Status",
+        "from verifier.writer import Batch, BatchWriter",
+        f"w = BatchWriter({str(db_path)!r}, {run_id})",
+        "print(w.process.pid, flush=True)",
+        *lines,
+    ]
+    return [sys.executable, "-c", "\n".join(script)]
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(")")[-1].split()[0] == "Z":  # a zombie is dead
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_the_writer_dies_with_a_killed_crawler(db_path: Path) -> None:
-    """Like a thread: a SIGKILLed crawler leaves no writer behind to write late."""
+    """Like a thread: a SIGKILLed crawler leaves no writer behind to write late.
+
+    The writer is kept waiting on a lock held here (busy_timeout is 30 s): without
+    dying with its parent it would write the batch once the lock is released.
+    """
     run_id = _site_with_backlinks(db_path, 1)
-    script = (
-        "import sys, time\n"
-        "from verifier.writer import BatchWriter\n"
-        f"w = BatchWriter({str(db_path)!r}, {run_id})\n"
-        "print(w.process.pid, flush=True)\n"
-        "time.sleep(60)\n"
-    )
+    lock = sqlite3.connect(db_path, isolation_level=None)
+    lock.execute("begin immediate")
+    submit = "w.submit(Batch(checks=[Check(1, Status.LIVE)]))"
     crawler = subprocess.Popen(
-        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        _crawler(db_path, run_id, submit, "time.sleep(60)"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert crawler.stdout is not None
     pid = int(crawler.stdout.readline())
+    time.sleep(1.5)  # the writer is up and waiting for the lock
     crawler.kill()
     crawler.wait(10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.05)
-    assert not _alive(pid)
+    assert _gone(pid, timeout=5)
+    lock.execute("rollback")
+    lock.close()
+    assert runs.pending_count(storage.open_db(db_path), run_id) == 1
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie is dead
-    except FileNotFoundError:
-        return False
-
-
-def test_a_writer_never_closed_does_not_hold_up_exit(db_path: Path) -> None:
-    """multiprocessing joins its children at exit: the writer must end on its own then."""
+def test_a_writer_never_closed_ends_with_its_crawler(db_path: Path) -> None:
+    """A crawler that exits without `close` (a crash) leaves no writer behind either."""
     run_id = _site_with_backlinks(db_path, 1)
-    script = (
-        "from verifier.models import Check, Status\n"
-        "from verifier.writer import Batch, BatchWriter\n"
-        f"w = BatchWriter({str(db_path)!r}, {run_id})\n"
-        "w.submit(Batch(checks=[Check(1, Status.LIVE)]))\n"
-        "print(w.process.pid, flush=True)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30
-    )
+    cmd = _crawler(db_path, run_id, "w.submit(Batch(checks=[Check(1, Status.LIVE)]))")
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
-    assert not _alive(int(done.stdout))
+    assert _gone(int(done.stdout))
