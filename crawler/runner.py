@@ -6,7 +6,6 @@ Settings precedence: `-s` overrides > crawler/settings.py > Scrapy's defaults.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
 import json
 import signal
@@ -17,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from scrapy.settings import Settings
+
+from verifier.writer import die_with_parent
 
 #: Below this many pending pages one process is faster: start-up costs more than it saves.
 MIN_PAGES_PER_PROCESS = 100
@@ -66,12 +67,8 @@ def crawl(db_path: str, run_id: int, settings: Settings, **spider_args: str) -> 
 
 
 def _die_with_parent() -> None:
-    # Linux: a shard must not outlive a killed parent and keep crawling unsupervised.
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+    # A shard must not outlive a killed parent and keep crawling unsupervised.
+    die_with_parent(signal.SIGTERM)
 
 
 def crawl_sharded(

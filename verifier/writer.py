@@ -169,11 +169,16 @@ def _detach(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    die_with_parent(signal.SIGKILL)
     if os.getppid() != parent:  # the crawler died before prctl took effect
         os._exit(1)
+
+
+def die_with_parent(signum: int) -> None:
+    """Linux: have the kernel send `signum` to this process when its parent dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signum)  # PR_SET_PDEATHSIG
 
 
 def _next(batches: Connection) -> Batch | None:
