@@ -106,14 +106,15 @@ def build_settings(overrides: list[str], scrapy_defaults: bool = False) -> Setti
     """backcheck's settings without its pipeline, or Scrapy's with its REQUEST_SETTINGS."""
     from crawler import runner
 
-    settings = runner.build_settings(runner.parse_overrides(overrides))
+    given = runner.parse_overrides(overrides)
+    settings = runner.build_settings(given)
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
     if not scrapy_defaults:
         return settings
     shipped = Settings()
     for name in REQUEST_SETTINGS:
         shipped.set(name, settings[name], priority="project")
-    for name, value in runner.parse_overrides(overrides).items():
+    for name, value in given.items():
         shipped.set(name, value, priority="cmdline")
     return shipped
 
