@@ -5,7 +5,7 @@
 
 Issue #3: every report answers in under 2 seconds on such a database. This script
 
-1. builds DB (unless --reuse and DB exists): `verifier.storage.open_db` creates
+1. builds DB (unless --reuse and DB exists): `verifier.store.storage.open_db` creates
    the product's schema, indexes and report views, then a synthetic history is
    bulk-loaded with plain sqlite3 (indexes dropped during the load and re-created
    from their own SQL; the schema must then equal a freshly migrated database's).
@@ -46,10 +46,11 @@ from pathlib import Path
 from random import Random
 from typing import Any, NamedTuple
 
-from verifier import reports, storage
-from verifier.history import DEFAULT_MAX_FAILURES
+from verifier import reports
 from verifier.models import PAGE_ERRORS, Change, Reason, Status
-from verifier.urls import identity_key, registered_domain
+from verifier.store import storage
+from verifier.verdict.history import DEFAULT_MAX_FAILURES
+from verifier.verdict.urls import identity_key, registered_domain
 
 REPO = Path(__file__).resolve().parents[1]
 BUDGET_S = 2.0  # issue #3: every report under 2 seconds
@@ -161,7 +162,7 @@ UNREACHABLE_REASONS = {
 
 
 class Evidence(NamedTuple):
-    """What a check with this reason carries, as verifier.classify would fill it."""
+    """What a check with this reason carries, as verifier.verdict.classify would fill it."""
 
     http_status: int | None
     fetched: bool  # content type, size, fetch time
@@ -222,7 +223,7 @@ def _pick(choice: tuple[list[Any], list[float]], x: float) -> Any:
 
 
 def iso(moment: dt.datetime) -> str:
-    return moment.isoformat(timespec="seconds")  # as verifier.storage.now() writes
+    return moment.isoformat(timespec="seconds")  # as verifier.store.storage.now() writes
 
 
 # --- the generator -----------------------------------------------------------------------
@@ -289,7 +290,7 @@ class Profile:
         return span[int(y * len(span))]
 
     def check_domains(self) -> None:
-        """Every referring domain must be what verifier.urls computes for its host."""
+        """Every referring domain must be what verifier.verdict.urls computes for its host."""
         for host, domain in self.domains:
             if registered_domain(host) != domain:
                 raise SystemExit(f"{host}: registered domain {registered_domain(host)!r}")
@@ -306,7 +307,7 @@ class Tally:
 
 
 class History:
-    """Each backlink's state across runs, moved on by `step` as verifier.history settles it."""
+    """Each backlink's state across runs, moved on by `step` as history.settle moves it."""
 
     def __init__(self, profile: Profile, rnd: Random) -> None:
         n, self.p, self.rnd = profile.n, profile, rnd
@@ -398,7 +399,7 @@ class History:
         return LOST, self.reason[i], 0
 
     def step(self, i: int, run: int) -> None:
-        """Draw backlink i's check in `run` and settle it as verifier.history.settle does."""
+        """Draw backlink i's check in `run` and settle it as history.settle does."""
         status, base, x = self.status[i], self.base[i], self.rnd.random()
         if status == 0:
             page, reason, event = self._first(x)
@@ -510,7 +511,7 @@ class History:
         )
 
     def backlink_row(self, i: int, run: int, imported: str, sources: str) -> tuple[Any, ...]:
-        """Backlink i as it stands after `run`, its last check, as verifier.runs leaves it."""
+        """Backlink i as it stands after `run`, its last check, as verifier.store.runs leaves it."""
         p, target, expected = self.p, self.target[i], self.expected[i]
         base = self.base[i]
         follow, anchor, observed = None, None, None

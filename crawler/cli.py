@@ -17,7 +17,7 @@ from crawler.commands.disavow import disavow
 from crawler.commands.options import db_option, open_db, site_option
 from crawler.commands.report import report
 from crawler.commands.serve import serve
-from verifier import runs, storage
+from verifier.store import runs, storage
 
 EXIT_NEWLY_LOST = 3
 

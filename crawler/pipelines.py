@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet import task
 
 from verifier.models import Check, Discovery, TargetCheck
-from verifier.writer import Batch, BatchWriter, WriterError
+from verifier.store.writer import Batch, BatchWriter, WriterError
 
 if TYPE_CHECKING:
     from typing import Self

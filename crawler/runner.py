@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scrapy.settings import Settings
 
-from verifier.writer import die_with_parent
+from verifier.store.writer import die_with_parent
 
 #: Below this many pending pages one process is faster: start-up costs more than it saves.
 MIN_PAGES_PER_PROCESS = 100

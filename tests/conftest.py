@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.virtualweb import VirtualWeb
-from verifier import storage
+from verifier import database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fresh_db(db_path: Path):  # type: ignore[no-untyped-def]
-    return storage.open_db(db_path)
+    return database.open_db(db_path)
 
 
 @pytest.fixture

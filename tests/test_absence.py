@@ -1,4 +1,4 @@
-"""verifier.absence and the head-only read: a page cleared without a full parse
+"""verifier.verdict.absence and the head-only read: a page cleared without a full parse
 must get exactly the verdict the full parse gives."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-import verifier.page as page_module
-from verifier import absence, classify
+import verifier.verdict.page as page_module
 from verifier.models import BacklinkRef, Fetch
-from verifier.page import Page, links_to, parse
+from verifier.verdict import absence, classify
+from verifier.verdict.page import Page, links_to, parse
 
 PAGE_URL = "https://blog.test/dir/post"
 SITE = "acme.com"

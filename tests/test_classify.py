@@ -1,4 +1,4 @@
-"""The verdict table (verifier.classify): hand-made Fetch objects in, Check fields out."""
+"""The verdict table (verifier.verdict.classify): hand-made Fetch objects in, Check fields out."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from verifier import classify
-from verifier import page as pages
 from verifier.models import BacklinkRef, Check, Fetch, NofollowSource, Reason, Status
+from verifier.verdict import classify
+from verifier.verdict import page as pages
 
 SITE = "acme.com"
 PAGE = "https://blog.test/post"

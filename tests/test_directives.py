@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifier.directives import (
+from verifier.verdict.directives import (
     Directives,
     header_canonicals,
     header_directives,

@@ -10,8 +10,9 @@ from click.testing import CliRunner, Result
 from sqlite_utils import Database
 
 from crawler.commands.disavow import disavow
-from verifier import disavow as dv
-from verifier import reports, storage
+from verifier import database, reports
+from verifier.reports import disavow as dv
+from verifier.store import storage
 
 FIXTURES = Path(__file__).parent / "fixtures" / "disavow"
 
@@ -37,7 +38,7 @@ SOURCES = {
 
 @pytest.fixture
 def db(db_path: Path) -> Database:
-    db = storage.open_db(db_path)
+    db = database.open_db(db_path)
     storage.save_site(db, "acme.example")
     rows = [Row(n, url) for n, url in enumerate(SOURCES, 2)]
     storage.add_backlinks(db, "acme.example", rows, "csv", "links.csv")

@@ -1,4 +1,4 @@
-"""History (verifier.history.settle): change values and the failure streak, as tables."""
+"""History (verifier.verdict.history.settle): change values and the failure streak, as tables."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from verifier.history import DEFAULT_MAX_FAILURES, Baseline, settle
 from verifier.models import PAGE_ERRORS, Change, Check, Reason, Status
+from verifier.verdict.history import DEFAULT_MAX_FAILURES, Baseline, settle
 
 TARGET = "https://acme.com/widgets"
 

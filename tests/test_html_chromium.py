@@ -26,7 +26,8 @@ from click.testing import CliRunner
 
 from crawler.commands.report_html import html
 from tests.test_html_report import make_history
-from verifier import charts, storage
+from verifier import database
+from verifier.reports import charts
 
 WIDTH, HEIGHT = 1280, 2400
 CHART_COLORS = (charts.BLUE, charts.GREEN, charts.VERMILLION, charts.ORANGE)
@@ -48,7 +49,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("chromium")
-    make_history(storage.open_db(folder / "history.db"))
+    make_history(database.open_db(folder / "history.db"))
     out = folder / "report.html"
     args = ["--out", str(out), "--db", str(folder / "history.db")]
     result = CliRunner().invoke(html, args, catch_exceptions=False)

@@ -21,8 +21,10 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from crawler.commands.report_html import html
-from verifier import charts, html_report, runs, storage
+from verifier import database
 from verifier.models import Check, NofollowSource, Reason, Status
+from verifier.reports import charts, html_report
+from verifier.store import runs, storage
 
 SITE = "acme.com"
 NOW = "2024-03-20T00:00:00+00:00"
@@ -111,13 +113,13 @@ def make_history(db: Database) -> None:
 @pytest.fixture(scope="module")
 def db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("html") / "history.db"
-    make_history(storage.open_db(path))
+    make_history(database.open_db(path))
     return path
 
 
 @pytest.fixture(scope="module")
 def page(db_file: Path) -> str:
-    return html_report.build_html(storage.open_db(db_file), SITE, now=NOW)
+    return html_report.build_html(database.open_db(db_file), SITE, now=NOW)
 
 
 class Resources(HTMLParser):
@@ -222,7 +224,7 @@ def test_non_web_urls_are_not_links() -> None:
 
 
 def test_empty_site_renders_empty_states(tmp_path: Path) -> None:
-    db = storage.open_db(tmp_path / "empty.db")
+    db = database.open_db(tmp_path / "empty.db")
     storage.save_site(db, "empty.com")
     page = html_report.build_html(db, "empty.com", now=NOW)
     for text in svgs(page):
@@ -279,7 +281,7 @@ def test_command_writes_the_file_and_says_where(db_file: Path, tmp_path: Path) -
 
 def test_command_asks_for_a_site_when_there_are_several(db_file: Path, tmp_path: Path) -> None:
     db_path = tmp_path / "two.db"
-    db = storage.open_db(db_path)
+    db = database.open_db(db_path)
     storage.save_site(db, "one.com")
     storage.save_site(db, "two.com")
     out = tmp_path / "r.html"

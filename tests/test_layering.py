@@ -57,3 +57,32 @@ def test_verifier_is_strictly_typed() -> None:
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+#: Which subpackages of verifier each may import: lower floors only, never back up.
+FLOORS = {
+    "verdict": {"verdict", "models"},
+    "store": {"store", "verdict", "models"},
+    "importers": {"importers", "verdict", "models"},
+    "mentions": {"mentions", "verdict", "models"},
+    "crawl": {"crawl", "mentions", "verdict", "models"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(FLOORS))
+def test_subpackages_import_only_lower_floors(package: str) -> None:
+    allowed = FLOORS[package]
+    for path in sorted((ROOT / "verifier" / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            modules: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules = [node.module]
+                if node.module == "verifier":
+                    modules = [f"verifier.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] == "verifier" and len(parts) > 1:
+                    assert parts[1] in allowed, f"{path}: imports {module}"

@@ -1,4 +1,4 @@
-"""Page parsing (verifier.page): links to the site, anchors, encodings, head directives."""
+"""Page parsing (verifier.verdict.page): links to the site, anchors, encodings, head directives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from verifier.models import Fetch
-from verifier.page import (
+from verifier.verdict.page import (
     Page,
     anchor_text,
     decode,
@@ -810,7 +810,7 @@ TRICKY_HREFS = [
 
 
 def _reference_urls(body: str, monkeypatch: pytest.MonkeyPatch, url: str = PAGE_URL) -> list[str]:
-    import verifier.page as page_module
+    import verifier.verdict.page as page_module
 
     page = page_for(body, url)
     with monkeypatch.context() as patch:

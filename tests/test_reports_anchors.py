@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from verifier.profile import SiteProfile
 from verifier.reports.anchors import GENERIC, IMAGE_SQL, categorize, words
+from verifier.store.profile import SiteProfile
 
 PROFILE = SiteProfile(
     "acme.com", brands=("Acme", "Acme Widgets"), keywords=("blue widgets", "widget repair")

@@ -12,7 +12,8 @@ from click.testing import CliRunner, Result
 
 from crawler.cli import cli
 from tests.test_reports_history import acme_history
-from verifier import reports, storage
+from verifier import database, reports
+from verifier.store import storage
 
 NAMES = [report.name for report in reports.BUILTIN]
 
@@ -98,7 +99,7 @@ def test_unknown_site_is_an_error(db_file: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_a_fresh_database_gives_empty_reports(tmp_path: Path, name: str) -> None:
     db_file = str(tmp_path / "fresh.db")
-    storage.save_site(storage.open_db(db_file), "acme.com")
+    storage.save_site(database.open_db(db_file), "acme.com")
     result = report(db_file, name, "--format", "json")
     assert result.exit_code == 0 and isinstance(json.loads(result.stdout), list)
 
@@ -126,7 +127,7 @@ def test_reports_of_other_modules_are_registered(
     reports.load_extensions(["extra_reports_mod", "no_such_module_here"])
     extra = reports.get("extra")
     assert extra.title == "Extra" and "Example:" in extra.help
-    assert reports.run(storage.open_db(tmp_path / "x.db"), extra, {"site": "a.com"}) == [
+    assert reports.run(database.open_db(tmp_path / "x.db"), extra, {"site": "a.com"}) == [
         {"site": "a.com"}
     ]
 
@@ -142,7 +143,7 @@ def test_an_option_default_applies_when_a_caller_passes_none() -> None:
 
 
 def test_views_can_be_recreated(tmp_path: Path) -> None:
-    db = storage.open_db(tmp_path / "v.db")
+    db = database.open_db(tmp_path / "v.db")
     reports.create_views(db, reports.BUILTIN)
     assert {f"report_{n.replace('-', '_')}" for n in NAMES} <= set(db.view_names())
     assert "NULL is null" in reports.view_sql(reports.LOST)

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from verifier import runs, storage, targets
+from verifier import database
 from verifier.models import Check, NofollowSource, Reason, Status, TargetCheck
+from verifier.store import runs, storage, targets
 
 SITE = "acme.com"
 R1, R2, R3 = "2024-03-01T02:00:00+00:00", "2024-03-08T02:00:00+00:00", "2024-03-15T02:00:00+00:00"
@@ -179,7 +180,7 @@ def add_target_checks(db: Database) -> None:
 
 
 def acme_history(path: Path, last_run: int = 3) -> Database:
-    db = storage.open_db(path)
+    db = database.open_db(path)
     storage.save_site(db, SITE, brands=["Acme"], keywords=["blue widgets"])
     add_links(db, LINKS)
     for run in range(1, last_run + 1):

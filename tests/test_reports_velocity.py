@@ -14,9 +14,10 @@ import pytest
 from sqlite_utils import Database
 
 from tests.test_reports_history import SITE, add_links, add_run, live, lost
-from verifier import reports, storage
+from verifier import database, reports
 from verifier.models import Reason
 from verifier.reports.velocity import COUNTS, fill_gaps, is_spike
+from verifier.store import storage
 
 LINKS = {
     1: ("http://x.com/1", "https://acme.com/"),
@@ -37,7 +38,7 @@ WEEKS = {
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    db = storage.open_db(tmp_path_factory.mktemp("velocity") / "v.db")
+    db = database.open_db(tmp_path_factory.mktemp("velocity") / "v.db")
     storage.save_site(db, SITE)
     add_links(db, LINKS, "2024-01-01T00:00:00+00:00")
     for day, states in WEEKS.items():
@@ -168,6 +169,6 @@ def test_fill_gaps_leaves_vendor_only_periods_alone() -> None:
 
 
 def test_an_empty_database(tmp_path: Path) -> None:
-    db = storage.open_db(tmp_path / "empty.db")
+    db = database.open_db(tmp_path / "empty.db")
     storage.save_site(db, SITE)
     assert reports.run(db, reports.VELOCITY, {}) == []

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from verifier import runs, storage
+from verifier import database as db_module
 from verifier.models import Change, Check, Discovery, Reason, Status
-from verifier.urls import identity_key
+from verifier.store import runs, storage
+from verifier.verdict.urls import identity_key
 
 SITE = "acme.com"
 TARGET = "https://acme.com/widgets"
@@ -35,7 +36,7 @@ class Row:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = storage.open_db(tmp_path / "t.db")
+    database = db_module.open_db(tmp_path / "t.db")
     storage.save_site(database, SITE)
     yield database
     database.close()

@@ -21,8 +21,9 @@ from sqlite_utils import Database
 
 from crawler.commands import serve as serve_module
 from tests.conftest import ROOT
-from verifier import reports, storage
-from verifier.metadata import Relation, build_metadata, relations, wrap_params
+from verifier import database, reports
+from verifier.reports.metadata import Relation, build_metadata, relations, wrap_params
+from verifier.store import storage
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Row:
 
 @pytest.fixture
 def db(db_path: Path) -> Database:
-    db = storage.open_db(db_path)
+    db = database.open_db(db_path)
     storage.save_site(db, "acme.example")
     urls = ["https://blog.example/post", "https://news.example/story"]
     storage.add_backlinks(db, "acme.example", [Row(n, u) for n, u in enumerate(urls)], "csv", "f")

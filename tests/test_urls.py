@@ -1,10 +1,10 @@
-"""URL keys and domain matching (verifier.urls): tables, no network."""
+"""URL keys and domain matching (verifier.verdict.urls): tables, no network."""
 
 from __future__ import annotations
 
 import pytest
 
-from verifier.urls import (
+from verifier.verdict.urls import (
     compare_key,
     host_on_domain,
     identity_key,

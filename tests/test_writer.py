@@ -14,13 +14,14 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import ROOT
-from verifier import runs, storage
+from verifier import database
 from verifier.models import Check, Status
-from verifier.writer import Batch, BatchWriter, WriterError
+from verifier.store import runs, storage
+from verifier.store.writer import Batch, BatchWriter, WriterError
 
 
 def test_batches_are_written_and_counted(db_path: Path) -> None:
-    db = storage.open_db(db_path)
+    db = database.open_db(db_path)
     storage.save_site(db, "acme.com")
     rows = [
         SimpleNamespace(
@@ -51,7 +52,7 @@ def test_a_failing_database_is_reported_on_the_next_call(tmp_path: Path) -> None
 
 
 def _site_with_backlinks(db_path: Path, count: int) -> int:
-    db = storage.open_db(db_path)
+    db = database.open_db(db_path)
     storage.save_site(db, "acme.com")
     rows = [
         SimpleNamespace(
@@ -69,14 +70,14 @@ def test_ctrl_c_reaches_the_crawler_not_the_writer(db_path: Path) -> None:
     writer = BatchWriter(db_path, run_id)
     writer.submit(Batch(checks=[Check(1, Status.LIVE)]))
     deadline = time.monotonic() + 20  # the first batch written: the writer is set up
-    while runs.pending_count(storage.open_db(db_path), run_id) == 2:
+    while runs.pending_count(database.open_db(db_path), run_id) == 2:
         assert time.monotonic() < deadline
         time.sleep(0.02)
     for sig in (signal.SIGINT, signal.SIGTERM):
         os.kill(writer.process.pid, sig)
     writer.submit(Batch(checks=[Check(2, Status.LIVE)]))
     writer.close()
-    assert runs.pending_count(storage.open_db(db_path), run_id) == 0
+    assert runs.pending_count(database.open_db(db_path), run_id) == 0
 
 
 def test_a_dead_writer_is_reported_not_waited_for(db_path: Path) -> None:
@@ -95,7 +96,7 @@ def _crawler(db_path: Path, run_id: int, *lines: str) -> list[str]:
     script = [
         "import time",
         "from verifier.models import Check, Status",
-        "from verifier.writer import Batch, BatchWriter",
+        "from verifier.store.writer import Batch, BatchWriter",
         f"w = BatchWriter({str(db_path)!r}, {run_id})",
         "print(w.process.pid, flush=True)",
         *lines,
@@ -140,7 +141,7 @@ def test_the_writer_dies_with_a_killed_crawler(db_path: Path) -> None:
     assert _gone(pid, timeout=5)
     lock.execute("rollback")
     lock.close()
-    assert runs.pending_count(storage.open_db(db_path), run_id) == 1
+    assert runs.pending_count(database.open_db(db_path), run_id) == 1
 
 
 def test_a_writer_never_closed_ends_with_its_crawler(db_path: Path) -> None:

@@ -109,7 +109,7 @@ class Link:
 class Check:
     """The verdict for one backlink in one run, with its evidence.
 
-    `status`/`reason` are the page-level verdict; `verifier.history.settle`
+    `status`/`reason` are the page-level verdict; `verifier.verdict.history.settle`
     later fills `change` and may turn repeated failures into `lost`.
     """
 

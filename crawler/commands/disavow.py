@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import click
 
 from crawler.commands.options import db_option, open_db, site_option
-from verifier import disavow as dv
-from verifier import storage
+from verifier.reports import disavow as dv
+from verifier.store import storage
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from verifier import storage
+from verifier import database
+from verifier.store import storage
 
 
 def db_option(func: Any) -> Any:
@@ -30,7 +31,7 @@ def site_option(func: Any) -> Any:
 
 def open_db(db_path: str) -> Any:
     try:
-        return storage.open_db(db_path)
+        return database.open_db(db_path)
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -13,7 +13,8 @@ import click
 
 from crawler.commands.options import db_option, open_db, since_value, site_option
 from crawler.commands.report_html import html
-from verifier import reports, storage
+from verifier import reports
+from verifier.store import storage
 
 
 @click.group()

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from crawler.commands.options import db_option, open_db, since_value, site_option
-from verifier import html_report, storage
+from verifier.reports import html_report
+from verifier.store import storage
 
 
 @click.command("html", short_help="One site's link profile as a self-contained HTML file")

@@ -14,7 +14,7 @@ import click
 
 from crawler.commands.options import db_option, open_db
 from verifier import reports
-from verifier.metadata import build_metadata, relations
+from verifier.reports.metadata import build_metadata, relations
 
 INSTALL_HINT = "pip install 'backcheck[ui]'"
 HOST = "127.0.0.1"  # never another interface: the database holds the whole link profile

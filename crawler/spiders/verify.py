@@ -16,8 +16,10 @@ import scrapy
 from scrapy import signals
 
 from crawler.failures import reason_for
-from verifier import classify, runs, storage, targets
+from verifier import database
 from verifier.models import BacklinkRef, Check, Discovery, Fetch, Reason, TargetCheck
+from verifier.store import runs, storage, targets
+from verifier.verdict import classify
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -70,7 +72,7 @@ class VerifySpider(scrapy.Spider):
     ) -> None:
         super().__init__(**kwargs)
         self.db_path = db
-        self.db = storage.open_db(db)
+        self.db = database.open_db(db)
         if run_id is None:
             sites = storage.pick_sites(self.db, site, one=False)
             started = runs.start_run(
@@ -81,7 +83,7 @@ class VerifySpider(scrapy.Spider):
             )
             run_id = started.run_id
         self.run_id = int(run_id)
-        # "i/n": this process checks the pages of shard i of n (see verifier.runs.shard_of).
+        # "i/n": this process checks the pages of shard i of n (see verifier.store.runs.shard_of).
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
         self.stats_file = stats_file
         self.write_failed = False  # set by the pipeline when checks could not be stored

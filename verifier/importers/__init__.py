@@ -39,7 +39,7 @@ from verifier.importers.sniff import (
     split_line,
     unquote,
 )
-from verifier.urls import site_domain
+from verifier.verdict.urls import site_domain
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -16,7 +16,7 @@ from verifier.importers.values import (
     parse_link_type,
     parse_number,
 )
-from verifier.urls import is_http_url, is_on_site
+from verifier.verdict.urls import is_http_url, is_on_site
 
 if TYPE_CHECKING:
     from verifier.importers.layout import Layout

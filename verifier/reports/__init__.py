@@ -27,6 +27,7 @@ from verifier.reports._registry import (
     run,
     run_report,
     sql_list,
+    view_definitions,
     view_sql,
 )
 from verifier.reports.anchors import ANCHORS, categorize
@@ -89,5 +90,6 @@ __all__ = [
     "run",
     "run_report",
     "sql_list",
+    "view_definitions",
     "view_sql",
 ]

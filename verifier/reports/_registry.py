@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from verifier.profile import SiteProfile
+from verifier.store.profile import SiteProfile
 
 Row = dict[str, Any]
 
@@ -28,7 +28,7 @@ COMMON_PARAMS = ("site", "since", "now")
 
 #: Modules that may define extra reports (e.g. `DISAVOWED_REPORT`); every `Report`
 #: at their top level is registered the first time the registry is listed.
-EXTENSION_MODULES = ("verifier.disavow",)
+EXTENSION_MODULES = ("verifier.reports.disavow",)
 
 #: A named parameter outside string literals, quoted identifiers and comments.
 _SQL_PARTS = re.compile(
@@ -156,7 +156,7 @@ def bind(report: Report, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _profiles(db: Database) -> dict[str, SiteProfile]:
-    from verifier.storage import load_site, site_domains
+    from verifier.store.storage import load_site, site_domains
 
     return {domain: load_site(db, domain) for domain in site_domains(db)}
 
@@ -198,11 +198,16 @@ def view_sql(report: Report) -> str:
     return _SQL_PARTS.sub(replace, report.sql)
 
 
+def view_definitions(reports: Iterable[Report]) -> dict[str, str]:
+    """Each report's view, `report_<name>` -> its SELECT (every parameter NULL)."""
+    return {report.view: view_sql(report).strip() for report in reports}
+
+
 def create_views(db: Database, reports: Iterable[Report]) -> None:
     """(Re)create each report's SQL view, `report_<name>`, for Datasette and plain SQL."""
-    for report in reports:
-        db.execute(f'drop view if exists "{report.view}"')
-        db.execute(f'create view "{report.view}" as {view_sql(report).strip()}')
+    for name, sql in view_definitions(reports).items():
+        db.execute(f'drop view if exists "{name}"')
+        db.execute(f'create view "{name}" as {sql}')
 
 
 def sql_list(values: Iterable[str]) -> str:

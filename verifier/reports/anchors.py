@@ -22,9 +22,9 @@ import unicodedata
 from collections import defaultdict
 from functools import lru_cache
 
-from verifier.profile import SiteProfile
 from verifier.reports._registry import Context, Option, Report, Row
-from verifier.urls import host_on_domain, normalize_host
+from verifier.store.profile import SiteProfile
+from verifier.verdict.urls import host_on_domain, normalize_host
 
 CATEGORIES = ("branded", "naked_url", "exact", "partial", "generic", "image", "empty", "other")
 

@@ -3,7 +3,7 @@
 Most referring pages in a crawl hold no link to the site at all; proving that
 costs a few passes over the bytes, while finding the links costs a full
 parse. The proof must be exact: a page it clears must be one on which
-`verifier.page.links_to` would find nothing. So it follows what can happen
+`verifier.verdict.page.links_to` would find nothing. So it follows what can happen
 between the bytes and the host that `links_to` compares:
 
 * the HTML parser decodes character references (`&#97;`, `&period;`, legacy
@@ -30,7 +30,7 @@ import functools
 import html.entities
 import re
 
-from verifier.urls import host_of, host_on_domain, may_be_written_in_unicode
+from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode
 
 #: Dropped from URLs anywhere (WHATWG URL parser, urllib, `links_to`).
 URL_NOISE = "\t\n\r"

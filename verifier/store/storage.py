@@ -5,16 +5,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from sqlite_utils import Database
 
-from verifier import migrations
-from verifier.profile import SiteProfile
-from verifier.urls import host_of, identity_key, registered_domain, site_domain
+from verifier.store import migrations
+from verifier.store.profile import SiteProfile
+from verifier.verdict.urls import host_of, identity_key, registered_domain, site_domain
 
 
 class StorageError(Exception):
@@ -47,8 +47,12 @@ def writing(db: Database) -> Iterator[Database]:
     db.conn.execute("COMMIT")
 
 
-def open_db(path: str | Path) -> Database:
-    """Open (creating if needed) a backcheck database, migrated and in WAL mode."""
+def open_db(path: str | Path, views: Mapping[str, str] | None = None) -> Database:
+    """Open (creating if needed) a backcheck database, migrated and in WAL mode.
+
+    `views` (name -> SELECT) are created or brought up to date after the
+    migrations; `verifier.database.open_db` hands over the report views.
+    """
     try:
         db = Database(str(path))
         db.execute("PRAGMA busy_timeout = 30000")
@@ -57,7 +61,7 @@ def open_db(path: str | Path) -> Database:
         # last commits on power loss, which a resumed run re-checks anyway.
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
-        migrations.apply(db)
+        migrations.apply(db, views)
     except Exception as exc:  # sqlite3 raises several unrelated types here
         raise StorageError(f"{path}: cannot open database: {exc}") from exc
     return db

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from verifier.reports import Report
-from verifier.storage import now
-from verifier.urls import host_of, host_on_domain, identity_key, normalize_host
+from verifier.store.storage import now
+from verifier.verdict.urls import host_of, host_on_domain, identity_key, normalize_host
 
 MAX_LINES = 100_000
 MAX_BYTES = 2_000_000  # Google says "2MB"; the decimal reading is the one that is always safe
@@ -89,10 +89,10 @@ def parse_domain(value: str) -> str:
 
     >>> parse_domain("Bücher.EXAMPLE.")
     'xn--bcher-kva.example'
-    >>> parse_domain("spam.com/en/")
+    >>> parse_domain("spam.com/en/")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ...
-    verifier.disavow.DisavowError: sub-path: domain: takes a whole host, not a path ('spam.com/en/')
+    DisavowError: sub-path: domain: takes a whole host, not a path ('spam.com/en/')
     """
     value = value.strip()
     if not value:

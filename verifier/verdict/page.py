@@ -2,7 +2,7 @@
 
 The page is parsed once; `links_to` can then be asked for each site that has
 backlinks on it. A page that provably cannot link to those sites
-(`verifier.absence`) is read only up to the end of its `<head>`, which is all
+(`verifier.verdict.absence`) is read only up to the end of its `<head>`, which is all
 its verdict needs. What counts as a link follows Google, not the DOM: links in
 comments and `<script>` are text to lxml already, and links inside
 `<noscript>` or `<template>` are dropped because Google ignores them.
@@ -20,10 +20,10 @@ from urllib.parse import urljoin
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from verifier import absence
-from verifier.directives import ROBOTS_META_NAMES
 from verifier.models import Fetch, Link
-from verifier.urls import host_of, host_on_domain, may_be_written_in_unicode
+from verifier.verdict import absence
+from verifier.verdict.directives import ROBOTS_META_NAMES
+from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode
 
 #: Elements whose text is not part of a link's anchor (as textContent, minus these).
 TEXT_SKIP = frozenset({"script", "style", "template"})
@@ -168,7 +168,7 @@ def parse(fetch: Fetch, sites: Collection[str] | None = None) -> Page:
     """Parse a fetched HTML page (decoding as a browser would).
 
     With `sites` (the domains whose links will be asked for), a page that
-    provably cannot link to any of them (`verifier.absence`) is only read up
+    provably cannot link to any of them (`verifier.verdict.absence`) is only read up
     to the end of its `<head>`: the verdict needs nothing else from it.
     """
     text = decode(fetch.body, fetch.content_type)

@@ -3,7 +3,7 @@
 `collect` runs the registered reports (summary, velocity, follow-ratio, anchors,
 referring-domains, lost) through `verifier.reports`; `render` turns their rows
 into a page that loads nothing: styles and one script are inline, charts are
-inline SVG (`verifier.charts`), and a Content-Security-Policy lets the browser
+inline SVG (`verifier.reports.charts`), and a Content-Security-Policy lets the browser
 fetch nothing else (it names the inline style and script by hash). Every value
 from the database is escaped; backlink URLs are plain `<a href>` links, and only
 for http(s) URLs.
@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from verifier import charts, reports
-from verifier.charts import esc
+from verifier import reports
+from verifier.reports import charts
+from verifier.reports.charts import esc
 
 #: Rows shown per table; the CLI reports (`--format csv`) give all of them.
 TABLE_LIMIT = 1000

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier.models import PAGE_ERRORS, Change, Check, Status
-from verifier.page import fold
-from verifier.urls import compare_key
+from verifier.verdict.page import fold
+from verifier.verdict.urls import compare_key
 
 #: Page errors in a row after which a backlink counts as lost (BACKCHECK_MAX_FAILURES).
 DEFAULT_MAX_FAILURES = 3

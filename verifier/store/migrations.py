@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -150,8 +152,28 @@ def m001_initial(db: Database) -> None:
     db.table("checks").create_index(["backlink_id", "id"])
 
 
-def apply(db: Database) -> None:
+def apply(db: Database, views: Mapping[str, str] | None = None) -> None:
+    """Apply pending migrations, then bring the given views (name -> SELECT) up to date."""
     migrations.apply(db)
+    if views:
+        sync_views(db, views)
+
+
+def sync_views(db: Database, views: Mapping[str, str]) -> None:
+    """(Re)create each view whose SQL differs from `views` (name -> SELECT).
+
+    Views are derived data: whoever defines them hands them over, so the schema
+    never imports the modules that define them. Unchanged views cost one read.
+    """
+    current = dict(db.execute("select name, sql from sqlite_master where type = 'view'").fetchall())
+    wanted = {name: f'create view "{name}" as {sql.strip()}' for name, sql in views.items()}
+    stale = [name for name, sql in wanted.items() if current.get(name) != sql]
+    if not stale:
+        return
+    with db.conn:
+        for name in stale:
+            db.execute(f'drop view if exists "{name}"')
+            db.execute(wanted[name])
 
 
 @migrations()
@@ -161,7 +183,7 @@ def m002_targets_and_disavow(db: Database) -> None:
         {
             "run_id": int,
             "site": str,
-            "url_key": str,  # verifier.urls.identity_key of the target URL
+            "url_key": str,  # verifier.verdict.urls.identity_key of the target URL
             "url": str,
             "checked_at": str,
             "method": str,  # HEAD, or GET when HEAD was refused
@@ -212,12 +234,8 @@ def m003_report_views(db: Database) -> None:
         " (site, status, anchor collate nocase, referring_domain, follow)"
     )
     backlinks.create_index(["site", "target_key"], "idx_backlinks_site_target_key")
-    # Each built-in report as a view, report_<name>, with every parameter NULL (all sites,
-    # all time, the defaults), so Datasette and plain SQL see what `backcheck report` does.
-    # A later change to a report's SQL re-creates the views in a new migration.
-    from verifier import reports
-
-    reports.create_views(db, reports.BUILTIN)
+    # The report views (report_<name>) were created here once; they are now kept in step
+    # with the reports' SQL by `sync_views` at every open (verifier.database).
 
 
 @migrations()
@@ -248,7 +266,3 @@ def m004_report_speed(db: Database) -> None:
         "create index if not exists idx_checks_moves on checks (change, checked_at, backlink_id)"
         " where change in ('lost', 'regained')"
     )
-    # The reports' SQL changed: re-create their views.
-    from verifier import reports
-
-    reports.create_views(db, reports.BUILTIN)

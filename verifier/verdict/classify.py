@@ -8,13 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from verifier import page as pages
-from verifier.directives import (
-    Directives,
-    header_canonicals,
-    header_directives,
-    meta_directives,
-)
 from verifier.models import (
     BacklinkRef,
     Check,
@@ -25,7 +18,14 @@ from verifier.models import (
     Reason,
     Status,
 )
-from verifier.urls import compare_key, same_owner
+from verifier.verdict import page as pages
+from verifier.verdict.directives import (
+    Directives,
+    header_canonicals,
+    header_directives,
+    meta_directives,
+)
+from verifier.verdict.urls import compare_key, same_owner
 
 NOFOLLOW_RELS = frozenset({"nofollow", "ugc", "sponsored"})
 NOT_FOUND_STATUSES = frozenset({404, 410})

@@ -9,7 +9,7 @@ It is a process, not a thread: a writer thread shared the crawler's GIL, and
 although SQLite releases it while it works, the hand-offs cost the event loop
 ~0.2 ms per check once the tables grow (a 20,000-page crawl took 8 % longer,
 and more CPU in all, than with the writer in a process of its own). It is
-started as `python -m verifier.writer`, not through multiprocessing, whose
+started as `python -m verifier.store.writer`, not through multiprocessing, whose
 "spawn" re-imports the crawler's main module (Scrapy and all) in the child.
 """
 
@@ -30,9 +30,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from verifier import runs, storage, targets
-from verifier.history import DEFAULT_MAX_FAILURES
 from verifier.models import Check, Discovery, TargetCheck
+from verifier.store import runs, storage, targets
+from verifier.verdict.history import DEFAULT_MAX_FAILURES
 
 
 class WriterError(RuntimeError):
@@ -82,7 +82,7 @@ class BatchWriter:
         results_in, results_out = os.pipe()
         self.process = subprocess.Popen(
             [
-                *[sys.executable, "-m", "verifier.writer", str(db_path), str(run_id)],
+                *[sys.executable, "-m", "verifier.store.writer", str(db_path), str(run_id)],
                 *[str(max_failures), str(batches_in), str(results_out), str(os.getpid())],
             ],
             pass_fds=(batches_in, results_out),
@@ -217,7 +217,10 @@ def _serve(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The writer process: `python -m verifier.writer DB RUN_ID MAX_FAILURES IN OUT PARENT`."""
+    """The writer process: `python -m verifier.store.writer DB RUN_ID MAX_FAILURES IN OUT PARENT`.
+
+    (Started by `BatchWriter`.)
+    """
     db_path, run_id, max_failures, batches, results, parent = argv or sys.argv[1:]
     _detach(int(parent))
     _serve(

@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 from sqlite_utils import Database
 
 from verifier.models import TargetCheck
-from verifier.storage import now, writing
-from verifier.urls import identity_key
+from verifier.store.storage import now, writing
+from verifier.verdict.urls import identity_key
 
 
 def pending_targets(db: Database, run_id: int) -> Iterator[tuple[str, str]]:

@@ -20,11 +20,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from verifier.classify import check_failure
-from verifier.history import DEFAULT_MAX_FAILURES, Baseline, settle
-from verifier.migrations import EVIDENCE_COLUMNS, VERDICT_COLUMNS
 from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Status
-from verifier.storage import StorageError, now, upsert_backlink, writing
+from verifier.store.migrations import EVIDENCE_COLUMNS, VERDICT_COLUMNS
+from verifier.store.storage import StorageError, now, upsert_backlink, writing
+from verifier.verdict.classify import check_failure
+from verifier.verdict.history import DEFAULT_MAX_FAILURES, Baseline, settle
 
 PAGE_BATCH = 2000  # rows per query when streaming pending pages
 _snapshots = itertools.count(1)
