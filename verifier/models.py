@@ -166,3 +166,40 @@ class TargetCheck:
     redirect_chain: tuple[tuple[str, int | str], ...] = ()
     error: str | None = None  # an unreachable reason code when no answer came
     detail: str | None = None
+
+
+class MentionKind(StrEnum):
+    TEXT = "text"  # in the page's body (even if also in its title)
+    TITLE = "title"  # only in the page's <title>
+    IMAGE_USE = "image_use"  # the page shows an image from the site
+
+
+class Placement(StrEnum):
+    MAIN = "main"
+    BOILERPLATE = "boilerplate"  # nav, aside, page-level header/footer, menus, sidebars …
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One brand term (or one image of the site) on one page."""
+
+    term: str  # the term as configured; for image_use, the image URL
+    kind: MentionKind
+    context: str  # ~120 chars each side of the first body occurrence; image_use: its alt text
+    linked: bool  # every occurrence sits inside a link to the site
+    placement: Placement  # main when any occurrence is in main content
+
+
+class ContactKind(StrEnum):
+    EMAIL = "email"
+    AUTHOR = "author"
+    CONTACT_URL = "contact_url"  # the site's contact (or about) page
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Who to ask for a link: read on `found_on` (the page itself or its contact page)."""
+
+    kind: ContactKind
+    value: str
+    found_on: str
