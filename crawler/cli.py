@@ -41,12 +41,19 @@ def cli() -> None:
 @click.option("--brand", multiple=True, help="A brand term (repeatable).")
 @click.option("--competitor", multiple=True, help="A competitor's domain (repeatable).")
 @click.option("--keyword", multiple=True, help="A target keyword (repeatable).")
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="A phrase that looks like a brand but is someone else's, e.g. "
+    '"Acme Widgets Bank": a brand match inside it is no mention (repeatable).',
+)
 @db_option
 def init(
     site: str,
     brand: tuple[str, ...],
     competitor: tuple[str, ...],
     keyword: tuple[str, ...],
+    exclude: tuple[str, ...],
     db_path: str,
 ) -> None:
     """Create or update a site's profile (repeatable options add values).
@@ -54,16 +61,17 @@ def init(
     \b
     Example:
         backcheck init --site acme.com --brand "Acme" --brand "Acme Widgets" \\
-            --competitor widgetco.com --keyword "blue widgets"
+            --competitor widgetco.com --keyword "blue widgets" --exclude "Acme Bank"
     """
     db = open_db(db_path)
     try:
-        profile = storage.save_site(db, site, brand, competitor, keyword)
+        profile = storage.save_site(db, site, brand, competitor, keyword, exclude)
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
         f"site {profile.domain}: brands {list(profile.brands)}, competitors "
-        f"{list(profile.competitors)}, keywords {list(profile.keywords)} ({db_path})"
+        f"{list(profile.competitors)}, keywords {list(profile.keywords)}, excludes "
+        f"{list(profile.excludes)} ({db_path})"
     )
 
 

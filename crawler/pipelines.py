@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
 
-from verifier.models import Check, Discovery, TargetCheck
+from verifier.models import Check, CompetitorLink, Discovery, PageMentions, TargetCheck
 from verifier.store.writer import Batch, BatchWriter, WriterError
 
 if TYPE_CHECKING:
@@ -73,6 +73,10 @@ class SQLitePipeline:
             self.batch.checks.append(item)
         elif isinstance(item, TargetCheck):
             self.batch.targets.append(item)
+        elif isinstance(item, PageMentions):
+            self.batch.pages.append(item)
+        elif isinstance(item, CompetitorLink):
+            self.batch.competitor_links.append(item)
         else:
             return item
         if len(self.batch) >= self.batch_size:

@@ -138,6 +138,7 @@ class Check:
     context_after: str | None = None
     content_hash: str | None = None
     detail: str | None = None
+    mentions: int | None = None  # brand terms on the page; None when it was not read for them
     change: Change | None = None
     consecutive_failures: int = 0
     checked_at: str | None = None
@@ -145,13 +146,18 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Discovery:
-    """A backlink found on the page a referring page now redirects to."""
+    """A backlink found on a page read for another reason, with its check.
+
+    `discovered`: the page a referring page now redirects to; `crawl`, `list`,
+    `feed`: a page read by discovery; `outreach`: an outreach target's page.
+    """
 
     site: str
     source_url: str
     target_url: str
-    discovered_from: int  # id of the backlink whose page redirected
+    discovered_from: int | None  # id of the backlink whose page redirected
     check: Check  # checked from the page already fetched; backlink_id is 0 until stored
+    source: str = "discovered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,3 +209,33 @@ class Contact:
     kind: ContactKind
     value: str
     found_on: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompetitorLink:
+    """A link to a competitor seen on a page read by discovery (never fetched itself)."""
+
+    site: str
+    competitor: str  # the competitor's domain as configured
+    page_url: str
+    target_url: str
+    follow: bool
+    rel: str | None
+    nofollow_source: NofollowSource | None
+    anchor: str
+
+
+@dataclass(slots=True)
+class PageMentions:
+    """What discovery read on one page for one site: its mentions and who to ask."""
+
+    site: str
+    page_url: str
+    source: str  # verify, crawl, list, feed
+    title: str | None = None
+    noindex: bool = False
+    links_to_site: bool = False
+    mentions: list[Mention] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    contact_url: str | None = None  # the site's contact page, when one was found
+    reason: str | None = None  # link_removed: the page of a backlink that lost its link

@@ -43,6 +43,11 @@ EVIDENCE_COLUMNS: dict[str, type] = {
     "detail": str,
 }
 
+#: Evidence added to checks after the first release (own migration, same role).
+LATER_EVIDENCE_COLUMNS: dict[str, type] = {
+    "mentions": int,  # brand terms on the page (discovery); NULL when the page was not read
+}
+
 
 @migrations()
 def m001_initial(db: Database) -> None:
@@ -266,3 +271,123 @@ def m004_report_speed(db: Database) -> None:
         "create index if not exists idx_checks_moves on checks (change, checked_at, backlink_id)"
         " where change in ('lost', 'regained')"
     )
+
+
+@migrations()
+def m005_discovery(db: Database) -> None:
+    # Discovery (issue #10): brand mentions, who to ask, the outreach queue, links to
+    # competitors, and the frontier of domain-list crawls. Pages are keyed by
+    # verifier.verdict.urls.identity_key, like backlinks' source_key.
+    db.table("sites").add_column("excludes", str)  # JSON list
+    db.table("runs").add_column("kind", str)  # verify (NULL in older rows), crawl, mentions
+    for name, kind in LATER_EVIDENCE_COLUMNS.items():
+        db.table("checks").add_column(name, kind)
+    db.table("mention_pages").create(
+        {
+            "site": str,
+            "page_key": str,
+            "page_url": str,
+            "domain": str,  # the page's registered domain
+            "title": str,
+            "page_noindex": int,
+            "page_links_to_site": int,
+            "contact_url": str,
+            "reason": str,  # link_removed when read as a lost backlink's page
+            "source": str,  # where it was first read: verify, crawl, list, feed
+            "sources": str,  # every source, comma-separated
+            "first_seen": str,
+            "last_seen": str,
+            "run_id": int,
+        },
+        pk=("site", "page_key"),
+        foreign_keys=[("site", "sites", "domain")],
+    )
+    db.table("mention_pages").create_index(["site", "domain"])
+    db.table("mentions").create(
+        {
+            "site": str,
+            "page_key": str,
+            "term": str,  # as configured; the image URL for image_use
+            "kind": str,  # text, title, image_use
+            "context": str,
+            "placement": str,  # main, boilerplate
+            "linked": int,
+            "first_seen": str,
+            "last_seen": str,
+        },
+        pk=("site", "page_key", "term"),
+    )
+    db.table("contacts").create(
+        {
+            "page_key": str,
+            "page_url": str,
+            "kind": str,  # email, author, contact_url
+            "value": str,
+            "found_on": str,  # the page it was read on: the page itself or its contact page
+            "first_seen": str,
+        },
+        pk=("page_key", "kind", "value"),
+    )
+    db.table("outreach").create(
+        {
+            "site": str,
+            "page_key": str,
+            "page_url": str,
+            "status": str,  # new, contacted, replied, won, declined, ignored
+            "note": str,
+            "created_at": str,
+            "updated_at": str,
+            "backlink_id": int,  # the backlink it became, once won
+        },
+        pk=("site", "page_key"),
+    )
+    db.table("outreach").create_index(["site", "status"])
+    db.table("competitor_links").create(
+        {
+            "site": str,
+            "competitor": str,
+            "page_key": str,
+            "page_url": str,
+            "target_key": str,
+            "target_url": str,
+            "follow": int,
+            "rel": str,
+            "nofollow_source": str,
+            "anchor": str,
+            "first_seen": str,
+            "last_seen": str,
+        },
+        pk=("site", "page_key", "target_key"),
+    )
+    db.table("competitor_links").create_index(["site", "competitor"])
+    db.table("crawl_domains").create(
+        {
+            "run_id": int,
+            "domain": str,  # the scope: a registered domain, subdomains included
+            "line": int,
+            "start_urls": str,  # JSON list
+            "state": str,  # pending, done
+            "stopped": str,  # robots, unreachable, errors, page_limit, depth_limit, done
+            "pages": int,
+            "backlinks_new": int,
+            "backlinks_known": int,
+            "competitor_links": int,
+            "unlinked_mentions": int,
+            "finished_at": str,
+        },
+        pk=("run_id", "domain"),
+    )
+    db.table("crawl_pages").create(
+        {
+            "run_id": int,
+            "domain": str,
+            "url_key": str,  # verifier.crawl.frontier.crawl_key
+            "url": str,
+            "depth": int,
+            "http_status": int,
+            "ok": int,  # an HTML page answered (counts toward the page cap)
+            "links": str,  # JSON: internal links found, so a resumed crawl rebuilds its frontier
+        },
+        pk=("run_id", "url_key"),
+    )
+    db.table("crawl_pages").create_index(["run_id", "domain"])

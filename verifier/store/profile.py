@@ -11,3 +11,4 @@ class SiteProfile:
     brands: tuple[str, ...] = ()
     competitors: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()  # phrases that look like a brand but are someone else

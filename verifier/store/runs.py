@@ -21,7 +21,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Status
-from verifier.store.migrations import EVIDENCE_COLUMNS, VERDICT_COLUMNS
+from verifier.store import outreach
+from verifier.store.migrations import EVIDENCE_COLUMNS, LATER_EVIDENCE_COLUMNS, VERDICT_COLUMNS
 from verifier.store.storage import StorageError, now, upsert_backlink, writing
 from verifier.verdict.classify import check_failure
 from verifier.verdict.history import DEFAULT_MAX_FAILURES, Baseline, settle
@@ -54,14 +55,25 @@ def _alive(pid: int | None) -> bool:
 
 
 def start_run(
-    db: Database, sites: Sequence[str], *, limit: int | None = None, new_run: bool = False
+    db: Database,
+    sites: Sequence[str],
+    *,
+    limit: int | None = None,
+    new_run: bool = False,
+    kind: str = "verify",
 ) -> RunStart:
-    """Resume the unfinished run over the same sites, or start a new one."""
+    """Resume the unfinished run of this kind over the same sites, or start a new one.
+
+    A `verify` run owns the sites' backlinks; a discovery run (`crawl`,
+    `mentions`) starts empty and gains backlinks as it finds them.
+    """
     key = json.dumps(sorted(sites))
     # Only the latest run over these sites can be resumed: an older unfinished
     # one was abandoned (`new_run`), and its checks must not land after newer ones.
     latest = db.execute(
-        "select id, pid, state from runs where sites = ? order by id desc limit 1", [key]
+        "select id, pid, state from runs where sites = ? and coalesce(kind, 'verify') = ?"
+        " order by id desc limit 1",
+        [key, kind],
     ).fetchone()
     unfinished = latest[:2] if latest and latest[2] in ("running", "interrupted") else None
     with writing(db):
@@ -77,11 +89,14 @@ def start_run(
             db.execute("update runs set state = 'interrupted' where id = ?", [run_id])
         run_id = int(
             db.execute(
-                "insert into runs (started_at, state, sites, pid) values (?, 'running', ?, ?)",
-                [now(), key, os.getpid()],
+                "insert into runs (started_at, state, sites, pid, kind)"
+                " values (?, 'running', ?, ?, ?)",
+                [now(), key, os.getpid(), kind],
             ).lastrowid
             or 0
         )
+        if kind != "verify":
+            return RunStart(run_id, False, 0)
         marks = ",".join("?" * len(sites))
         db.execute(
             f"insert into run_items (run_id, backlink_id) select ?, id from backlinks"
@@ -198,7 +213,8 @@ def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
     }
 
 
-_CHECK_COLUMNS = ["run_id", "backlink_id", "checked_at", *VERDICT_COLUMNS, *EVIDENCE_COLUMNS]
+_EVIDENCE = [*EVIDENCE_COLUMNS, *LATER_EVIDENCE_COLUMNS]
+_CHECK_COLUMNS = ["run_id", "backlink_id", "checked_at", *VERDICT_COLUMNS, *_EVIDENCE]
 _INSERT_CHECK = (
     f"insert or ignore into checks ({', '.join(_CHECK_COLUMNS)})"
     f" values ({', '.join('?' * len(_CHECK_COLUMNS))})"
@@ -250,7 +266,7 @@ def record_checks(
                 found.source_url,
                 found.target_url,
                 None,
-                "discovered",
+                found.source,
                 stamp,
                 discovered_from=found.discovered_from,
             )
@@ -260,8 +276,8 @@ def record_checks(
             )
             db.execute(
                 "insert or ignore into backlink_sources (backlink_id, source, imported_at)"
-                " values (?, 'discovered', ?)",
-                [backlink_id, stamp],
+                " values (?, ?, ?)",
+                [backlink_id, found.source, stamp],
             )
             found.check.backlink_id = backlink_id
             checks.append(found.check)
@@ -277,7 +293,7 @@ def record_checks(
                 _INSERT_CHECK,
                 [run_id, check.backlink_id, check.checked_at]
                 + verdict
-                + [_value(getattr(check, c)) for c in EVIDENCE_COLUMNS],
+                + [_value(getattr(check, c)) for c in _EVIDENCE],
             )
             if not cursor.rowcount:
                 continue
@@ -369,7 +385,12 @@ def finish_run(
     stats: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> RunSummary:
-    """Close a run with its counts and Scrapy's stats."""
+    """Close a run with its counts and Scrapy's stats; settle outreach targets it won."""
+    if state == "finished":
+        sites = json.loads(
+            db.execute("select sites from runs where id = ?", [run_id]).fetchone()[0]
+        )
+        outreach.settle_won(db, sites)
     db.execute(
         "update runs set finished_at = ?, state = ?, stats = ?, error = ? where id = ?",
         [now(), state, json.dumps(stats or {}, default=str), error, run_id],

@@ -85,6 +85,7 @@ def save_site(
     brands: Iterable[str] = (),
     competitors: Iterable[str] = (),
     keywords: Iterable[str] = (),
+    excludes: Iterable[str] = (),
 ) -> SiteProfile:
     """Create or extend a site's profile; repeated values are added, never replaced."""
     domain = site_domain(site)
@@ -96,6 +97,7 @@ def save_site(
         "brands": json.dumps(_merge(old.get("brands"), brands)),
         "competitors": json.dumps(_merge(old.get("competitors"), map(site_domain, competitors))),
         "keywords": json.dumps(_merge(old.get("keywords"), keywords)),
+        "excludes": json.dumps(_merge(old.get("excludes"), excludes)),
         "created_at": old.get("created_at") or now(),
         "updated_at": now(),
     }
@@ -112,6 +114,7 @@ def load_site(db: Database, domain: str) -> SiteProfile:
         brands=tuple(json.loads(row["brands"] or "[]")),
         competitors=tuple(json.loads(row["competitors"] or "[]")),
         keywords=tuple(json.loads(row["keywords"] or "[]")),
+        excludes=tuple(json.loads(row.get("excludes") or "[]")),
     )
 
 

@@ -30,8 +30,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from verifier.models import Check, Discovery, TargetCheck
-from verifier.store import runs, storage, targets
+from verifier.models import Check, CompetitorLink, Discovery, PageMentions, TargetCheck
+from verifier.store import mentions, runs, storage, targets
 from verifier.verdict.history import DEFAULT_MAX_FAILURES
 
 
@@ -44,9 +44,17 @@ class Batch:
     checks: list[Check] = field(default_factory=list)
     discoveries: list[Discovery] = field(default_factory=list)
     targets: list[TargetCheck] = field(default_factory=list)
+    pages: list[PageMentions] = field(default_factory=list)
+    competitor_links: list[CompetitorLink] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.checks) + len(self.discoveries) + len(self.targets)
+        return (
+            len(self.checks)
+            + len(self.discoveries)
+            + len(self.targets)
+            + len(self.pages)
+            + len(self.competitor_links)
+        )
 
 
 #: Called in the crawler's process after each batch, with how many of its checks
@@ -207,6 +215,11 @@ def _serve(
                     runs.record_checks(db, run_id, batch.checks, batch.discoveries, max_failures)
                     settled = batch.checks + [d.check for d in batch.discoveries]
                     results.send(("written", dict(Counter(c.status.value for c in settled))))
+                # After the checks: a page's outreach status may rest on a backlink just stored.
+                if batch.pages:
+                    mentions.record_pages(db, run_id, batch.pages)
+                if batch.competitor_links:
+                    mentions.record_competitor_links(db, batch.competitor_links)
             except Exception as exc:  # reported to the crawl by the next submit/close
                 results.send(("error", str(exc)))
                 failed = True

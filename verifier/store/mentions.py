@@ -1,0 +1,150 @@
+"""Store what discovery read: brand mentions per page, contacts, links to competitors.
+
+A page is keyed by `identity_key` (as a backlink's source page is). Reading a
+page again refreshes its row: terms no longer on it are dropped, `first_seen`
+stays, and every page that is an outreach target (a mention or an image use and
+no link to the site) gets an `outreach` row the first time it is seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlite_utils import Database
+
+from verifier.models import CompetitorLink, PageMentions
+from verifier.store.outreach import OPEN, open_target
+from verifier.store.storage import now, writing
+from verifier.verdict.urls import host_of, identity_key, registered_domain
+
+_UPSERT_PAGE = """
+    insert into mention_pages (site, page_key, page_url, domain, title, page_noindex,
+        page_links_to_site, contact_url, reason, source, sources, first_seen, last_seen, run_id)
+    values (:site, :page_key, :page_url, :domain, :title, :noindex, :links, :contact_url,
+        :reason, :source, :source, :stamp, :stamp, :run_id)
+    on conflict (site, page_key) do update set
+        page_url = excluded.page_url, title = excluded.title,
+        page_noindex = excluded.page_noindex, page_links_to_site = excluded.page_links_to_site,
+        contact_url = coalesce(excluded.contact_url, contact_url),
+        reason = coalesce(excluded.reason, reason),
+        sources = case when instr(',' || sources || ',', ',' || excluded.source || ',')
+                       then sources else sources || ',' || excluded.source end,
+        last_seen = excluded.last_seen, run_id = excluded.run_id
+"""
+_UPSERT_MENTION = """
+    insert into mentions (site, page_key, term, kind, context, placement, linked,
+        first_seen, last_seen)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    on conflict (site, page_key, term) do update set
+        kind = excluded.kind, context = excluded.context, placement = excluded.placement,
+        linked = excluded.linked, last_seen = excluded.last_seen
+"""
+
+
+def is_target(page: PageMentions) -> bool:
+    """An outreach target: it mentions the site (or shows its image) and links to it nowhere."""
+    return bool(page.mentions) and not page.links_to_site
+
+
+def record_pages(db: Database, run_id: int | None, pages: Sequence[PageMentions]) -> None:
+    """Store each page's mentions and contacts in one transaction; open outreach targets."""
+    stamp = now()
+    with writing(db):
+        for page in pages:
+            key = identity_key(page.page_url)
+            db.execute(
+                _UPSERT_PAGE,
+                {
+                    "site": page.site,
+                    "page_key": key,
+                    "page_url": page.page_url,
+                    "domain": registered_domain(host_of(page.page_url)),
+                    "title": page.title,
+                    "noindex": int(page.noindex),
+                    "links": int(page.links_to_site),
+                    "contact_url": page.contact_url,
+                    "reason": page.reason,
+                    "source": page.source,
+                    "stamp": stamp,
+                    "run_id": run_id,
+                },
+            )
+            terms = [mention.term for mention in page.mentions]
+            marks = ",".join("?" * len(terms))
+            db.execute(
+                f"delete from mentions where site = ? and page_key = ? and term not in ({marks})",
+                [page.site, key, *terms],
+            )
+            for mention in page.mentions:
+                db.execute(
+                    _UPSERT_MENTION,
+                    [
+                        page.site,
+                        key,
+                        mention.term,
+                        mention.kind.value,
+                        mention.context,
+                        mention.placement.value,
+                        int(mention.linked),
+                        stamp,
+                        stamp,
+                    ],
+                )
+            for contact in page.contacts:
+                db.execute(
+                    "insert or ignore into contacts (page_key, page_url, kind, value, found_on,"
+                    " first_seen) values (?, ?, ?, ?, ?, ?)",
+                    [
+                        key,
+                        page.page_url,
+                        contact.kind.value,
+                        contact.value,
+                        contact.found_on,
+                        stamp,
+                    ],
+                )
+            if is_target(page):
+                open_target(db, page.site, key, page.page_url, stamp)
+
+
+def record_competitor_links(db: Database, links: Sequence[CompetitorLink]) -> None:
+    """Store links to competitors; a link seen again keeps its first_seen."""
+    stamp = now()
+    with writing(db):
+        for link in links:
+            db.execute(
+                "insert into competitor_links (site, competitor, page_key, page_url, target_key,"
+                " target_url, follow, rel, nofollow_source, anchor, first_seen, last_seen)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " on conflict (site, page_key, target_key) do update set"
+                " page_url = excluded.page_url, target_url = excluded.target_url,"
+                " follow = excluded.follow, rel = excluded.rel,"
+                " nofollow_source = excluded.nofollow_source, anchor = excluded.anchor,"
+                " last_seen = excluded.last_seen",
+                [
+                    link.site,
+                    link.competitor,
+                    identity_key(link.page_url),
+                    link.page_url,
+                    identity_key(link.target_url),
+                    link.target_url,
+                    int(link.follow),
+                    link.rel,
+                    link.nofollow_source.value if link.nofollow_source else None,
+                    link.anchor,
+                    stamp,
+                    stamp,
+                ],
+            )
+
+
+def open_target_pages(db: Database, sites: Sequence[str]) -> list[tuple[str, str]]:
+    """(site, page URL) of every open outreach target (new, contacted, replied)."""
+    marks = ",".join("?" * len(sites))
+    states = ",".join("?" * len(OPEN))
+    rows = db.execute(
+        f"select site, page_url from outreach where site in ({marks}) and status in ({states})"
+        " order by site, page_key",
+        [*sites, *OPEN],
+    ).fetchall()
+    return [(site, url) for site, url in rows]

@@ -1,0 +1,57 @@
+"""The outreach queue: a status per target page, set by people or won by a link."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from verifier.store.storage import StorageError, now, writing
+from verifier.verdict.urls import identity_key
+
+#: Every outreach status; a public contract (add, never rename).
+STATUSES = ("new", "contacted", "replied", "won", "declined", "ignored")
+#: Targets still being worked on: every verify re-reads their pages.
+OPEN = ("new", "contacted", "replied")
+
+
+def open_target(db: Database, site: str, page_key: str, page_url: str, stamp: str) -> None:
+    """Add a page to the queue as `new`; a page already in it keeps its status."""
+    db.execute(
+        "insert or ignore into outreach (site, page_key, page_url, status, created_at, updated_at)"
+        " values (?, ?, ?, 'new', ?, ?)",
+        [site, page_key, page_url, stamp, stamp],
+    )
+
+
+def set_status(db: Database, site: str, url: str, status: str, note: str | None) -> int:
+    """Set a target's status (and note); returns how many targets matched (0 or 1)."""
+    if status not in STATUSES:
+        raise StorageError(f"unknown outreach status {status!r}; one of {', '.join(STATUSES)}")
+    key = identity_key(url)
+    with writing(db):
+        cursor = db.execute(
+            "update outreach set status = ?, note = coalesce(?, note), updated_at = ?"
+            " where site = ? and page_key = ?",
+            [status, note, now(), site, key],
+        )
+    return int(cursor.rowcount)
+
+
+def settle_won(db: Database, sites: list[str] | None = None) -> int:
+    """Mark `won` every open target whose page now carries a live backlink to its site.
+
+    Returns how many targets were won.
+    """
+    marks = ",".join("?" * len(sites or []))
+    in_sites = f" and site in ({marks})" if sites else ""
+    live = (
+        "select b.id from backlinks b where b.site = outreach.site"
+        " and b.source_key = outreach.page_key and b.status = 'live' order by b.id limit 1"
+    )
+    states = ",".join("?" * len(OPEN))
+    with writing(db):
+        cursor = db.execute(
+            f"update outreach set status = 'won', updated_at = ?, backlink_id = ({live})"
+            f" where status in ({states}) and exists ({live}){in_sites}",
+            [now(), *OPEN, *(sites or [])],
+        )
+    return int(cursor.rowcount)
