@@ -15,6 +15,7 @@ import click
 
 from crawler.commands.disavow import disavow
 from crawler.commands.options import db_option, open_db, site_option
+from crawler.commands.outreach import outreach
 from crawler.commands.report import report
 from crawler.commands.serve import serve
 from verifier.store import runs, storage
@@ -287,6 +288,7 @@ def demo(db_path: str | None) -> None:
 cli.add_command(report)
 cli.add_command(disavow)
 cli.add_command(serve)
+cli.add_command(outreach)
 
 
 def main() -> None:

@@ -14,8 +14,21 @@ from typing import Any
 from sqlite_utils import Database
 
 from verifier import database
-from verifier.models import Check, NofollowSource, Reason, Status, TargetCheck
-from verifier.store import runs, storage, targets
+from verifier.models import (
+    Check,
+    CompetitorLink,
+    Contact,
+    ContactKind,
+    Mention,
+    MentionKind,
+    NofollowSource,
+    PageMentions,
+    Placement,
+    Reason,
+    Status,
+    TargetCheck,
+)
+from verifier.store import mentions, runs, storage, targets
 
 SITE = "acme.com"
 R1, R2, R3 = "2024-03-01T02:00:00+00:00", "2024-03-08T02:00:00+00:00", "2024-03-15T02:00:00+00:00"
@@ -128,7 +141,7 @@ def acme_run(db: Database, run: int) -> int:
                 lost(6, Reason.PAGE_NOT_FOUND, http_status=404),
                 rel(8, "some shop", "sponsored noopener"),
                 failed(9, Reason.TIMEOUT, "timed out after 30 s"),
-                lost(10, Reason.LINK_REMOVED, http_status=200, context_before="Thanks to Acme"),
+                lost(10, Reason.LINK_REMOVED, http_status=200, mentions=1),
                 live(11, "Acme"),
                 rel(12, "here", "nofollow"),
             ],
@@ -142,7 +155,7 @@ def acme_run(db: Database, run: int) -> int:
             live(6, "best blue widgets shop"),
             rel(8, "some shop", "sponsored noopener"),
             failed(9, Reason.TIMEOUT, "timed out after 30 s"),
-            lost(10, Reason.LINK_REMOVED, http_status=200, context_before="Thanks to Acme"),
+            lost(10, Reason.LINK_REMOVED, http_status=200, mentions=1),
             lost(11, Reason.PAGE_NOT_FOUND, http_status=404, final_url="http://k.com/2"),
             rel(12, "here", "nofollow"),
         ],
@@ -188,7 +201,48 @@ def acme_history(path: Path, last_run: int = 3) -> Database:
     add_metrics(db)
     if last_run == 3:
         add_target_checks(db)
+        add_discovery(db)
     return db
+
+
+def add_discovery(db: Database) -> None:
+    """Mentions on two pages (one an outreach target), a contact, a competitor link."""
+    text = Mention("Acme", MentionKind.TEXT, "we use Acme daily", False, Placement.MAIN)
+    image = Mention(
+        "https://acme.com/logo.png", MentionKind.IMAGE_USE, "Acme logo", False, Placement.MAIN
+    )
+    linked = Mention("Acme", MentionKind.TEXT, "see Acme", True, Placement.BOILERPLATE)
+    mentions.record_pages(
+        db,
+        3,
+        [
+            PageMentions(
+                SITE,
+                "http://m.org/review",
+                "crawl",
+                title="A review",
+                mentions=[text, image],
+                contacts=[Contact(ContactKind.EMAIL, "ed@m.org", "http://m.org/contact")],
+                contact_url="http://m.org/contact",
+            ),
+            PageMentions(SITE, "http://a.com/1", "verify", links_to_site=True, mentions=[linked]),
+        ],
+    )
+    mentions.record_competitor_links(
+        db,
+        [
+            CompetitorLink(
+                SITE,
+                "widgetco.com",
+                "http://m.org/review",
+                "https://widgetco.com/",
+                True,
+                None,
+                None,
+                "WidgetCo",
+            )
+        ],
+    )
 
 
 def test_the_history_came_out_as_planned(tmp_path: Path) -> None:

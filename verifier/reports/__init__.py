@@ -34,6 +34,7 @@ from verifier.reports.anchors import ANCHORS, categorize
 from verifier.reports.backlinks import BACKLINKS
 from verifier.reports.changes import CHANGES, UNREACHABLE
 from verifier.reports.domains import FOLLOW_RATIO, REFERRING_DOMAINS
+from verifier.reports.mentions import COMPETITOR_LINKS, MENTIONS, OUTREACH
 from verifier.reports.reclaim import BROKEN_TARGETS, LOST
 from verifier.reports.render import FORMATS, cell, render_csv, render_json, render_markdown
 from verifier.reports.summary import SUMMARY
@@ -51,6 +52,9 @@ BUILTIN: tuple[Report, ...] = (
     BROKEN_TARGETS,
     CHANGES,
     UNREACHABLE,
+    MENTIONS,
+    OUTREACH,
+    COMPETITOR_LINKS,
 )
 for _report in BUILTIN:
     register(_report)
@@ -62,10 +66,13 @@ __all__ = [
     "BUILTIN",
     "CHANGES",
     "COMMON_PARAMS",
+    "COMPETITOR_LINKS",
     "EXTENSION_MODULES",
     "FOLLOW_RATIO",
     "FORMATS",
     "LOST",
+    "MENTIONS",
+    "OUTREACH",
     "REFERRING_DOMAINS",
     "REPORTS",
     "SUMMARY",

@@ -36,11 +36,8 @@ LOST = Report(
                    coalesce(vc.anchor, l.expected_anchor) as last_anchor,
                    coalesce(vc.context_before, lc.context_before) as before_text,
                    coalesce(vc.context_after, lc.context_after) as after_text,
-                   -- only the lost check itself shows the page as it is now
-                   (select 1 from sites s, json_each(s.brands) j
-                    where s.domain = l.site and length(j.value) > 0
-                      and (instr(lower(lc.context_before), lower(j.value))
-                           or instr(lower(lc.context_after), lower(j.value)))) as mentions_brand,
+                   -- the lost check read the page as it is now (null: not read)
+                   lc.mentions > 0 as mentions_brand,
                    coalesce(dl.live_links, 0) as domain_live_links,
                    m.domain_rating, m.trust_flow, m.domain_authority, m.page_traffic
             from lost l
@@ -73,7 +70,8 @@ LOST = Report(
                case
                    when reason = 'link_removed' then
                        'outreach: ask to restore the link (mentions brand: '
-                       || case when mentions_brand then 'yes' else 'unknown' end || ')'
+                       || case when mentions_brand then 'yes' when mentions_brand = 0 then 'no'
+                               else 'unknown' end || ')'
                    when reason = 'page_not_found' then
                        'ask to restore the page, or find where it moved and ask for the link there'
                    when reason = 'redirected_away' then
@@ -106,9 +104,12 @@ LOST = Report(
         Unknown metrics count as 0.
 
         Anchor and context are from the last check where the link was live.
-        mentions_brand is true only when the lost check's own text shows a brand
-        term, else null (no page text is stored: unknown). --since DATE keeps links
-        lost on or after DATE.
+        mentions_brand: whether the page, as the lost check read it, still mentions
+        a brand term or the site's domain in its visible text (true / false; null
+        when the page could not be read: an error, a redirect away, not HTML).
+        A link_removed page that still mentions the brand is also an outreach
+        target (`backcheck outreach list`). --since DATE keeps links lost on or
+        after DATE.
 
         \b
         JSON keys: site, backlink_id, source_url, target_url, referring_domain, reason,

@@ -113,9 +113,9 @@ def record_competitor_links(db: Database, links: Sequence[CompetitorLink]) -> No
     with writing(db):
         for link in links:
             db.execute(
-                "insert into competitor_links (site, competitor, page_key, page_url, target_key,"
-                " target_url, follow, rel, nofollow_source, anchor, first_seen, last_seen)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "insert into competitor_links (site, competitor, page_key, page_url, domain,"
+                " target_key, target_url, follow, rel, nofollow_source, anchor, first_seen,"
+                " last_seen) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " on conflict (site, page_key, target_key) do update set"
                 " page_url = excluded.page_url, target_url = excluded.target_url,"
                 " follow = excluded.follow, rel = excluded.rel,"
@@ -126,6 +126,7 @@ def record_competitor_links(db: Database, links: Sequence[CompetitorLink]) -> No
                     link.competitor,
                     identity_key(link.page_url),
                     link.page_url,
+                    registered_domain(host_of(link.page_url)),
                     identity_key(link.target_url),
                     link.target_url,
                     int(link.follow),

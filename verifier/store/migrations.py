@@ -348,6 +348,7 @@ def m005_discovery(db: Database) -> None:
             "competitor": str,
             "page_key": str,
             "page_url": str,
+            "domain": str,  # the page's registered domain
             "target_key": str,
             "target_url": str,
             "follow": int,
@@ -360,6 +361,7 @@ def m005_discovery(db: Database) -> None:
         pk=("site", "page_key", "target_key"),
     )
     db.table("competitor_links").create_index(["site", "competitor"])
+    db.table("competitor_links").create_index(["site", "domain"])
     db.table("crawl_domains").create(
         {
             "run_id": int,
