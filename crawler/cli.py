@@ -13,7 +13,9 @@ from pathlib import Path
 
 import click
 
+from crawler.commands.crawl import crawl
 from crawler.commands.disavow import disavow
+from crawler.commands.mentions import mentions
 from crawler.commands.options import db_option, open_db, site_option
 from crawler.commands.outreach import outreach
 from crawler.commands.report import report
@@ -289,6 +291,8 @@ cli.add_command(report)
 cli.add_command(disavow)
 cli.add_command(serve)
 cli.add_command(outreach)
+cli.add_command(crawl)
+cli.add_command(mentions)
 
 
 def main() -> None:

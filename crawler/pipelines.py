@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
 
-from verifier.models import Check, CompetitorLink, Discovery, PageMentions, TargetCheck
+from verifier.models import (
+    Check,
+    CompetitorLink,
+    CrawledPage,
+    Discovery,
+    DomainDone,
+    PageContacts,
+    PageMentions,
+    TargetCheck,
+)
 from verifier.store.writer import Batch, BatchWriter, WriterError
 
 if TYPE_CHECKING:
@@ -77,6 +86,12 @@ class SQLitePipeline:
             self.batch.pages.append(item)
         elif isinstance(item, CompetitorLink):
             self.batch.competitor_links.append(item)
+        elif isinstance(item, CrawledPage):
+            self.batch.crawled.append(item)
+        elif isinstance(item, DomainDone):
+            self.batch.domains_done.append(item)
+        elif isinstance(item, PageContacts):
+            self.batch.contacts.append(item)
         else:
             return item
         if len(self.batch) >= self.batch_size:

@@ -48,14 +48,28 @@ def build_settings(overrides: Mapping[str, str], log_level: str | None = None) -
     return settings
 
 
-def crawl(db_path: str, run_id: int, settings: Settings, **spider_args: str) -> str:
-    """Crawl the run's pending pages in this process; returns Scrapy's finish reason."""
-    from scrapy.crawler import AsyncCrawlerProcess
+def _spider_class(name: str) -> type:
+    if name == "crawl":
+        from crawler.spiders.crawl import CrawlSpider
 
+        return CrawlSpider
+    if name == "mentions":
+        from crawler.spiders.mentions import MentionsSpider
+
+        return MentionsSpider
     from crawler.spiders.verify import VerifySpider
 
+    return VerifySpider
+
+
+def crawl(
+    db_path: str, run_id: int, settings: Settings, spider: str = "verify", **spider_args: str
+) -> str:
+    """Run the run's spider in this process; returns Scrapy's finish reason."""
+    from scrapy.crawler import AsyncCrawlerProcess
+
     process = AsyncCrawlerProcess(settings)
-    crawler = process.create_crawler(VerifySpider)
+    crawler = process.create_crawler(_spider_class(spider))
     process.crawl(crawler, db=db_path, run_id=run_id, **spider_args)
     # Parsed pages make many short-lived objects; the default thresholds run the
     # cyclic GC over Scrapy's long-lived ones every few pages. Freeze what start-up
@@ -77,6 +91,8 @@ def crawl_sharded(
     overrides: Mapping[str, str],
     processes: int,
     log_level: str | None = None,
+    spider: str = "verify",
+    spider_args: Mapping[str, str] | None = None,
 ) -> tuple[list[str], dict[str, object]]:
     """Crawl with `processes` crawler processes, each owning the pages of some domains.
 
@@ -101,6 +117,9 @@ def crawl_sharded(
             ]
             if log_level:
                 args += ["--log-level", log_level]
+            args += ["--spider", spider]
+            for name, value in (spider_args or {}).items():
+                args += ["-a", f"{name}={value}"]
             for name, value in overrides.items():
                 args += ["-s", f"{name}={value}"]
             children.append((subprocess.Popen(args, preexec_fn=_die_with_parent), stats_file))
@@ -129,9 +148,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stats-file", required=True)
     parser.add_argument("--log-level")
     parser.add_argument("-s", dest="overrides", action="append", default=[])
+    parser.add_argument("--spider", default="verify", choices=("verify", "crawl", "mentions"))
+    parser.add_argument("-a", dest="spider_args", action="append", default=[])
     args = parser.parse_args(argv)
     settings = build_settings(parse_overrides(args.overrides), args.log_level)
-    crawl(args.db, args.run_id, settings, shard=args.shard, stats_file=args.stats_file)
+    extra = parse_overrides(args.spider_args)
+    crawl(
+        args.db,
+        args.run_id,
+        settings,
+        args.spider,
+        shard=args.shard,
+        stats_file=args.stats_file,
+        **extra,
+    )
 
 
 if __name__ == "__main__":

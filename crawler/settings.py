@@ -5,6 +5,7 @@ people's pages every night, so most of them are overridden here.
 """
 
 from crawler import __version__
+from verifier.crawl.frontier import SESSION_PARAMS
 
 BOT_NAME = "backcheck"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -44,6 +45,18 @@ BACKCHECK_CHECK_TARGETS = True  # also check our own pages that backlinks point 
 BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
 BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
+
+# `backcheck crawl` (a domain list): how many domains are open at once (each holds at
+# most CONCURRENT_REQUESTS_PER_DOMAIN slots, so a slow one never starves the rest),
+# sitemap files read per domain, and the URL-trap guards (verifier.crawl.frontier).
+BACKCHECK_CRAWL_DOMAINS_AT_ONCE = 64
+BACKCHECK_CRAWL_MAX_SITEMAPS = 20
+BACKCHECK_CRAWL_MAX_URL_LENGTH = 2083  # characters; longer URLs are not fetched
+BACKCHECK_CRAWL_MAX_SEGMENT_REPEATS = 2  # a path segment seen more often is a trap
+BACKCHECK_CRAWL_MAX_QUERY_VARIANTS = 30  # distinct query strings per path (calendars, facets)
+# Removed from URLs before they are fetched or compared (case-insensitive; `aspsessionid`
+# also covers its suffixed forms).
+BACKCHECK_CRAWL_SESSION_PARAMS = sorted(SESSION_PARAMS)
 
 DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's: see crawler/middlewares.py for the concurrency bug it fixes.

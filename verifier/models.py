@@ -239,3 +239,31 @@ class PageMentions:
     contacts: list[Contact] = field(default_factory=list)
     contact_url: str | None = None  # the site's contact page, when one was found
     reason: str | None = None  # link_removed: the page of a backlink that lost its link
+
+
+@dataclass(frozen=True, slots=True)
+class CrawledPage:
+    """One page a domain-list crawl requested, kept so that a killed crawl resumes."""
+
+    domain: str  # the crawl's scope (a registered domain)
+    url: str
+    depth: int
+    http_status: int | None
+    ok: bool  # an HTML page answered: it counts toward the page cap
+    links: tuple[str, ...] = ()  # the internal links it added to the frontier
+
+
+@dataclass(frozen=True, slots=True)
+class DomainDone:
+    """A domain of a crawl is finished, and why it stopped."""
+
+    domain: str
+    stopped: str  # robots, unreachable, errors, page_limit, depth_limit, done
+
+
+@dataclass(frozen=True, slots=True)
+class PageContacts:
+    """Addresses read on a site's contact page, for an outreach target page of that site."""
+
+    page_url: str  # the target page they belong to
+    contacts: tuple[Contact, ...]  # found_on: the contact page

@@ -2,11 +2,14 @@
 
 Runnable by the CLI (`backcheck verify`) and by Scrapy/Scrapyd directly:
 `scrapy crawl verify -a db=backcheck.db [-a site=acme.com] [-a limit=N] [-a new_run=1]`.
+
+Every page read is also read for brand mentions (`verifier.mentions.reading`),
+and the open outreach targets are fetched again: one that now links to the site
+is won and becomes a backlink (source `outreach`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,44 +19,25 @@ import scrapy
 from scrapy import signals
 
 from crawler.failures import reason_for
+from crawler.spiders.plumbing import (
+    HANDLED_STATUSES,
+    ContactPages,
+    backout,
+    failed_fetch,
+    fetch_from,
+    is_true,
+    site_readers,
+)
 from verifier import database
-from verifier.models import BacklinkRef, Check, Discovery, Fetch, Reason, TargetCheck
-from verifier.store import runs, storage, targets
+from verifier.mentions import reading
+from verifier.models import BacklinkRef, Check, Reason, TargetCheck
+from verifier.store import mentions, runs, storage, targets
 from verifier.verdict import classify
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
-
-#: Statuses delivered to the callback instead of being dropped (3xx still redirect).
-HANDLED_STATUSES = list(range(400, 600))
-#: Seconds between looks at a saturated crawl: a freed download slot waits at most this.
-BACKOUT_POLL = 0.01
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def _header(response: Response, name: str) -> tuple[str, ...]:
-    return tuple(v.decode("latin-1") for v in response.headers.getlist(name))
-
-
-def fetch_from(response: Response) -> Fetch:
-    """The plain-value view of a Scrapy response that the verifier works on."""
-    chain_urls = response.meta.get("redirect_urls", [])
-    chain = tuple(zip(chain_urls, response.meta.get("redirect_reasons", []), strict=False))
-    latency = response.meta.get("download_latency")
-    content_type = _header(response, "Content-Type")
-    return Fetch(
-        requested_url=chain_urls[0] if chain_urls else response.url,
-        final_url=response.url,
-        status=response.status,
-        body=response.body,
-        content_type=content_type[0] if content_type else None,
-        x_robots_tag=_header(response, "X-Robots-Tag"),
-        link_headers=_header(response, "Link"),
-        redirect_chain=chain,
-        fetch_ms=None if latency is None else int(latency * 1000),
-    )
 
 
 class VerifySpider(scrapy.Spider):
@@ -79,10 +63,15 @@ class VerifySpider(scrapy.Spider):
                 self.db,
                 sites,
                 limit=None if limit in (None, "") else int(limit),
-                new_run=str(new_run).lower() in _TRUE,
+                new_run=is_true(new_run),
             )
             run_id = started.run_id
         self.run_id = int(run_id)
+        self.sites = json.loads(
+            self.db.execute("select sites from runs where id = ?", [self.run_id]).fetchone()[0]
+        )
+        self.readers = site_readers(self.db, self.sites)
+        self.contact_pages = ContactPages()
         # "i/n": this process checks the pages of shard i of n (see verifier.store.runs.shard_of).
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
         self.stats_file = stats_file
@@ -96,7 +85,7 @@ class VerifySpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for refs in runs.pending_pages(self.db, self.run_id, self.shard):
-            await self._backout()
+            await backout(self.crawler)
             try:
                 request = scrapy.Request(
                     refs[0].source_url,
@@ -113,20 +102,35 @@ class VerifySpider(scrapy.Spider):
                 continue
             yield request
         # Our own site is one domain: one process checks its pages, at its politeness.
-        if self.settings.getbool("BACKCHECK_CHECK_TARGETS") and (self.shard or (0,))[0] == 0:
+        first_shard = (self.shard or (0,))[0] == 0
+        if self.settings.getbool("BACKCHECK_CHECK_TARGETS") and first_shard:
             for site, url in targets.pending_targets(self.db, self.run_id):
-                await self._backout()
+                await backout(self.crawler)
                 yield self._target_request(site, url, "HEAD")
+        if first_shard:
+            for site, url in mentions.open_target_pages(self.db, self.sites):
+                await backout(self.crawler)
+                yield self._outreach_request(site, url)
 
-    async def _backout(self) -> None:
-        """Hold start() while the crawl is saturated: memory stays flat however long the run.
+    def _outreach_request(self, site: str, url: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_outreach,
+            errback=self.on_outreach_error,
+            cb_kwargs={"site": site},
+            meta={"handle_httpstatus_list": HANDLED_STATUSES},
+            dont_filter=True,
+        )
 
-        Scrapy keeps pulling start() regardless, and waiting for `scheduler_empty`
-        (its docs' pattern) deadlocks when the backout comes from a full
-        downloader while the scheduler is already empty, so poll instead.
-        """
-        while self.crawler.engine.needs_backout():
-            await asyncio.sleep(BACKOUT_POLL)
+    def parse_outreach(self, response: Response, site: str) -> Iterator[Any]:
+        """An open outreach target: a link to the site now makes it won (and a backlink)."""
+        items = reading.read_discovered(fetch_from(response), self.readers[site], "outreach")
+        return self.contact_pages.follow(items)
+
+    def on_outreach_error(self, failure: Failure) -> None:
+        reason, detail = reason_for(failure)
+        self.crawler.stats.inc_value(f"backcheck/outreach_failure/{reason.value}")
+        self.logger.info("outreach target %s: %s", failure.request.url, detail)
 
     def _target_request(self, site: str, url: str, method: str) -> scrapy.Request:
         return scrapy.Request(
@@ -156,27 +160,17 @@ class VerifySpider(scrapy.Spider):
         site, url = request.cb_kwargs["site"], request.cb_kwargs["url"]
         yield TargetCheck(site, url, request.method, error=reason.value, detail=detail)
 
-    def parse(self, response: Response, refs: list[BacklinkRef]) -> list[Check | Discovery]:
+    def parse(self, response: Response, refs: list[BacklinkRef]) -> Iterator[Any]:
         # In the event loop's thread: a parse thread was measured slower
         # (GIL hand-offs cost more than the GIL-free lxml parse saves).
-        return classify.check_fetch(fetch_from(response), refs)
+        items = reading.read_verified(fetch_from(response), refs, self.readers)
+        return self.contact_pages.follow(items)
 
     def on_error(self, failure: Failure) -> Iterator[Check]:
         request = failure.request
         reason, detail = reason_for(failure)
         self.crawler.stats.inc_value(f"backcheck/failure/{reason.value}")
-        chain = request.meta.get("redirect_urls")
-        fetch = None
-        if chain:
-            fetch = Fetch(
-                requested_url=chain[0],
-                final_url=request.url,
-                status=0,
-                body=b"",
-                redirect_chain=tuple(
-                    zip(chain, request.meta.get("redirect_reasons", []), strict=False)
-                ),
-            )
+        fetch = failed_fetch(request.url, request.meta)
         for ref in request.cb_kwargs["refs"]:
             yield classify.check_failure(ref, reason, detail, fetch)
 

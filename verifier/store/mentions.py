@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sqlite_utils import Database
 
-from verifier.models import CompetitorLink, PageMentions
+from verifier.models import CompetitorLink, PageContacts, PageMentions
 from verifier.store.outreach import OPEN, open_target
 from verifier.store.storage import now, writing
 from verifier.verdict.urls import host_of, identity_key, registered_domain
@@ -107,6 +107,27 @@ def record_pages(db: Database, run_id: int | None, pages: Sequence[PageMentions]
                 open_target(db, page.site, key, page.page_url, stamp)
 
 
+def record_contacts(db: Database, found: Sequence[PageContacts]) -> None:
+    """Attach addresses read on a contact page to the target pages they serve."""
+    stamp = now()
+    with writing(db):
+        for item in found:
+            key = identity_key(item.page_url)
+            for contact in item.contacts:
+                db.execute(
+                    "insert or ignore into contacts (page_key, page_url, kind, value, found_on,"
+                    " first_seen) values (?, ?, ?, ?, ?, ?)",
+                    [
+                        key,
+                        item.page_url,
+                        contact.kind.value,
+                        contact.value,
+                        contact.found_on,
+                        stamp,
+                    ],
+                )
+
+
 def record_competitor_links(db: Database, links: Sequence[CompetitorLink]) -> None:
     """Store links to competitors; a link seen again keeps its first_seen."""
     stamp = now()
@@ -140,12 +161,15 @@ def record_competitor_links(db: Database, links: Sequence[CompetitorLink]) -> No
 
 
 def open_target_pages(db: Database, sites: Sequence[str]) -> list[tuple[str, str]]:
-    """(site, page URL) of every open outreach target (new, contacted, replied)."""
+    """(site, page URL) of each open outreach target (new, contacted, replied) that is
+    not a backlink's page: those are fetched for their backlinks anyway."""
     marks = ",".join("?" * len(sites))
     states = ",".join("?" * len(OPEN))
     rows = db.execute(
-        f"select site, page_url from outreach where site in ({marks}) and status in ({states})"
-        " order by site, page_key",
+        f"select o.site, o.page_url from outreach o where o.site in ({marks})"
+        f" and o.status in ({states}) and not exists (select 1 from backlinks b"
+        " where b.site = o.site and b.source_key = o.page_key)"
+        " order by o.site, o.page_key",
         [*sites, *OPEN],
     ).fetchall()
     return [(site, url) for site, url in rows]

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlite_utils import Database
 
+from verifier.models import BacklinkRef
 from verifier.store import migrations
 from verifier.store.profile import SiteProfile
 from verifier.verdict.urls import host_of, identity_key, registered_domain, site_domain
@@ -271,3 +272,13 @@ def upsert_backlink(
         ],
     )
     return int(cursor.lastrowid or 0), True
+
+
+def backlinks_on_page(db: Database, site: str, url: str) -> list[BacklinkRef]:
+    """The site's known backlinks whose referring page is `url`."""
+    rows = db.execute(
+        "select id, site, source_url, target_url, expected_anchor from backlinks"
+        " where site = ? and source_key = ? order by id",
+        [site, identity_key(url)],
+    ).fetchall()
+    return [BacklinkRef(*row) for row in rows]

@@ -30,8 +30,17 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from verifier.models import Check, CompetitorLink, Discovery, PageMentions, TargetCheck
-from verifier.store import mentions, runs, storage, targets
+from verifier.models import (
+    Check,
+    CompetitorLink,
+    CrawledPage,
+    Discovery,
+    DomainDone,
+    PageContacts,
+    PageMentions,
+    TargetCheck,
+)
+from verifier.store import crawls, mentions, runs, storage, targets
 from verifier.verdict.history import DEFAULT_MAX_FAILURES
 
 
@@ -46,6 +55,9 @@ class Batch:
     targets: list[TargetCheck] = field(default_factory=list)
     pages: list[PageMentions] = field(default_factory=list)
     competitor_links: list[CompetitorLink] = field(default_factory=list)
+    crawled: list[CrawledPage] = field(default_factory=list)
+    domains_done: list[DomainDone] = field(default_factory=list)
+    contacts: list[PageContacts] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
@@ -54,6 +66,9 @@ class Batch:
             + len(self.targets)
             + len(self.pages)
             + len(self.competitor_links)
+            + len(self.crawled)
+            + len(self.domains_done)
+            + len(self.contacts)
         )
 
 
@@ -218,8 +233,13 @@ def _serve(
                 # After the checks: a page's outreach status may rest on a backlink just stored.
                 if batch.pages:
                     mentions.record_pages(db, run_id, batch.pages)
+                if batch.contacts:
+                    mentions.record_contacts(db, batch.contacts)
                 if batch.competitor_links:
                     mentions.record_competitor_links(db, batch.competitor_links)
+                # Last: a page counts as fetched only once what it said is stored.
+                if batch.crawled or batch.domains_done:
+                    crawls.record(db, run_id, batch.crawled, batch.domains_done)
             except Exception as exc:  # reported to the crawl by the next submit/close
                 results.send(("error", str(exc)))
                 failed = True

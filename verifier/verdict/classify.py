@@ -7,6 +7,7 @@ unreachable reasons; noindex; not_canonical; link_removed; else live.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from verifier.models import (
     BacklinkRef,
@@ -195,13 +196,23 @@ def check_fetch(fetch: Fetch, refs: list[BacklinkRef]) -> list[Check | Discovery
     The page is parsed once for all of `refs`. When it now redirects to another
     domain, its links to the sites are backlinks too (`Discovery`).
     """
+    return read_fetch(fetch, refs)[1]
+
+
+def read_fetch(
+    fetch: Fetch, refs: list[BacklinkRef], needs_body: Callable[[str], bool] | None = None
+) -> tuple[pages.Page | None, list[Check | Discovery]]:
+    """`check_fetch`, also handing back the parsed page (None when the body was not read).
+
+    `needs_body` is passed to `page.parse`: a reader that needs more than the head.
+    """
     early = status_reason(fetch)
     sites = {ref.site for ref in refs}
-    parsed = pages.parse(fetch, sites) if early is None else None
+    parsed = pages.parse(fetch, sites, needs_body) if early is None else None
     found: list[Check | Discovery] = [check_page(ref, fetch, parsed) for ref in refs]
     if early is Reason.REDIRECTED_AWAY and fetch.status == 200:
         found.extend(_discoveries(fetch, refs))
-    return found
+    return parsed, found
 
 
 def _discoveries(fetch: Fetch, refs: list[BacklinkRef]) -> list[Discovery]:

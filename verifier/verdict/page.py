@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -164,18 +164,27 @@ def _parser() -> etree.HTMLParser:
     return parser
 
 
-def parse(fetch: Fetch, sites: Collection[str] | None = None) -> Page:
+def parse(
+    fetch: Fetch,
+    sites: Collection[str] | None = None,
+    needs_body: Callable[[str], bool] | None = None,
+) -> Page:
     """Parse a fetched HTML page (decoding as a browser would).
 
     With `sites` (the domains whose links will be asked for), a page that
     provably cannot link to any of them (`verifier.verdict.absence`) is only read up
-    to the end of its `<head>`: the verdict needs nothing else from it.
+    to the end of its `<head>`: the verdict needs nothing else from it, unless
+    `needs_body(text)` says another reader (brand mentions) may find something there.
     """
     text = decode(fetch.body, fetch.content_type)
     content_hash = hashlib.sha256(fetch.body).hexdigest()
     # Bytes, not str: lxml refuses str input that carries an XML encoding declaration.
     data = text.encode("utf-8", "surrogatepass")
-    if sites and not any(absence.may_link(text, data, fetch.final_url, s) for s in sites):
+    if (
+        sites
+        and not any(absence.may_link(text, data, fetch.final_url, s) for s in sites)
+        and not (needs_body is not None and needs_body(text))
+    ):
         page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
         if _read_head(page, data):
             page.unlinked = frozenset(sites)

@@ -1,0 +1,162 @@
+"""`backcheck crawl FILE`: verify a domain list on demand (does it link to us, and how?)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from crawler.commands.options import db_option, open_db, site_option
+from verifier.crawl import DomainListError, read_domain_file
+from verifier.store import crawls, runs, storage
+
+#: The keys of each domain's line in `--json`: a public contract.
+SUMMARY_KEYS = (
+    "domain",
+    "pages",
+    "backlinks_new",
+    "backlinks_known",
+    "competitor_links",
+    "unlinked_mentions",
+    "stopped",
+)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="HTML pages fetched per domain at most.",
+)
+@click.option(
+    "--max-depth",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Links followed from the start pages (home page, sitemap URLs: depth 0).",
+)
+@click.option(
+    "--no-sitemaps", is_flag=True, help="Do not read robots.txt's sitemaps or /sitemap.xml."
+)
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy or backcheck setting, as `scrapy crawl -s` does (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one object per domain, as JSON.")
+@click.option(
+    "--new-run", is_flag=True, help="Start a new crawl instead of resuming an interrupted one."
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="Crawler processes, each owning some domains [default: 1; up to the cores].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
+@site_option
+@db_option
+def crawl(
+    file: str,
+    max_pages: int,
+    max_depth: int,
+    no_sitemaps: bool,
+    overrides: tuple[str, ...],
+    as_json: bool,
+    new_run: bool,
+    processes: int | None,
+    quiet: bool,
+    site: str | None,
+    db_path: str,
+) -> None:
+    """Crawl a list of domains: links to the site, mentions, links to competitors.
+
+    FILE holds one domain or URL per line (`#` comments, blank lines; a bare
+    domain starts at https://, falling back to http://). Per domain: robots.txt
+    obeyed, its sitemaps and /sitemap.xml read, then internal links followed
+    breadth-first. Every link to the site becomes a backlink (source `crawl`)
+    with a full check; links to competitors and brand mentions are recorded. A
+    killed crawl resumes without fetching its finished pages again.
+
+    \b
+    stopped: robots (robots.txt shuts the domain out), unreachable (no answer),
+    errors (answers came, failures stopped it), page_limit, depth_limit, done.
+
+    \b
+    JSON keys: domain, pages, backlinks_new, backlinks_known, competitor_links,
+    unlinked_mentions, stopped.
+
+    \b
+    Example:
+        backcheck crawl domains.txt --max-pages 100 --max-depth 2
+        backcheck crawl prospects.txt --json --processes 2 > crawl.json
+    """
+    from crawler import runner
+
+    log_level = "WARNING" if quiet else None
+    try:
+        parsed = runner.parse_overrides(overrides)
+        runner.build_settings(parsed, log_level)
+    except runner.SettingError as exc:
+        raise click.UsageError(str(exc)) from exc
+    try:
+        entries, bad = read_domain_file(file)
+    except DomainListError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in bad:
+        click.echo(line.describe(file), err=True)
+    db = open_db(db_path)
+    try:
+        [domain] = storage.pick_sites(db, site, one=True)
+        started = runs.start_run(db, [domain], new_run=new_run, kind="crawl")
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    added = crawls.add_domains(db, started.run_id, entries)
+    if not started.resumed and not entries:
+        runs.finish_run(db, started.run_id, "failed", error="no domain to crawl")
+        raise click.ClickException(f"{file}: no domain to crawl")
+    verb = "resuming" if started.resumed else "starting"
+    click.echo(f"{verb} crawl run {started.run_id}: {added} new domains", err=True)
+    spider_args = {
+        "max_pages": str(max_pages),
+        "max_depth": str(max_depth),
+        "sitemaps": "0" if no_sitemaps else "1",
+    }
+    shards = processes or 1
+    if shards > 1:
+        reasons, stats = runner.crawl_sharded(
+            str(Path(db_path)), started.run_id, parsed, shards, log_level, "crawl", spider_args
+        )
+        reason = ", ".join(sorted(set(reasons)))
+        pending = list(crawls.pending_domains(db, started.run_id))
+        state = "finished" if set(reasons) == {"finished"} and not pending else "interrupted"
+        runs.finish_run(
+            db, started.run_id, state, stats, error=None if state == "finished" else reason
+        )
+    else:
+        settings = runner.build_settings(parsed, log_level)
+        reason = runner.crawl(str(Path(db_path)), started.run_id, settings, "crawl", **spider_args)
+    summary = runs.summarize(db, started.run_id)
+    if summary.state == "running":
+        summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")
+    rows = crawls.summary(db, started.run_id)
+    if as_json:
+        click.echo(json.dumps([{key: row[key] for key in SUMMARY_KEYS} for row in rows], indent=2))
+    else:
+        for row in rows:
+            click.echo(
+                f"{row['domain']}: {row['pages']} pages, {row['backlinks_new']} new backlinks, "
+                f"{row['backlinks_known']} known, {row['competitor_links']} competitor links, "
+                f"{row['unlinked_mentions']} unlinked mentions; stopped: {row['stopped']}"
+            )
+    if summary.state != "finished":
+        raise click.ClickException(
+            f"crawl run {summary.run_id} was {summary.state} ({reason}); "
+            "`backcheck crawl FILE` resumes it"
+        )

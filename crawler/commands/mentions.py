@@ -1,0 +1,120 @@
+"""`backcheck mentions FILE | --feed URL`: check given pages for brand mentions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from crawler.commands.options import db_option, open_db, site_option
+from verifier.mentions import sources
+from verifier.store import runs, storage
+
+_COUNTS = """
+    select
+        (select count(*) from mention_pages where run_id = :run) as mention_pages,
+        (select count(*) from mention_pages where run_id = :run and not page_links_to_site)
+            as unlinked_mentions,
+        (select count(*) from checks c join backlinks b on b.id = c.backlink_id
+         where c.run_id = :run and b.imported_at >= :started) as backlinks_new,
+        (select count(*) from checks c join backlinks b on b.id = c.backlink_id
+         where c.run_id = :run and b.imported_at < :started) as backlinks_known
+"""
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--feed", metavar="URL", help="An RSS or Atom alerts feed (Google Alerts, Talkwalker …)."
+)
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting, as `scrapy crawl -s` does (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
+@site_option
+@db_option
+def mentions(
+    file: str | None,
+    feed: str | None,
+    overrides: tuple[str, ...],
+    as_json: bool,
+    quiet: bool,
+    site: str | None,
+    db_path: str,
+) -> None:
+    """Check a list of pages (or an alerts feed's entries) for mentions; no crawling further.
+
+    FILE: one URL per line (`#` comments, blank lines; bad lines reported as
+    FILE:LINE: reason). --feed URL: an RSS/Atom feed; redirect wrappers such as
+    Google Alerts' google.com/url?...&url=REAL are unwrapped. Each page is read
+    for mentions like `crawl` reads them (`source` list or feed); a page that
+    links to the site becomes a backlink with a full check; known pages are
+    re-checked, not duplicated. Then see `backcheck report mentions --unlinked`.
+
+    \b
+    JSON keys: run_id, state, pages, mention_pages, unlinked_mentions,
+    backlinks_new, backlinks_known.
+
+    \b
+    Example:
+        backcheck mentions search-results.txt
+        backcheck mentions --feed https://www.google.com/alerts/feeds/123/456 --json
+    """
+    from crawler import runner
+
+    if bool(file) == bool(feed):
+        raise click.UsageError("give either FILE or --feed URL")
+    try:
+        settings = runner.build_settings(
+            runner.parse_overrides(overrides), "WARNING" if quiet else None
+        )
+    except runner.SettingError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if file:
+        try:
+            pages, bad = sources.read_page_file(file)
+        except sources.SourceError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for line in bad:
+            click.echo(f"{file}:{line.line}: {line.reason}", err=True)
+        if not pages:
+            raise click.ClickException(f"{file}: no URL to check")
+    db = open_db(db_path)
+    try:
+        sites = storage.pick_sites(db, site, one=True)
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    started = runs.start_run(db, sites, new_run=True, kind="mentions")
+    args = {"file": str(Path(file))} if file else {"feed": str(feed)}
+    reason = runner.crawl(str(Path(db_path)), started.run_id, settings, "mentions", **args)
+    summary = runs.summarize(db, started.run_id)
+    if summary.state == "running":
+        summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")
+    run_row = db.execute(
+        "select started_at, stats, error from runs where id = ?", [started.run_id]
+    ).fetchone()
+    stats = json.loads(run_row[1] or "{}")
+    counts = dict(next(db.query(_COUNTS, {"run": started.run_id, "started": run_row[0]})))
+    result = {
+        "run_id": started.run_id,
+        "state": summary.state,
+        "pages": int(stats.get("response_received_count", 0)),
+        **counts,
+    }
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(
+            f"run {started.run_id} {summary.state}: {result['pages']} pages read, "
+            f"{counts['mention_pages']} mention the site ({counts['unlinked_mentions']} without "
+            f"a link), {counts['backlinks_new']} new backlinks, {counts['backlinks_known']} known"
+        )
+    if summary.state != "finished":
+        raise click.ClickException(f"run {started.run_id} {summary.state}: {run_row[2] or reason}")

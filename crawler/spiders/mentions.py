@@ -1,0 +1,149 @@
+"""MentionsSpider: read a given list of pages (or an alerts feed) for mentions.
+
+No crawling beyond the list: each page is read once with the same reader as
+`crawl` (`verifier.mentions.reading.read_discovered`), a page that links to the
+site becomes a backlink with a full check (source `list` or `feed`), and a page
+already known is re-checked, not duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy import signals
+
+from crawler.failures import reason_for
+from crawler.spiders.plumbing import (
+    HANDLED_STATUSES,
+    ContactPages,
+    backout,
+    fetch_from,
+    site_readers,
+)
+from verifier import database
+from verifier.mentions import reading, sources
+from verifier.store import runs, storage
+from verifier.verdict import classify
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+
+class MentionsSpider(scrapy.Spider):
+    name = "mentions"
+
+    def __init__(
+        self,
+        db: str = "backcheck.db",
+        run_id: str | int | None = None,
+        file: str | None = None,
+        feed: str | None = None,
+        site: str | None = None,
+        shard: str | None = None,
+        stats_file: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if bool(file) == bool(feed):
+            raise ValueError("mentions needs one of -a file=URLS or -a feed=URL")
+        self.db_path = db
+        self.db = database.open_db(db)
+        if run_id is None:
+            sites = storage.pick_sites(self.db, site, one=True)
+            run_id = runs.start_run(self.db, sites, new_run=True, kind="mentions").run_id
+        self.run_id = int(run_id)
+        [self.site] = json.loads(
+            self.db.execute("select sites from runs where id = ?", [self.run_id]).fetchone()[0]
+        )
+        self.reader = site_readers(self.db, [self.site])[self.site]
+        self.file, self.feed = file, feed
+        self.write_failed = False
+        self.failed_pages = 0
+        self.contact_pages = ContactPages()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MentionsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.closed_run, signal=signals.spider_closed)
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        if self.feed:
+            yield scrapy.Request(
+                self.feed,
+                callback=self.parse_feed,
+                errback=self.on_feed_error,
+                meta={"handle_httpstatus_all": True},
+                dont_filter=True,
+            )
+            return
+        assert self.file is not None
+        pages, bad = sources.read_page_file(self.file)
+        for line in bad:
+            self.logger.warning("%s:%d: %s", self.file, line.line, line.reason)
+        for page in pages:
+            await backout(self.crawler)
+            yield self._page_request(page.url, "list")
+
+    def _page_request(self, url: str, source: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_page,
+            errback=self.on_page_error,
+            cb_kwargs={"source": source},
+            meta={"handle_httpstatus_list": HANDLED_STATUSES},
+            dont_filter=True,
+        )
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status >= 400:
+            self.logger.error("%s: the feed answered %d", response.url, response.status)
+            self.crawler.stats.set_value("backcheck/feed_error", response.status)
+            return
+        try:
+            pages, bad = sources.read_feed(response.body)
+        except sources.SourceError as exc:
+            self.logger.error("%s: %s", response.url, exc)
+            self.crawler.stats.set_value("backcheck/feed_error", str(exc))
+            return
+        for line in bad:
+            self.logger.warning("%s: entry %d: %s", response.url, line.line, line.reason)
+        for page in pages:
+            yield self._page_request(page.url, "feed")
+
+    def on_feed_error(self, failure: Failure) -> None:
+        reason, detail = reason_for(failure)
+        self.logger.error("%s: the feed could not be read: %s", failure.request.url, detail)
+        self.crawler.stats.set_value("backcheck/feed_error", reason.value)
+
+    def parse_page(self, response: Response, source: str) -> Iterator[Any]:
+        fetch = fetch_from(response)
+        if classify.status_reason(fetch) is not None:
+            self.failed_pages += 1
+        known = storage.backlinks_on_page(self.db, self.site, fetch.final_url)
+        return self.contact_pages.follow(reading.read_discovered(fetch, self.reader, source, known))
+
+    def on_page_error(self, failure: Failure) -> Iterator[Any]:
+        reason, detail = reason_for(failure)
+        self.failed_pages += 1
+        self.crawler.stats.inc_value(f"backcheck/failure/{reason.value}")
+        self.logger.info("%s: %s", failure.request.url, detail)
+        for ref in storage.backlinks_on_page(self.db, self.site, failure.request.url):
+            yield classify.check_failure(ref, reason, detail)
+
+    def closed_run(self, spider: scrapy.Spider, reason: str) -> None:
+        stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
+        if self.write_failed:
+            stats["finish_reason"] = "backcheck_write_error"
+        feed_error = stats.get("backcheck/feed_error")
+        state = "finished" if reason == "finished" and not self.write_failed else "interrupted"
+        if feed_error is not None:
+            state = "failed"
+        runs.finish_run(
+            self.db, self.run_id, state, stats, error=f"feed: {feed_error}" if feed_error else None
+        )

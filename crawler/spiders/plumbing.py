@@ -1,0 +1,165 @@
+"""What every backcheck spider shares: Scrapy responses as plain values, flow control,
+and the site profiles that discovery reads pages for.
+
+Spiders stay thin: they translate between Scrapy and `verifier`, and this module
+holds the translation they have in common.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from verifier.mentions.contacts import page_contacts
+from verifier.mentions.reading import SiteReader
+from verifier.models import ContactKind, Fetch, PageContacts, PageMentions
+from verifier.store import storage
+from verifier.verdict import page as pages
+from verifier.verdict.classify import status_reason
+from verifier.verdict.urls import host_of, registered_domain
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+#: Statuses delivered to the callback instead of being dropped (3xx still redirect).
+HANDLED_STATUSES = list(range(400, 600))
+#: Seconds between looks at a saturated crawl: a freed download slot waits at most this.
+BACKOUT_POLL = 0.01
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def is_true(value: Any) -> bool:
+    """A spider argument (`-a name=1`) or a flag from the CLI, as a bool."""
+    return str(value).lower() in TRUE_WORDS
+
+
+def _header(response: Response, name: str) -> tuple[str, ...]:
+    return tuple(v.decode("latin-1") for v in response.headers.getlist(name))
+
+
+def fetch_from(response: Response) -> Fetch:
+    """The plain-value view of a Scrapy response that the verifier works on."""
+    chain_urls = response.meta.get("redirect_urls", [])
+    chain = tuple(zip(chain_urls, response.meta.get("redirect_reasons", []), strict=False))
+    latency = response.meta.get("download_latency")
+    content_type = _header(response, "Content-Type")
+    return Fetch(
+        requested_url=chain_urls[0] if chain_urls else response.url,
+        final_url=response.url,
+        status=response.status,
+        body=response.body,
+        content_type=content_type[0] if content_type else None,
+        x_robots_tag=_header(response, "X-Robots-Tag"),
+        link_headers=_header(response, "Link"),
+        redirect_chain=chain,
+        fetch_ms=None if latency is None else int(latency * 1000),
+    )
+
+
+def failed_fetch(request_url: str, meta: dict[str, Any]) -> Fetch | None:
+    """The redirects that happened before a request failed, as a Fetch (None: none)."""
+    chain = meta.get("redirect_urls")
+    if not chain:
+        return None
+    return Fetch(
+        requested_url=chain[0],
+        final_url=request_url,
+        status=0,
+        body=b"",
+        redirect_chain=tuple(zip(chain, meta.get("redirect_reasons", []), strict=False)),
+    )
+
+
+async def backout(crawler: Crawler) -> None:
+    """Hold start() while the crawl is saturated: memory stays flat however long the run.
+
+    Scrapy keeps pulling start() regardless, and waiting for `scheduler_empty`
+    (its docs' pattern) deadlocks when the backout comes from a full
+    downloader while the scheduler is already empty, so poll instead.
+    """
+    engine = crawler.engine
+    assert engine is not None
+    while engine.needs_backout():
+        await asyncio.sleep(BACKOUT_POLL)
+
+
+def site_readers(db: Database, sites: list[str]) -> dict[str, SiteReader]:
+    """What discovery looks for on a page, per site: brand terms, excludes, competitors."""
+    readers = {}
+    for domain in sites:
+        profile = storage.load_site(db, domain)
+        readers[domain] = SiteReader.build(
+            profile.domain, profile.brands, profile.excludes, profile.competitors
+        )
+    return readers
+
+
+class ContactPages:
+    """Fetch each site's contact page once per run, for the outreach targets found on it.
+
+    Spiders pass their items through `follow`: an outreach target with a contact
+    page gets that page's addresses (`PageContacts`), fetched at the first target
+    of its domain (same politeness as any request) and remembered for the rest.
+    """
+
+    #: Domains whose contact page is remembered; beyond this the oldest are forgotten,
+    #: so a long crawl stays flat in memory (a forgotten one is fetched again).
+    REMEMBERED = 10_000
+
+    def __init__(self) -> None:
+        self.found: dict[str, tuple[Any, ...]] = {}  # domain -> contacts of its contact page
+        self.waiting: dict[str, list[str]] = {}  # domain -> target pages awaiting its fetch
+
+    def follow(self, items: Iterable[Any]) -> Iterator[Any]:
+        for item in items:
+            yield item
+            if not isinstance(item, PageMentions) or item.links_to_site or not item.contact_url:
+                continue
+            if not item.mentions:
+                continue
+            domain = registered_domain(host_of(item.contact_url))
+            if domain in self.found:
+                yield PageContacts(item.page_url, self.found[domain])
+            elif domain in self.waiting:
+                self.waiting[domain].append(item.page_url)
+            else:
+                self.waiting[domain] = [item.page_url]
+                yield self._request(item.contact_url, domain)
+
+    def _request(self, url: str, domain: str) -> Any:
+        import scrapy
+
+        return scrapy.Request(
+            url,
+            callback=self.parse,
+            errback=self.on_error,
+            cb_kwargs={"domain": domain},
+            dont_filter=True,
+        )
+
+    def parse(self, response: Response, domain: str) -> Iterator[PageContacts]:
+        fetch = fetch_from(response)
+        contacts: tuple[Any, ...] = ()
+        if status_reason(fetch) is None:
+            page = pages.parse(fetch)
+            contacts = tuple(
+                c for c in page_contacts(page.root, fetch.final_url) if c.kind is ContactKind.EMAIL
+            )
+        yield from self._done(domain, contacts)
+
+    def on_error(self, failure: Failure) -> Iterator[PageContacts]:
+        yield from self._done(failure.request.cb_kwargs["domain"], ())
+
+    def _done(self, domain: str, contacts: tuple[Any, ...]) -> Iterator[PageContacts]:
+        if len(self.found) >= self.REMEMBERED:
+            self.found.pop(next(iter(self.found)))
+        self.found[domain] = contacts
+        for page_url in self.waiting.pop(domain, []):
+            if contacts:
+                yield PageContacts(page_url, contacts)

@@ -1,0 +1,381 @@
+"""End to end, discovery: `crawl`, `mentions`, the outreach life cycle and mentions in `verify`.
+
+The real CLI in a subprocess against a virtual web on 127.0.0.1: three small
+sites with sitemaps (one gzipped, one an index), robots rules, URL traps, pages
+with linked and unlinked mentions in tricky places, an image use, competitor
+links and a contact page; a domain that robots.txt shuts out and one that never
+answers; an alerts feed.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAST, ROOT, proxy_env, run_cli
+
+pytestmark = pytest.mark.e2e
+
+SITE = "acme-widgets.com"
+SETTINGS = [*FAST, "-s", "DOWNLOAD_TIMEOUT=3"]
+
+
+def page(body: str, title: str = "A page", head: str = "") -> str:
+    return (
+        f"<!DOCTYPE html><html><head><title>{title}</title>{head}</head><body>{body}</body></html>"
+    )
+
+
+def urlset(*urls: str) -> str:
+    entries = "".join(f"<url><loc>{u}</loc></url>" for u in urls)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+    )
+
+
+def gz(text: str) -> str:
+    return base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+
+
+NAV = '<nav><a href="/">Home</a> <a href="/about">About</a> <a href="/post/1">One</a></nav>'
+TRAPS = (
+    "".join(f'<a href="/calendar?month={m}">m{m}</a>' for m in range(1, 41))
+    + '<a href="/a/a/a/deep">deep</a> <a href="/page?PHPSESSID=abc123">page</a>'
+    + '<a href="/page#top">same page</a> <a href="/private/secret">secret</a>'
+)
+ALPHA = {
+    "alpha-blog.com/robots.txt": {
+        "body": "User-agent: *\nDisallow: /private/\n"
+        "Sitemap: http://alpha-blog.com/sitemap_index.xml\n",
+        "content_type": "text/plain",
+    },
+    "alpha-blog.com/sitemap_index.xml": {
+        "body": '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
+        'sitemap/0.9"><sitemap><loc>http://alpha-blog.com/sitemap-posts.xml.gz</loc>'
+        "</sitemap></sitemapindex>",
+        "content_type": "application/xml",
+    },
+    "alpha-blog.com/sitemap-posts.xml.gz": {
+        "body_base64": gz(
+            urlset(
+                "http://alpha-blog.com/post/2",
+                "http://alpha-blog.com/post/3",
+                "http://elsewhere.org/not-ours",
+            )
+        ),
+        "content_type": "application/x-gzip",
+    },
+    "alpha-blog.com/": {"body": page(NAV + "<p>Welcome to the alpha blog.</p>" + TRAPS)},
+    "alpha-blog.com/post/1": {
+        "body": page(
+            NAV + "<article><p>We tried <a href='https://acme-widgets.com/pricing'>Acme "
+            "Widgets</a> and <a rel='nofollow' href='https://www.widgetco.com/'>WidgetCo</a>."
+            "</p></article>",
+            "Post one",
+        )
+    },
+    "alpha-blog.com/post/2": {
+        "body": page(
+            NAV + "<article><h3>Sponsors</h3><p>Acme Widgets</p><p>Thanks to acme-widgets.com"
+            "</p><img src='https://cdn.acme-widgets.com/logo.png' alt='Acme logo'>"
+            "<p>Write to <a href='mailto:editor@alpha-blog.com'>the editor</a>.</p></article>",
+            "Post two",
+            '<meta name="author" content="Jane Doe">',
+        )
+    },
+    "alpha-blog.com/post/3": {"body": page(NAV + "<p>Nothing about anyone.</p>", "Post three")},
+    "alpha-blog.com/about": {
+        "body": page(NAV + '<p>We are a blog. <a href="/contact">Contact us</a></p>', "About")
+    },
+    "alpha-blog.com/contact": {
+        "body": page("<p>Mail: press [at] alpha-blog [dot] com</p>", "Contact")
+    },
+    "alpha-blog.com/private/secret": {
+        "body": page("<a href='https://acme-widgets.com/'>Acme Widgets</a>")
+    },
+    "alpha-blog.com/page": {"body": page(NAV + "<p>A page.</p>")},
+    "alpha-blog.com/calendar": {"body": page(NAV + "<p>Calendar.</p>")},
+    "alpha-blog.com/a/a/a/deep": {"body": page("<p>trap</p>")},
+}
+BETA = {
+    "beta-news.org/sitemap.xml": {
+        "body": urlset("http://beta-news.org/story"),
+        "content_type": "application/xml",
+    },
+    "beta-news.org/": {
+        "body": page(
+            "<nav>Partners: Acme Widgets</nav><main><p>Acme Widgets Bank lends money."
+            "</p><p>See <a href='/story'>the story</a>.</p></main>"
+            "<script>var x = 'Acme Widgets';</script>",
+            "Beta news",
+        )
+    },
+    "beta-news.org/story": {
+        "body": page(
+            "<p>Our review of widgets.</p>",
+            "WidgetPro review",
+            '<meta name="robots" content="noindex">',
+        )
+    },
+}
+OTHERS = {
+    "gamma-shop.net/robots.txt": {
+        "body": "User-agent: *\nDisallow: /\n",
+        "content_type": "text/plain",
+    },
+    "gamma-shop.net/": {"body": page("<a href='https://acme-widgets.com/'>Acme Widgets</a>")},
+    "down-site.com/": {"drop": True},
+}
+ROUTES = {**ALPHA, **BETA, **OTHERS}
+
+
+def init(db: str) -> None:
+    done = run_cli(
+        [
+            "init",
+            "--site",
+            SITE,
+            "--brand",
+            "Acme Widgets",
+            "--brand",
+            "WidgetPro",
+            "--competitor",
+            "widgetco.com",
+            "--exclude",
+            "Acme Widgets Bank",
+            "--db",
+            db,
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def cli_json(args: list[str], server=None) -> object:  # type: ignore[no-untyped-def]
+    done = run_cli(args, server)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
+    server = web(routes=ROUTES)
+    db = str(tmp_path / "d.db")
+    init(db)
+    domains = tmp_path / "domains.txt"
+    domains.write_text(
+        "# prospects\nalpha-blog.com\n\nhttp://beta-news.org/\ngamma-shop.net\n"
+        "down-site.com\nnot a domain\nALPHA-BLOG.com\n",
+        encoding="utf-8",
+    )
+    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", db], server, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert f"{domains}:7: " in done.stderr  # the bad line, named
+    rows = {row["domain"]: row for row in json.loads(done.stdout)}
+    assert set(rows) == {"alpha-blog.com", "beta-news.org", "gamma-shop.net", "down-site.com"}
+    assert set(rows["alpha-blog.com"]) == {
+        "domain",
+        "pages",
+        "backlinks_new",
+        "backlinks_known",
+        "competitor_links",
+        "unlinked_mentions",
+        "stopped",
+    }
+    alpha = rows["alpha-blog.com"]
+    assert (alpha["backlinks_new"], alpha["competitor_links"], alpha["unlinked_mentions"]) == (
+        1,
+        1,
+        1,
+    )
+    assert alpha["stopped"] == "depth_limit" or alpha["stopped"] == "done"
+    assert rows["gamma-shop.net"]["stopped"] == "robots"
+    assert rows["down-site.com"]["stopped"] == "unreachable"
+    assert rows["beta-news.org"]["stopped"] == "done"
+
+    # robots.txt obeyed; traps guarded; a URL fetched once after canonicalisation
+    assert server.hits("alpha-blog.com", "/private/secret") == 0
+    assert server.hits("alpha-blog.com", "/a/a/a/deep") == 0
+    calendar = [p for m, h, p in server.requests if h == "alpha-blog.com" and "calendar" in p]
+    assert len(calendar) == 30
+    assert server.hits("alpha-blog.com", "/page") == 1
+    assert server.hits("elsewhere.org") == 0
+    assert server.hits("gamma-shop.net", "/") == 0
+    assert server.hits("www.widgetco.com") == 0  # competitor pages are never fetched
+
+    backlinks = cli_json(["report", "backlinks", "--format", "json", "--db", db])
+    assert [(b["source_url"], b["target_url"], b["status"], b["sources"]) for b in backlinks] == [
+        ("http://alpha-blog.com/post/1", "https://acme-widgets.com/pricing", "live", "crawl")
+    ]
+    competitor = cli_json(["report", "competitor-links", "--format", "json", "--db", db])
+    assert [
+        (c["page_url"], c["competitor"], c["follow"], c["nofollow_source"]) for c in competitor
+    ] == [("http://alpha-blog.com/post/1", "widgetco.com", False, "rel")]
+
+    mentions = cli_json(["report", "mentions", "--format", "json", "--db", db])
+    got = {(m["page_url"], m["term"]): m for m in mentions}
+    post2 = got[("http://alpha-blog.com/post/2", "Acme Widgets")]
+    assert (post2["kind"], post2["placement"], post2["linked"]) == ("text", "main", False)
+    assert post2["reason"] == "unlinked_mention" and post2["outreach_status"] == "new"
+    assert post2["emails"] == ["editor@alpha-blog.com", "press@alpha-blog.com"]
+    assert post2["author"] == "Jane Doe"
+    assert post2["contact_url"] == "http://alpha-blog.com/contact"
+    assert got[("http://alpha-blog.com/post/2", SITE)]["kind"] == "text"
+    image = got[("http://alpha-blog.com/post/2", "https://cdn.acme-widgets.com/logo.png")]
+    assert (image["kind"], image["context"]) == ("image_use", "Acme logo")
+    linked = got[("http://alpha-blog.com/post/1", "Acme Widgets")]
+    assert linked["linked"] is True and linked["page_links_to_site"] is True
+    beta = got[("http://beta-news.org/", "Acme Widgets")]
+    assert beta["placement"] == "boilerplate"  # in <nav>; "Acme Widgets Bank" is excluded
+    story = got[("http://beta-news.org/story", "WidgetPro")]
+    assert (story["kind"], story["page_noindex"]) == ("title", True)
+    assert mentions[-1]["page_url"] == "http://beta-news.org/story"  # noindex last
+    assert ("http://alpha-blog.com/post/3", "Acme Widgets") not in got
+
+
+def test_crawl_resumes_without_fetching_finished_pages(web, tmp_path: Path) -> None:
+    slow = {
+        f"slow-site.com/p{i}": {"body": page(f"<p>page {i}</p>"), "delay": 0.3} for i in range(30)
+    }
+    home = "".join(f'<a href="/p{i}">p{i}</a>' for i in range(30))
+    server = web(routes={**slow, "slow-site.com/": {"body": page(home)}})
+    db = str(tmp_path / "r.db")
+    init(db)
+    domains = tmp_path / "one.txt"
+    domains.write_text("slow-site.com\n", encoding="utf-8")
+    args = [sys.executable, "-m", "crawler.cli", "crawl", str(domains), *SETTINGS]
+    args += ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "--db", db]
+    child = subprocess.Popen(args, cwd=ROOT, env=proxy_env(server))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        with sqlite3.connect(db) as conn:
+            stored = conn.execute("select count(*) from crawl_pages").fetchone()[0]
+        if stored >= 8:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with sqlite3.connect(db) as conn:
+        finished = {r[0] for r in conn.execute("select url from crawl_pages")}
+    assert 8 <= len(finished) < 31
+    before = list(server.requests)
+    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", db], server, timeout=120)
+    assert done.returncode == 0, done.stderr
+    [row] = json.loads(done.stdout)
+    assert (row["pages"], row["stopped"]) == (31, "done")
+    again = [f"http://{h}{p}" for m, h, p in server.requests[len(before) :] if m == "GET"]
+    assert not set(again) & finished, "pages finished before the kill were fetched again"
+
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Google Alert - Acme Widgets</title>
+<entry><id>tag:google.com,2013:googlealerts/feed:1</id>
+<title type="html">&lt;b&gt;Acme&lt;/b&gt;</title>
+<link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=http://news-site.org/acme&amp;ct=ga"/>
+<published>2026-12-01T10:00:00Z</published></entry>
+<entry><id>tag:google.com,2013:googlealerts/feed:2</id><title>linked</title>
+<link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=http://news-site.org/linked&amp;ct=ga"/>
+</entry></feed>"""
+
+
+def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_path: Path) -> None:
+    routes = {
+        "news-site.org/acme": {"body": page("<p>Acme Widgets ships a new widget.</p>")},
+        "news-site.org/linked": {
+            "body": page("<p>We like <a href='https://acme-widgets.com/'>Acme Widgets</a>.</p>")
+        },
+        "alerts.example-feeds.com/feed": {"body": FEED, "content_type": "application/atom+xml"},
+        "list-site.org/a": {"body": page("<p>Is AcmeWidgets any good?</p>")},
+        "list-site.org/gone": {"status": 404},
+    }
+    server = web(routes=routes)
+    db = str(tmp_path / "m.db")
+    init(db)
+    urls = tmp_path / "urls.txt"
+    urls.write_text(
+        "http://list-site.org/a\nhttp://list-site.org/gone\nftp://nope\n", encoding="utf-8"
+    )
+    listed = run_cli(["mentions", str(urls), "--json", *SETTINGS, "--db", db], server)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{urls}:3: " in listed.stderr
+    assert json.loads(listed.stdout)["unlinked_mentions"] == 1
+    feed = "http://alerts.example-feeds.com/feed"
+    fed = run_cli(["mentions", "--feed", feed, "--json", *SETTINGS, "--db", db], server)
+    assert fed.returncode == 0, fed.stderr
+    summary = json.loads(fed.stdout)
+    assert (summary["unlinked_mentions"], summary["backlinks_new"]) == (1, 1)
+    assert server.hits("www.google.com") == 0  # the wrapper is unwrapped, never fetched
+    mentions = cli_json(["report", "mentions", "--unlinked", "--format", "json", "--db", db])
+    assert {(m["page_url"], m["source"]) for m in mentions} == {
+        ("http://list-site.org/a", "list"),
+        ("http://news-site.org/acme", "feed"),
+    }
+    backlinks = cli_json(["report", "backlinks", "--format", "json", "--db", db])
+    assert [(b["source_url"], b["sources"], b["status"]) for b in backlinks] == [
+        ("http://news-site.org/linked", "feed", "live")
+    ]
+    # The same list again: re-checked, not duplicated.
+    again = run_cli(["mentions", str(urls), "--json", *SETTINGS, "--db", db], server)
+    assert again.returncode == 0, again.stderr
+    assert len(cli_json(["report", "mentions", "--format", "json", "--db", db])) == 3
+
+    # Outreach: contacted, then the page links to us: the next verify marks it won.
+    set_ = run_cli(["outreach", "set", "http://news-site.org/acme", "contacted", "--db", db])
+    assert set_.returncode == 0, set_.stderr
+    server.update(
+        {
+            "news-site.org/acme": {
+                "body": page("<p><a href='https://acme-widgets.com/'>Acme Widgets</a> ships.</p>")
+            }
+        }
+    )
+    verified = run_cli(["verify", *SETTINGS, "--db", db], server)
+    assert verified.returncode == 0, verified.stderr
+    targets = cli_json(["outreach", "list", "--format", "json", "--db", db])
+    status = {t["page_url"]: t["status"] for t in targets}
+    assert status == {"http://news-site.org/acme": "won", "http://list-site.org/a": "new"}
+    backlinks = cli_json(["report", "backlinks", "--format", "json", "--db", db])
+    won = [b for b in backlinks if b["source_url"] == "http://news-site.org/acme"]
+    assert [(b["status"], b["sources"]) for b in won] == [("live", "outreach")]
+
+
+def test_verify_reads_mentions_and_report_lost_says_so(web, tmp_path: Path) -> None:
+    routes = {
+        "r1.org/still": {"body": page("<p>Acme Widgets are fine, no link.</p>")},
+        "r1.org/silent": {"body": page("<p>Nothing here.</p>")},
+        "r1.org/live": {"body": page("<p><a href='https://acme-widgets.com/'>Acme</a></p>")},
+    }
+    server = web(routes=routes)
+    db = str(tmp_path / "v.db")
+    init(db)
+    links = tmp_path / "links.csv"
+    links.write_text(
+        "source_url,target_url\n"
+        + "".join(f"http://r1.org/{p},https://acme-widgets.com/\n" for p in routes_paths(routes)),
+        encoding="utf-8",
+    )
+    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    verified = run_cli(["verify", *SETTINGS, "--db", db], server)
+    assert verified.returncode == 0, verified.stderr
+    lost = cli_json(["report", "lost", "--format", "json", "--db", db])
+    got = {row["source_url"]: (row["reason"], row["mentions_brand"]) for row in lost}
+    assert got == {
+        "http://r1.org/still": ("link_removed", True),
+        "http://r1.org/silent": ("link_removed", False),
+    }
+    targets = cli_json(["outreach", "list", "--format", "json", "--db", db])
+    assert [(t["page_url"], t["reason"]) for t in targets] == [
+        ("http://r1.org/still", "link_removed")
+    ]
+
+
+def routes_paths(routes: dict[str, dict]) -> list[str]:
+    return [key.split("/", 1)[1] for key in routes]

@@ -1,0 +1,39 @@
+"""Where one domain of a crawl stands: its frontier and what its requests gave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from verifier.crawl.frontier import DomainFrontier, Stop, stop_reason
+
+
+@dataclass(slots=True)
+class DomainProgress:
+    """Counts of one domain while it is crawled; dropped once it is done."""
+
+    frontier: DomainFrontier
+    fallbacks: dict[str, str] = field(default_factory=dict)  # start URL -> its http:// twin
+    other_requests: int = 0  # robots.txt and sitemaps in flight (not pages)
+    answers: int = 0  # HTTP responses to page requests
+    failures: int = 0  # page requests that gave no usable page
+    robots_blocked_home: bool = False
+    sitemaps_read: int = 0
+    started: bool = False  # robots.txt / sitemaps requested
+
+    @property
+    def domain(self) -> str:
+        return self.frontier.domain
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight and nothing left to fetch: the domain is done."""
+        return self.other_requests == 0 and self.frontier.finished
+
+    def stop(self) -> Stop:
+        return stop_reason(
+            self.frontier.stopped,
+            pages_ok=self.frontier.pages,
+            answers=self.answers,
+            failures=self.failures,
+            robots_blocked_home=self.robots_blocked_home,
+        )

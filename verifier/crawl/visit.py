@@ -1,0 +1,36 @@
+"""One page of a domain-list crawl: what it says about the site, and where to go next."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from verifier.mentions.reading import Item, SiteReader, read_discovered
+from verifier.models import BacklinkRef, Fetch
+from verifier.verdict import classify
+from verifier.verdict import page as pages
+from verifier.verdict.urls import host_of, host_on_domain
+
+
+@dataclass(slots=True)
+class Visit:
+    items: list[Item] = field(default_factory=list)  # checks, backlinks, mentions, …
+    links: list[str] = field(default_factory=list)  # internal links, in document order
+    ok: bool = False  # an HTML page answered: it counts toward the domain's page cap
+
+
+def visit(fetch: Fetch, reader: SiteReader, scope: str, known: Sequence[BacklinkRef] = ()) -> Visit:
+    """Read a crawled page once: discovery's items, and its links within `scope`.
+
+    An error answer, a page that is not HTML, or one that redirected off the
+    scope's registered domain is no page of the crawl: only its known backlinks
+    get their checks.
+    """
+    if classify.status_reason(fetch) is not None:
+        return Visit(read_discovered(fetch, reader, "crawl", known))
+    page = pages.parse(fetch)
+    items = read_discovered(fetch, reader, "crawl", known, page)
+    if not host_on_domain(host_of(fetch.final_url), scope):
+        return Visit(items)
+    links = list(dict.fromkeys(link.url for link in pages.links_to(page, scope)))
+    return Visit(items, links, True)

@@ -1,0 +1,444 @@
+"""Who to ask for a link: e-mail addresses, authors and the contact page of a page.
+
+Everything is read from one parsed page (an lxml root, as `verifier.verdict.page`
+builds it); fetching the contact page, once per domain, is the crawler's job, and
+`join_emails` adds the addresses found there to the page's own contacts.
+
+Addresses come from `mailto:` links, visible text (plain or obfuscated),
+JSON-LD and microdata `email` fields, and Cloudflare's e-mail protection (whose
+encoding is a published XOR, not a secret). Authors come from `<meta name=author>`,
+schema.org `author` in JSON-LD or microdata, and `rel=author` links.
+
+A little over 400 lines: the address grammar (`emails_in` and its helpers)
+has no other user yet; it is the part to move out, to `addresses.py`, if it grows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from lxml import etree
+
+from verifier.models import Contact, ContactKind
+from verifier.verdict.page import TEXT_SKIP, anchor_text, fold, rel_tokens
+from verifier.verdict.urls import host_of, registered_domain
+
+#: Longer than this is a bio or a byline sentence, not a name.
+MAX_AUTHOR_CHARS = 100
+#: "TLDs" that are really file names written like addresses (`logo@2x.png`).
+FILE_EXTENSIONS = frozenset(
+    {"png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "bmp", "ico", "tif", "tiff"}
+    | {"css", "js", "mjs", "map", "json", "html", "htm", "php", "txt"}
+)
+#: Reserved for documentation (RFC 2606, RFC 6761): nobody reads mail there.
+RESERVED_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
+RESERVED_TLDS = frozenset({"example", "invalid", "localhost", "test", "local"})
+#: Elements whose start and end break text: an address never spans them.
+BLOCKS = frozenset(
+    {"html", "head", "body", "title", "br", "hr", "p", "div", "section", "article", "aside"}
+    | {"header", "footer", "nav", "main", "address", "blockquote", "pre", "figure"}
+    | {"figcaption", "form", "fieldset", "ul", "ol", "li", "dl", "dt", "dd", "table"}
+    | {"thead", "tbody", "tfoot", "tr", "td", "th", "caption", "option", "select"}
+    | {"h1", "h2", "h3", "h4", "h5", "h6", "textarea", "button", "noscript"}
+)
+CLOUDFLARE_PATH = "/cdn-cgi/l/email-protection#"
+
+
+def _bracketed(words: str) -> str:
+    return "|".join(rf"\{o} ?(?:{words}) ?\{c}" for o, c in ("[]", "()", "{}", "<>"))
+
+
+# Obfuscated separators. A bare word (`jane at acme dot com`) is also prose
+# ("look at this dot com boom"), so `_accepted` keeps it only when the same
+# address also has a bracketed separator: brackets are what show intent.
+# `emails_in` folds spaces first, so one optional space stands for any run;
+# a line break is never part of an address. Every repetition is bounded: a
+# regex that could scan to the end of the text from each start would be
+# quadratic on long runs like "a(dot)a(dot)a…".
+_BRACKETED_AT = _bracketed("at|@")
+_BRACKETED_DOT = _bracketed(r"dot|\.")
+_AT = rf"(?: ?(?:{_BRACKETED_AT}) ?| at |@)"
+_DOT = rf"(?: ?(?:{_BRACKETED_DOT}) ?| dot |\.)"
+_LOCAL_DOT = rf"(?: ?(?:{_BRACKETED_DOT}) ?|\.)"  # "first dot last" is prose
+_ATOM = r"[a-z0-9_+-]{1,64}"
+_LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"  # any script: bücher.de
+# ASCII TLDs only: then CJK text glued to an address does not join it.
+_TLD = r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})(?![a-z0-9])"
+_CANDIDATE = re.compile(
+    rf"(?<![a-z0-9_.+-]){_ATOM}(?:{_LOCAL_DOT}{_ATOM}){{0,15}}"
+    rf"{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,15}}{_DOT}{_TLD}",
+    re.IGNORECASE,
+)
+_SEPARATOR = re.compile(
+    rf" ?(?:{_BRACKETED_AT}|{_BRACKETED_DOT}) ?| (?:at|dot) |[@.]", re.IGNORECASE
+)
+_SPACES = re.compile(r"[^\S\n]+")
+_ANY_SPACES = re.compile(r"\s+")
+_TLD_ONLY = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _accepted(candidate: str) -> str | None:
+    """The address a regex candidate spells, or None when it is prose or not mail."""
+    pieces: list[str] = []
+    seps: list[tuple[str, str]] = []  # (what: "at"/"dot", style: plain/bracket/bare)
+    start = 0
+    for sep in _SEPARATOR.finditer(candidate):
+        pieces.append(candidate[start : sep.start()])
+        start = sep.end()
+        text = sep.group().strip()
+        core = text.strip("[](){}<>").strip().lower()
+        style = "plain" if text in "@." else "bracket" if text[0] in "[({<" else "bare"
+        seps.append(("at" if core in ("at", "@") else "dot", style))
+    pieces.append(candidate[start:])
+    at = next((i for i, (what, _) in enumerate(seps) if what == "at"), None)
+    if at is None:
+        return None
+    domain_seps = seps[at + 1 :]
+    labels = pieces[at + 1 :]
+    # "jane@acme.com dot net": a bare "dot" after written-out dots ends the domain.
+    if any(style != "bare" for _, style in domain_seps):
+        cut = next((i for i, (_, style) in enumerate(domain_seps) if style == "bare"), None)
+        if cut is not None:
+            domain_seps, labels = domain_seps[:cut], labels[: cut + 1]
+    kept = seps[: at + 1] + domain_seps
+    styles = {style for _, style in kept}
+    if "bare" in styles and "bracket" not in styles:
+        return None
+    tld = labels[-1].lower()
+    if len(labels) < 2 or not _TLD_ONLY.fullmatch(tld) or tld in FILE_EXTENSIONS:
+        return None
+    local, domain = ".".join(pieces[: at + 1]).lower(), ".".join(labels).lower()
+    if tld in RESERVED_TLDS or domain in RESERVED_DOMAINS or len(local) > 64:
+        return None
+    address = f"{local}@{domain}"
+    return address if len(address) <= 254 else None
+
+
+def emails_in(text: str) -> list[str]:
+    """E-mail addresses written in `text`, plain or obfuscated, lower-cased, each once.
+
+    >>> emails_in("Mail Jane@Acme.com or jane (at) acme [dot] co [dot] uk, jane@acme.com.")
+    ['jane@acme.com', 'jane@acme.co.uk']
+    >>> emails_in("look at this dot com boom; logo@2x.png; v@1.2.3; @handle; root@localhost")
+    []
+    """
+    found: dict[str, None] = {}
+    for match in _CANDIDATE.finditer(_SPACES.sub(" ", text)):
+        address = _accepted(match.group())
+        if address is not None:
+            found.setdefault(address)
+    return list(found)
+
+
+def mailto_emails(href: str) -> list[str]:
+    """The addresses of a `mailto:` URL (RFC 6068: comma-separated, `to`/`cc`/`bcc` too).
+
+    >>> mailto_emails("MAILTO:Press@Acme.com,%20ceo%40acme.com?subject=Hi&cc=pr@acme.com")
+    ['press@acme.com', 'ceo@acme.com', 'pr@acme.com']
+    """
+    href = href.strip()
+    if href[:7].lower() != "mailto:":
+        return []
+    path, _, query = href[7:].partition("?")
+    fields = [path]
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name.strip().lower() in ("to", "cc", "bcc"):
+            fields.append(value)
+    found: dict[str, None] = {}
+    for value in fields:
+        # unquote, not unquote_plus: "+" is a common character in addresses.
+        for part in re.split(r"[,;]", unquote(value)):
+            found.update(dict.fromkeys(emails_in(part)))
+    return list(found)
+
+
+def cloudflare_email(encoded: str) -> list[str]:
+    """The address hidden by Cloudflare's e-mail protection (`data-cfemail`).
+
+    The first byte is the key every other byte is XORed with.
+
+    >>> cloudflare_email("4f2b2e21260f2e2c222a612c2022")
+    ['dani@acme.com']
+    """
+    try:
+        data = bytes.fromhex(encoded.strip())
+    except ValueError:
+        return []
+    if len(data) < 2:
+        return []
+    return emails_in(bytes(b ^ data[0] for b in data[1:]).decode("utf-8", "replace"))
+
+
+class _Found:
+    """Contacts in document order, each once; text waits until something else is found."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[tuple[ContactKind, str], tuple[ContactKind, str]] = {}
+        self.text: list[str] = []
+
+    def add_text(self, text: str) -> None:
+        # Line breaks in the source are spaces on screen; "\n" is kept for block edges.
+        self.text.append(_ANY_SPACES.sub(" ", text))
+
+    def flush(self) -> None:
+        if self.text:
+            text, self.text = "".join(self.text), []
+            self.emails(emails_in(text))
+
+    def emails(self, addresses: Iterable[str]) -> None:
+        self.flush()
+        for address in addresses:
+            self.contacts.setdefault((ContactKind.EMAIL, address), (ContactKind.EMAIL, address))
+
+    def author(self, name: object) -> None:
+        if not isinstance(name, str):
+            return
+        name = fold(name)
+        if not name or len(name) > MAX_AUTHOR_CHARS or "://" in name or name.startswith("www."):
+            return
+        self.flush()
+        # The first spelling wins: "Jane Doe" in the meta, "JANE DOE" in a styled byline.
+        self.contacts.setdefault((ContactKind.AUTHOR, name.casefold()), (ContactKind.AUTHOR, name))
+
+
+def _ld_text(text: str | None) -> str:
+    # Pages wrap JSON-LD in CDATA or comment markers for old parsers; JSON would not.
+    text = (text or "").strip()
+    for wrapper in ("//<![CDATA[", "<![CDATA[", "<!--"):
+        text = text.removeprefix(wrapper)
+    for wrapper in ("//]]>", "]]>", "-->"):
+        text = text.removesuffix(wrapper)
+    return text
+
+
+def _ld_objects(data: object) -> Iterator[dict[str, Any]]:
+    """Every JSON object in `data`, in document order (iterative: JSON may nest deeply)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+
+
+def _ld_names(value: object, by_id: dict[str, str]) -> Iterator[object]:
+    """Names in a JSON-LD `author`: a string, an object with `name` or `@id`, or a list."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            name = item.get("name")
+            if name is None and isinstance(item.get("@id"), str):
+                name = by_id.get(item["@id"])  # a Person defined elsewhere in the @graph
+            yield from name if isinstance(name, list) else [name]
+
+
+def _read_json_ld(text: str | None, found: _Found) -> None:
+    try:
+        # strict=False: raw newlines inside strings are common and harmless.
+        data = json.loads(_ld_text(text), strict=False)
+    except (ValueError, RecursionError):
+        return  # malformed JSON-LD is the page's problem, not a reason to fail
+    objects = list(_ld_objects(data))
+    by_id: dict[str, str] = {}
+    for obj in objects:
+        if isinstance(obj.get("@id"), str) and isinstance(obj.get("name"), str):
+            by_id.setdefault(obj["@id"], obj["name"])
+    for obj in objects:
+        if "author" in obj:
+            for name in _ld_names(obj["author"], by_id):
+                found.author(name)
+        emails = obj.get("email")
+        for value in emails if isinstance(emails, list) else [emails]:
+            if isinstance(value, str):
+                found.emails(mailto_emails(value) or emails_in(value))
+
+
+def _own_property(item: etree._Element, el: etree._Element) -> bool:
+    """True when `el` is a property of `item`, not of an item nested in it (`worksFor`)."""
+    for ancestor in el.iterancestors():
+        if ancestor is item:
+            return True
+        if ancestor.get("itemscope") is not None:
+            return False
+    return False
+
+
+def _microdata_author(el: etree._Element) -> str | None:
+    """An `itemprop=author`: its own nested `itemprop=name`, else its content or text."""
+    if el.tag == "link":
+        return None  # a profile URL, not a name
+    for child in el.iter(etree.Element):
+        itemprop = (child.get("itemprop") or "").lower().split()
+        if child is not el and "name" in itemprop and _own_property(el, child):
+            return str(child.get("content") or "") if child.tag == "meta" else anchor_text(child)
+    return str(el.get("content") or "") if el.tag == "meta" else anchor_text(el)
+
+
+def _read_element(el: etree._Element, found: _Found) -> None:
+    """Contacts an element carries in its attributes (or, for JSON-LD, its script)."""
+    tag = el.tag
+    itemprop = (el.get("itemprop") or "").lower().split()
+    if tag == "meta":
+        if (el.get("name") or "").strip().lower() == "author":
+            found.author(el.get("content"))
+        if "email" in itemprop:  # visible itemprop=email is read as text
+            content = el.get("content") or ""
+            found.emails(mailto_emails(content) or emails_in(content))
+    if "author" in itemprop:
+        found.author(_microdata_author(el))
+    if tag in ("a", "area"):
+        href = el.get("href") or ""
+        found.emails(mailto_emails(href))
+        if CLOUDFLARE_PATH in href:
+            found.emails(cloudflare_email(href.split("#", 1)[1]))
+        if tag == "a" and "author" in (t.lower() for t in rel_tokens(el.get("rel"))):
+            found.author(anchor_text(el))
+    encoded = el.get("data-cfemail")
+    if encoded:
+        found.emails(cloudflare_email(encoded))
+    if tag == "script":
+        kind = (el.get("type") or "").split(";")[0].strip().lower()
+        if kind == "application/ld+json":
+            _read_json_ld(el.text, found)
+
+
+def _hidden(el: etree._Element) -> bool:
+    # Only inline hiding: obfuscators put decoys in `display:none` spans.
+    return el.get("hidden") is not None or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+
+
+def page_contacts(
+    root: etree._Element | None, page_url: str, base_url: str | None = None
+) -> list[Contact]:
+    """E-mail addresses and authors found on one page, each once, in document order.
+
+    `found_on` is `page_url`. `base_url` is accepted for symmetry with
+    `contact_page_url`; nothing read here needs resolving.
+    """
+    if root is None:
+        return []
+    found = _Found()
+    muted = 0  # inside script/style or an inline-hidden element: text is not shown
+    stack: list[tuple[etree._Element, bool, bool]] = [(root, False, False)]
+    while stack:  # a loop, not recursion: broken markup can nest very deeply
+        el, leaving, mutes = stack.pop()
+        if leaving:
+            muted -= mutes
+            if el.tag in BLOCKS:
+                found.text.append("\n")
+            if el.tail and el is not root and not muted:
+                found.add_text(el.tail)
+            continue
+        if not isinstance(el.tag, str):  # a comment: its text is not shown, its tail is
+            if el.tail and not muted:
+                found.add_text(el.tail)
+            continue
+        if el.tag == "template":  # inert until a script clones it
+            stack.append((el, True, False))
+            continue
+        _read_element(el, found)
+        mutes = el.tag in TEXT_SKIP or _hidden(el)
+        muted += mutes
+        if el.tag in BLOCKS:
+            found.text.append("\n")
+        if el.text and not muted:
+            found.add_text(el.text)
+        stack.append((el, True, mutes))
+        stack.extend((child, False, False) for child in reversed(el))
+    found.flush()
+    return [Contact(kind, value, page_url) for kind, value in found.contacts.values()]
+
+
+_WORD_GAP = r"[\s_-]*"
+#: Link text or a URL path segment that names a contact page ("Contact us", /kontakt/).
+CONTACT_NAME = re.compile(
+    rf"(?:contact(?:o|s|ez|ar|e)?|cont[aá]ct(?:enos|anos)|contato|kontakt(?:e|y|formular|seite)?"
+    rf"|impressum|imprint)(?:{_WORD_GAP}(?:us|me|nous|page|form))?",
+    re.IGNORECASE,
+)
+#: The fallback: an about page ("About", /about-us, /ueber-uns).
+ABOUT_NAME = re.compile(
+    rf"about(?:{_WORD_GAP}(?:us|me))?|(?:ü|ue|u)ber{_WORD_GAP}uns|[aà]{_WORD_GAP}propos"
+    rf"|qui[eé]nes{_WORD_GAP}somos|quem{_WORD_GAP}somos",
+    re.IGNORECASE,
+)
+_URL_NOISE = re.compile(r"[\t\n\r]")
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
+
+
+def _names(pattern: re.Pattern[str], text: str, url: str) -> bool:
+    """True when the link's whole text, or its URL's last path segment or a query
+    value, is the name. Whole, not contained: "Contact lenses" and
+    /blog/contact-lenses-guide are articles, not contact pages.
+    """
+    if pattern.fullmatch(fold(_NOT_LETTERS.sub(" ", text))):
+        return True
+    parts = urlsplit(url)
+    segment = unquote(parts.path).rstrip("/").rsplit("/", 1)[-1]
+    segment = re.sub(r"\.[a-z0-9]{1,5}$", "", segment, flags=re.IGNORECASE)  # .html, .php
+    values = [unquote(pair.partition("=")[2]) for pair in parts.query.split("&")]
+    return any(pattern.fullmatch(value.strip()) for value in [segment, *values])
+
+
+def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]]:
+    """(absolute URL without fragment, link text) of the page's links on base_url's site."""
+    domain = registered_domain(host_of(base_url))
+    for el in root.iter("a", "area"):
+        href = _URL_NOISE.sub("", (el.get("href") or "").strip())
+        if not href or href.startswith("#"):
+            continue  # a place on this page, not another page
+        try:
+            url = urldefrag(urljoin(base_url, href)).url
+        except ValueError:
+            continue  # e.g. an invalid IPv6 literal
+        # Only http(s): this drops mailto:, javascript: and tel: too.
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            continue
+        host = host_of(url)
+        if host and domain and registered_domain(host) == domain:
+            yield url, anchor_text(el)
+
+
+def contact_page_url(root: etree._Element | None, base_url: str) -> str | None:
+    """The page's link to its site's contact page, absolute, on base_url's registered domain.
+
+    The first link named contact/kontakt/contacto/contato/impressum (by its text
+    or its URL) wins; failing that, the first about link.
+    """
+    if root is None:
+        return None
+    about: str | None = None
+    for url, text in _site_links(root, base_url):
+        if _names(CONTACT_NAME, text, url):
+            return url
+        if about is None and _names(ABOUT_NAME, text, url):
+            about = url
+    return about
+
+
+def contact_page(
+    root: etree._Element | None, page_url: str, base_url: str | None = None
+) -> Contact | None:
+    """The contact page link as a `CONTACT_URL` contact found on `page_url`."""
+    url = contact_page_url(root, base_url or page_url)
+    return None if url is None else Contact(ContactKind.CONTACT_URL, url, page_url)
+
+
+def join_emails(contacts: Iterable[Contact], contact_page: Iterable[Contact]) -> list[Contact]:
+    """`contacts` plus the contact page's e-mail addresses not already among them."""
+    joined = list(contacts)
+    known = {c.value for c in joined if c.kind is ContactKind.EMAIL}
+    for contact in contact_page:
+        if contact.kind is ContactKind.EMAIL and contact.value not in known:
+            known.add(contact.value)
+            joined.append(contact)
+    return joined

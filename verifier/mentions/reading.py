@@ -1,0 +1,221 @@
+"""Discovery's reading of one fetched page: mentions, image uses, contacts, links.
+
+Two entry points, one per way a page is met:
+- `read_verified` for a page `verify` fetched for its known backlinks: the
+  checks as always, plus the page's mentions, at a bounded cost (the body is
+  walked only when a term may be in it);
+- `read_discovered` for a page read by discovery (`crawl`, `mentions`, an
+  outreach target): every link to the site becomes a backlink with a full
+  check, links to competitors are kept, and mentions are recorded.
+Pages on the site itself and pages that answer an error are never mentions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from verifier.mentions.contacts import contact_page_url, page_contacts
+from verifier.mentions.matcher import Matcher, image_uses
+from verifier.models import (
+    BacklinkRef,
+    Check,
+    CompetitorLink,
+    Discovery,
+    Fetch,
+    Link,
+    MentionKind,
+    PageMentions,
+    Reason,
+)
+from verifier.verdict import classify
+from verifier.verdict import page as pages
+from verifier.verdict.directives import header_directives, meta_directives
+from verifier.verdict.urls import host_of, host_on_domain, identity_key
+
+Item = Check | Discovery | PageMentions | CompetitorLink
+
+
+@dataclass(frozen=True, slots=True)
+class SiteReader:
+    """What discovery looks for on a page for one site."""
+
+    domain: str
+    matcher: Matcher
+    competitors: tuple[str, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        domain: str,
+        brands: Sequence[str] = (),
+        excludes: Sequence[str] = (),
+        competitors: Sequence[str] = (),
+    ) -> SiteReader:
+        return cls(domain, Matcher.build(brands, domain, excludes), tuple(competitors))
+
+
+def needs_body(readers: Iterable[SiteReader]) -> Callable[[str], bool]:
+    """For `page.parse`: True when some site's terms may be in the page's visible text."""
+    matchers = [reader.matcher for reader in readers]
+    return lambda text: any(matcher.may_mention(text) for matcher in matchers)
+
+
+def title_of(page: pages.Page) -> str | None:
+    if page.root is None:
+        return None
+    title = page.root.find(".//title")
+    text = pages.fold(title.text or "") if title is not None else ""
+    return text or None
+
+
+def noindex(page: pages.Page, fetch: Fetch) -> bool:
+    return (
+        meta_directives(page.meta_robots).noindex or header_directives(fetch.x_robots_tag).noindex
+    )
+
+
+def _visible_text(root: etree._Element) -> str:
+    # C-fast and a superset of the visible text (scripts included): a second absence
+    # proof once parsed, for pages that name the domain only in their hrefs.
+    text: str = etree.tostring(root, method="text", encoding="unicode")
+    return text
+
+
+def mentions_on(
+    reader: SiteReader,
+    fetch: Fetch,
+    page: pages.Page,
+    source: str,
+    links_to_site: bool,
+    reason: str | None = None,
+) -> tuple[int | None, PageMentions | None]:
+    """How many terms the page mentions (None: not read), and its row when it has any.
+
+    A page that may not mention the site (head-only, or a failed proof) counts 0.
+    """
+    if host_on_domain(host_of(fetch.final_url), reader.domain):
+        return None, None  # our own page
+    root = page.root
+    if root is None:
+        return (0 if page.unlinked is not None else None), None
+    found = []
+    if reader.matcher.may_mention(_visible_text(root)):
+        found = reader.matcher.mentions(root, page.base_url)
+    terms = sum(1 for mention in found if mention.kind is not MentionKind.IMAGE_USE)
+    if not links_to_site:
+        found += image_uses(root, page.base_url, reader.domain)
+    if not found:
+        return terms, None
+    row = PageMentions(
+        site=reader.domain,
+        page_url=fetch.final_url,
+        source=source,
+        title=title_of(page),
+        noindex=noindex(page, fetch),
+        links_to_site=links_to_site,
+        mentions=found,
+        reason=reason if terms else None,
+    )
+    if not links_to_site:  # an outreach target: who to ask
+        row.contacts = page_contacts(root, fetch.final_url, page.base_url)
+        row.contact_url = contact_page_url(root, page.base_url)
+    return terms, row
+
+
+def read_verified(
+    fetch: Fetch, refs: list[BacklinkRef], readers: dict[str, SiteReader]
+) -> list[Item]:
+    """`classify.check_fetch` plus mentions: each check says how many terms its page holds."""
+    wanted = [readers[ref.site] for ref in refs if ref.site in readers]
+    page, found = classify.read_fetch(fetch, refs, needs_body(wanted) if wanted else None)
+    items: list[Item] = list(found)
+    if page is None:
+        return items
+    for domain in dict.fromkeys(ref.site for ref in refs):
+        reader = readers.get(domain)
+        if reader is None:
+            continue
+        checks = [
+            c
+            for ref, c in zip(refs, found, strict=False)
+            if ref.site == domain and isinstance(c, Check)
+        ]
+        removed = any(c.reason is Reason.LINK_REMOVED for c in checks)
+        links = any(c.link_count for c in checks)
+        terms, row = mentions_on(
+            reader, fetch, page, "verify", links, "link_removed" if removed else None
+        )
+        for check in checks:
+            check.mentions = terms
+        if row is not None:
+            items.append(row)
+    return items
+
+
+def _competitor_links(reader: SiteReader, fetch: Fetch, page: pages.Page) -> list[CompetitorLink]:
+    meta = meta_directives(page.meta_robots)
+    header = header_directives(fetch.x_robots_tag)
+    found: dict[str, CompetitorLink] = {}
+    for competitor in reader.competitors:
+        for link in pages.links_to(page, competitor):
+            key = identity_key(link.url)
+            if key in found:
+                continue
+            source = classify.nofollow_source(link, meta, header)
+            found[key] = CompetitorLink(
+                site=reader.domain,
+                competitor=competitor,
+                page_url=fetch.final_url,
+                target_url=link.url,
+                follow=source is None,
+                rel=" ".join(link.rel) or None,
+                nofollow_source=source,
+                anchor=link.anchor,
+            )
+    return list(found.values())
+
+
+def read_discovered(
+    fetch: Fetch,
+    reader: SiteReader,
+    source: str,
+    known: Sequence[BacklinkRef] = (),
+    page: pages.Page | None = None,
+) -> list[Item]:
+    """A page read by discovery: checks of its known backlinks, new backlinks, competitor
+    links and mentions. `known` are the site's backlinks already on this page; `page`
+    the page parsed whole, when the caller has it already.
+
+    A known backlink that takes any link to the site (no target) covers the page:
+    no other backlink is added beside it.
+    """
+    early = classify.status_reason(fetch)
+    if early is not None:
+        return [classify.check_page(ref, fetch, None) for ref in known]
+    if page is None:
+        page = pages.parse(fetch)
+    items: list[Item] = [classify.check_page(ref, fetch, page) for ref in known]
+    links = pages.links_to(page, reader.domain)
+    covered = any(ref.target_url is None for ref in known)
+    if links and not covered and not host_on_domain(host_of(fetch.final_url), reader.domain):
+        known_targets = {identity_key(ref.target_url) for ref in known if ref.target_url}
+        by_target: dict[str, list[Link]] = {}
+        for link in links:
+            by_target.setdefault(identity_key(link.url), []).append(link)
+        for key, same in by_target.items():
+            if key in known_targets:
+                continue
+            ref = BacklinkRef(0, reader.domain, fetch.final_url, same[0].url)
+            check = classify.check_page(ref, fetch, page, same)
+            items.append(
+                Discovery(reader.domain, fetch.final_url, same[0].url, None, check, source)
+            )
+    if not host_on_domain(host_of(fetch.final_url), reader.domain):
+        items.extend(_competitor_links(reader, fetch, page))
+    _, row = mentions_on(reader, fetch, page, source, bool(links))
+    if row is not None:
+        items.append(row)
+    return items

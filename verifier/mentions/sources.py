@@ -1,0 +1,123 @@
+"""Pages to check for mentions: a URL list, or an alerts feed (RSS/Atom).
+
+Alert services wrap each result in a redirect of their own (Google Alerts:
+`https://www.google.com/url?rct=j&sa=t&url=REAL&ct=ga…`); the real page is the
+one to read, so such wrappers are unwrapped here, never fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import feedparser
+
+from verifier.verdict.urls import host_of, identity_key
+
+#: Query parameters that carry the real URL in an alert service's redirect wrapper.
+WRAPPER_PARAMS = ("url", "q", "u", "target", "dest")
+#: Hosts (and their subdomains) known to wrap alert results in a redirect.
+WRAPPER_HOSTS = ("google.com", "bing.com", "talkwalker.com", "facebook.com")
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPage:
+    line: int  # the line of the list, or the entry's position in a feed (1-based)
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    line: int
+    reason: str
+
+
+class SourceError(ValueError):
+    """A list or feed that cannot be read at all."""
+
+
+def _is_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(host_of(url))
+
+
+def unwrap(url: str) -> str:
+    """The real URL behind an alert service's redirect wrapper (else `url` as given).
+
+    >>> unwrap("https://www.google.com/url?rct=j&sa=t&url=https://blog.example.org/a%3Fx%3D1&ct=ga")
+    'https://blog.example.org/a?x=1'
+    >>> unwrap("https://blog.example.org/post")
+    'https://blog.example.org/post'
+    """
+    for _ in range(3):  # a wrapper inside a wrapper, rarely
+        host = host_of(url)
+        if not any(host == h or host.endswith("." + h) for h in WRAPPER_HOSTS):
+            return url
+        query = parse_qs(urlsplit(url).query)
+        inner = next(
+            (query[name][0] for name in WRAPPER_PARAMS if name in query and query[name][0]), None
+        )
+        if inner is None or not _is_http(inner):
+            return url
+        url = inner
+    return url
+
+
+def read_page_list(lines: Iterable[str]) -> tuple[list[ListedPage], list[BadLine]]:
+    """URLs, one per line; `#` comments and blank lines skipped, duplicates merged."""
+    pages: list[ListedPage] = []
+    bad: list[BadLine] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(lines, start=1):
+        text = raw.strip().lstrip("\ufeff").strip()
+        if not text or text.startswith("#"):
+            continue
+        url = unwrap(text)
+        if " " in url or not _is_http(url):
+            bad.append(BadLine(number, f"not an http(s) URL: {text[:200]!r}"))
+            continue
+        key = identity_key(url)
+        if key in seen:
+            continue
+        seen.add(key)
+        pages.append(ListedPage(number, url))
+    return pages, bad
+
+
+def read_page_file(path: str | Path) -> tuple[list[ListedPage], list[BadLine]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read the URL list: {exc.strerror or exc}") from exc
+    return read_page_list(text.splitlines())
+
+
+def read_feed(data: bytes) -> tuple[list[ListedPage], list[BadLine]]:
+    """Each entry's page (unwrapped), duplicates merged; a malformed feed keeps what parsed.
+
+    Raises SourceError when the bytes hold no feed at all.
+    """
+    parsed = feedparser.parse(data)
+    entries = list(parsed.get("entries") or [])
+    if not entries and parsed.get("bozo") and not parsed.get("feed"):
+        problem = parsed.get("bozo_exception")
+        raise SourceError(f"not an RSS or Atom feed ({problem})")
+    pages: list[ListedPage] = []
+    bad: list[BadLine] = []
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, start=1):
+        link = entry.get("link") or ""
+        if not link:
+            links = [item.get("href") for item in entry.get("links") or [] if item.get("href")]
+            link = links[0] if links else ""
+        url = unwrap(str(link).strip())
+        if not _is_http(url):
+            bad.append(BadLine(number, f"entry without an http(s) link: {str(link)[:200]!r}"))
+            continue
+        key = identity_key(url)
+        if key not in seen:
+            seen.add(key)
+            pages.append(ListedPage(number, url))
+    return pages, bad
