@@ -88,7 +88,8 @@ ALPHA = {
         "body": page(
             NAV + "<article><h3>Sponsors</h3><p>Acme Widgets</p><p>Thanks to acme-widgets.com"
             "</p><img src='https://cdn.acme-widgets.com/logo.png' alt='Acme logo'>"
-            "<p>Write to <a href='mailto:editor@alpha-blog.com'>the editor</a>.</p></article>",
+            "<p>Write to <a href='mailto:editor@alpha-blog.com'>the editor</a>.</p></article>"
+            "<footer><a href='/contact'>Contact us</a></footer>",
             "Post two",
             '<meta name="author" content="Jane Doe">',
         )
@@ -196,7 +197,7 @@ def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
         1,
         1,
     )
-    assert alpha["stopped"] == "depth_limit" or alpha["stopped"] == "done"
+    assert (alpha["pages"], alpha["stopped"]) == (37, "done")  # 7 pages + 30 calendar variants
     assert rows["gamma-shop.net"]["stopped"] == "robots"
     assert rows["down-site.com"]["stopped"] == "unreachable"
     assert rows["beta-news.org"]["stopped"] == "done"
@@ -239,6 +240,21 @@ def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
     assert (story["kind"], story["page_noindex"]) == ("title", True)
     assert mentions[-1]["page_url"] == "http://beta-news.org/story"  # noindex last
     assert ("http://alpha-blog.com/post/3", "Acme Widgets") not in got
+
+    # The caps, on a new run of the same list; a known backlink is checked, not re-added.
+    def crawl_again(*options: str) -> dict[str, dict]:
+        args = ["crawl", str(domains), "--new-run", "--json", *options, *SETTINGS, "--db", db]
+        again = run_cli(args, server, timeout=240)
+        assert again.returncode == 0, again.stderr
+        return {row["domain"]: row for row in json.loads(again.stdout)}
+
+    capped = crawl_again("--max-pages", "3")["alpha-blog.com"]
+    assert (capped["pages"], capped["stopped"]) == (3, "page_limit")
+    shallow = crawl_again("--max-depth", "0", "--no-sitemaps")["alpha-blog.com"]
+    assert (shallow["pages"], shallow["stopped"]) == (1, "depth_limit")
+    full = crawl_again()["alpha-blog.com"]
+    assert (full["backlinks_new"], full["backlinks_known"]) == (0, 1)
+    assert len(cli_json(["report", "backlinks", "--format", "json", "--db", db])) == 1
 
 
 def test_crawl_resumes_without_fetching_finished_pages(web, tmp_path: Path) -> None:

@@ -1,0 +1,453 @@
+"""Brand terms in a page's visible text: where they are, and a fast proof they are not.
+
+Terms are the site's brands and its domain written as text. A brand matches
+folded text (`verifier.mentions.text`) on word boundaries, with a run of
+whitespace, a hyphen, an en dash or nothing where it has a space ("Acme
+Widgets" also reads "Acme-Widgets" and "AcmeWidgets"); a possessive ("Acme
+Widgets's", "Acme Widgets’") is a boundary like any other. The domain matches
+as a host name, so `www.` or any other subdomain may precede it. A match
+inside an excluded phrase ("Acme Widgets Bank") or an e-mail address is not a
+mention. Where matches overlap the leftmost wins, then the longest: "Acme
+Widgets" is one match of that term, not also one of "Acme".
+
+`Matcher.may_mention` proves absence without parsing. For each spelling it
+checks one *core*, the spelling's longest ASCII stretch within a word, which
+every occurrence holds unbroken in the folded text. The source can hide a
+core from a plain search only by
+
+* markup inside it (`Wid<b>gets</b>`): then a proper piece of the core ends
+  right before a `<` or starts right after a `>` (one regex for each side);
+* character references (`&#119;idgets`): one that can decode to a character
+  of a core, or to one that vanishes, makes the proof give up;
+* non-ASCII characters that fold into a core character (full-width letters,
+  ligatures, the Kelvin sign): the same; invisible ones are dropped first;
+* case: the source is lower-cased (as bytes, where that runs in C).
+
+A page is cleared only when none of these can make a core appear. This holds
+for any text that contains the page's visible text in order, markup or not,
+so `etree.tostring(root, method="text")` of a parsed page is a second input:
+a word of the visible text is unbroken there too (blocks and skipped
+elements separate words, so no word spans script text).
+
+The module runs past 400 lines on purpose: the proof is sound only for the
+spellings compiled here (their cores, boundaries and separators), so the two
+are kept side by side rather than split where one could change alone.
+"""
+
+from __future__ import annotations
+
+import html.entities
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from lxml import etree
+
+from verifier.mentions.images import image_uses
+from verifier.mentions.text import BOILERPLATE, LINKED, Folded, context, fold_text, visible_text
+from verifier.models import Mention, MentionKind, Placement
+from verifier.verdict.page import Page, links_to
+from verifier.verdict.page import fold as fold_space
+
+__all__ = ["CONTEXT_CHARS", "Hit", "Matcher", "image_uses"]
+
+#: Characters of visible text kept each side of a mention.
+CONTEXT_CHARS = 120
+#: What may stand where a brand has a space: whitespace, a hyphen or en dash, or nothing.
+SEPARATOR = r"(?:\s+|[\-\u2010\u2011\u2013]|)"
+IRRELEVANT, RELEVANT, VANISHES = 0, 1, 2
+#: Past this many "&" on a page, references are looked for with one regex pass.
+MANY_AMPERSANDS = 64
+
+_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013]+")
+_WORD_CHAR = re.compile(r"\w")
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
+_ASCII_BYTES = bytes(range(128))
+_NOT_WORD = "[^a-z0-9_]"  # in the lower-cased source (which ends in a space): a boundary
+_MAIL_LOCAL = re.compile(r"[\w.+-]+\Z")
+_MAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+
+
+class _Spelling(NamedTuple):
+    """One way a term is written, compiled so that sre can search for its first word fast."""
+
+    term: int  # index into Matcher.terms
+    canonical: str  # folded, separators as single spaces: breaks ties between terms
+    words: tuple[str, ...]  # folded; a domain is one word
+    bounded: tuple[bool, bool]  # a boundary must precede / follow
+    regex: re.Pattern[str]
+
+
+def _phrase(term: int, text: str) -> _Spelling | None:
+    words = tuple(w for w in _SEPARATORS.split(fold_text(text)) if w)
+    if not words:
+        return None
+    before, after = bool(_WORD_CHAR.match(words[0][0])), bool(_WORD_CHAR.match(words[-1][-1]))
+    first = re.escape(words[0])
+    # The boundary is asserted after the first word, not before it: a pattern that
+    # starts with a literal lets sre skip ahead with its fast substring search.
+    pattern = (
+        first
+        + (rf"(?<!\w{first})" if before else "")
+        + "".join(SEPARATOR + re.escape(w) for w in words[1:])
+        + (r"(?!\w)" if after else "")
+    )
+    return _Spelling(term, " ".join(words), words, (before, after), re.compile(pattern))
+
+
+def _host(term: int, host: str) -> _Spelling:
+    # A host name: not glued to another label ("notacme.com", "acme.com.evil.net").
+    escaped = re.escape(host)
+    pattern = rf"{escaped}(?<![\w-]{escaped})(?![\w-]|\.[\w-])"
+    return _Spelling(term, host, (host,), (True, True), re.compile(pattern))
+
+
+def _hosts(domain: str) -> list[str]:
+    """The domain as a page may write it: as stored, and in Unicode when it is an IDN."""
+    hosts = [fold_text(domain)]
+    try:
+        unicode = fold_text(domain.encode("ascii").decode("idna"))
+    except UnicodeError:
+        unicode = hosts[0]
+    return hosts if unicode == hosts[0] else [*hosts, unicode]
+
+
+class _Core(NamedTuple):
+    text: str
+    at_start: bool  # starts its spelling, and a boundary precedes it
+    at_end: bool  # ends its spelling, and a boundary follows it
+
+
+def _core(spelling: _Spelling) -> _Core | None:
+    """The longest ASCII stretch of one word; an end of the spelling wins ties."""
+    best: _Core | None = None
+    last = len(spelling.words) - 1
+    for i, word in enumerate(spelling.words):
+        for run in _ASCII_RUNS.finditer(word):
+            core = _Core(
+                run.group(),
+                i == 0 and run.start() == 0 and spelling.bounded[0],
+                i == last and run.end() == len(word) and spelling.bounded[1],
+            )
+            if best is None or (len(core.text), core.at_end) > (len(best.text), best.at_end):
+                best = core
+    return best
+
+
+Trie = dict[str, "Trie"]
+
+
+def _trie(strings: Iterable[str]) -> str:
+    """One regex alternation for `strings`, shared prefixes factored out (sre tries fewer).
+
+    >>> _trie(["s", "ts", "ets", "es"])
+    '(?:e(?:s|ts)|s|ts)'
+    """
+    tree: Trie = {}
+    for string in strings:
+        node = tree
+        for char in string:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def render(node: Trie) -> str:
+        branches = [re.escape(c) + render(sub) for c, sub in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return render(tree)
+
+
+def _splits(cores: Sequence[_Core]) -> tuple[re.Pattern[bytes] | None, re.Pattern[bytes] | None]:
+    """Core pieces glued to markup: `>` then a proper suffix; a proper prefix then `<`.
+
+    Two patterns, each starting with its literal, so that sre scans for it fast.
+    A core that starts its spelling is looked at from its start (a boundary
+    precedes its first piece), any other from its end.
+    """
+    bounded: set[str] = set()
+    free: set[str] = set()
+    starts: list[str] = []
+    for core in cores:
+        text = core.text
+        if core.at_start and not core.at_end:
+            starts += [rf"(?<=(?<![a-z0-9_]){re.escape(text[:j])}<)" for j in range(1, len(text))]
+        else:
+            (bounded if core.at_end else free).update(text[j:] for j in range(1, len(text)))
+    after = [f"(?:{_trie(bounded)}){_NOT_WORD}"] if bounded else []
+    after += [_trie(free)] if free else []
+    return (
+        re.compile((">(?:" + "|".join(after) + ")").encode()) if after else None,
+        re.compile(("<(?:" + "|".join(starts) + ")").encode()) if starts else None,
+    )
+
+
+def char_verdict(char: str, chars: frozenset[str]) -> int:
+    """RELEVANT when `char` can fold into one of `chars`, VANISHES when it folds into nothing.
+
+    >>> [char_verdict(c, frozenset("acmek")) for c in ("\\uff41", "\\u00ad", "\\u00e9", "\\u212a")]
+    [1, 2, 0, 1]
+    """
+    folded = fold_text(char)
+    if not folded:
+        return VANISHES
+    return RELEVANT if any(c in chars for c in folded + char.lower()) else IRRELEVANT
+
+
+def _refs(chars: frozenset[str]) -> re.Pattern[bytes]:
+    """Numeric references, and the named ones whose value can fold into one of `chars`."""
+    names = sorted(
+        {
+            name.rstrip(";")  # legacy names decode without the ";" too
+            for name, value in html.entities.html5.items()
+            if any(char_verdict(c, chars) for c in value)
+        },
+        key=len,
+        reverse=True,
+    )
+    named = "|".join(map(re.escape, names)) or "(?!)"
+    return re.compile(rf"&(?:#(?:[xX]([0-9a-fA-F]+)|([0-9]+))|({named}))".encode())
+
+
+def _code_point_chars(hexa: bytes | None, decimal: bytes | None) -> str:
+    """Every character a numeric reference may decode to (HTML5's C1 remapping included)."""
+    try:
+        value = int(hexa, 16) if hexa else int(decimal or b"0")
+    except ValueError:
+        return "\ufffd"
+    chars = "\ufffd"
+    if 0 < value < 0x110000 and not 0xD800 <= value <= 0xDFFF:
+        chars += chr(value)
+    if 0x80 <= value <= 0x9F:
+        chars += bytes([value]).decode("cp1252", errors="ignore")
+    return chars
+
+
+@dataclass(slots=True)
+class _Proof:
+    """What `may_mention` checks: the cores, their characters, and the regexes built from them."""
+
+    cores: tuple[bytes, ...]
+    chars: frozenset[str]
+    after: re.Pattern[bytes] | None
+    before: re.Pattern[bytes] | None
+    refs: re.Pattern[bytes]
+    always: bool  # a spelling has no ASCII core: nothing to prove absence with
+    verdicts: dict[str, int] = field(default_factory=dict)  # per non-ASCII character met
+
+    @classmethod
+    def build(cls, cores: Sequence[_Core | None]) -> _Proof:
+        found = [c for c in cores if c is not None]
+        texts = sorted({c.text for c in found}, key=len)
+        # A core that holds a shorter one occurs only where that one does: check the short one.
+        kept = [t for t in texts if not any(s in t for s in texts if s != t)]
+        chars = frozenset("".join(kept))
+        after, before = _splits(found)
+        cores_ = tuple(t.encode() for t in kept)
+        return cls(cores_, chars, after, before, _refs(chars), len(found) < len(cores))
+
+    def verdict(self, char: str) -> int:
+        found = self.verdicts.get(char)
+        if found is None:
+            found = self.verdicts[char] = char_verdict(char, self.chars)
+        return found
+
+    def may_name(self, text: str) -> bool:
+        if self.always:
+            return True
+        # Bytes, where lower-casing and searching run in C. Any encoding in which
+        # ASCII is ASCII and other characters are bytes >= 0x80 will do: Latin-1 is
+        # a plain copy for most pages, UTF-8 takes the rest.
+        try:
+            data, codec = text.encode("latin-1"), "latin-1"
+        except UnicodeEncodeError:
+            data, codec = text.encode("utf-8", "surrogatepass"), "utf-8"
+        if not text.isascii():
+            # The distinct non-ASCII characters, cheaply: drop the ASCII bytes in C.
+            rest = data.translate(None, _ASCII_BYTES).decode(codec, "surrogatepass")
+            vanishing = []
+            for char in set(rest):
+                found = self.verdict(char)
+                if found == RELEVANT:
+                    return True
+                if found == VANISHES:
+                    vanishing.append(char.encode(codec, "surrogatepass"))
+            for encoded in vanishing:
+                data = data.replace(encoded, b"")
+        lowered = data.lower() + b" "  # the space: a boundary after the page's last word
+        if any(core in lowered for core in self.cores):
+            return True
+        if self._refs_may_name(data):
+            return True
+        return any(p is not None and p.search(lowered) for p in (self.after, self.before))
+
+    def _refs_may_name(self, data: bytes) -> bool:
+        """True when a reference on the page may decode into a core character."""
+        at, looked = data.find(b"&"), 0
+        while at != -1:
+            looked += 1
+            if looked > MANY_AMPERSANDS:  # one regex pass beats a find per "&" from here
+                return any(self._ref_may_name(ref) for ref in self.refs.finditer(data, at))
+            ref = self.refs.match(data, at)
+            if ref is not None and self._ref_may_name(ref):
+                return True
+            at = data.find(b"&", at + 1)
+        return False
+
+    def _ref_may_name(self, ref: re.Match[bytes]) -> bool:
+        hexa, decimal, named = ref.groups()
+        return named is not None or any(map(self.verdict, _code_point_chars(hexa, decimal)))
+
+
+class Hit(NamedTuple):
+    """One match of a term in folded text."""
+
+    term: int  # index into Matcher.terms
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Matcher:
+    """The site's brand terms and domain, compiled once; ask it about any number of pages."""
+
+    terms: tuple[str, ...]  # brands as configured, then the domain
+    domain: str
+    excludes: tuple[str, ...]
+    _spellings: tuple[_Spelling, ...]
+    _cores: tuple[str | None, ...]  # per spelling: it cannot occur where this does not
+    _excluded: tuple[re.Pattern[str], ...]
+    _proof: _Proof
+
+    @classmethod
+    def build(cls, brands: Sequence[str], domain: str, excludes: Sequence[str] = ()) -> Matcher:
+        """Compile the terms: `brands` (empty ones, and repeats once folded, dropped), `domain`."""
+        terms: list[str] = []
+        spellings: list[_Spelling] = []
+        for brand in (b.strip() for b in brands):
+            spelling = _phrase(len(terms), brand)
+            if spelling is not None and all(spelling.canonical != s.canonical for s in spellings):
+                terms.append(brand)
+                spellings.append(spelling)
+        domain = domain.strip().lower()
+        spellings += [_host(len(terms), host) for host in _hosts(domain)]
+        terms.append(domain)
+        cores = [_core(s) for s in spellings]
+        phrases = filter(None, (_phrase(0, e) for e in excludes))
+        return cls(
+            tuple(terms),
+            domain,
+            tuple(excludes),
+            tuple(spellings),
+            tuple(c.text if c else None for c in cores),
+            tuple(p.regex for p in phrases),
+            _Proof.build(cores),
+        )
+
+    def may_mention(self, text: str) -> bool:
+        """False only when no term can occur in the visible text of the page `text`.
+
+        `text` is the decoded source (markup and all), or any text holding the
+        visible text in order, such as `etree.tostring(root, method="text")`.
+
+        >>> matcher = Matcher.build(["Acme Widgets"], "acme-widgets.com")
+        >>> matcher.may_mention("<p>Best <b>gadgets</b> of 2024</p>")
+        False
+        >>> matcher.may_mention("<p>Acme <i>Wid</i>gets</p>"), matcher.may_mention("&#87;idgets")
+        (True, True)
+        """
+        return self._proof.may_name(text)
+
+    def hits(self, folded: str) -> list[Hit]:
+        """Matches in folded text, leftmost-longest, minus those in excludes or e-mail addresses.
+
+        Each spelling is searched by its own regex, only where its core occurs;
+        the next match of each is kept and the leftmost (then longest) taken,
+        which is what one alternation of them all would find, but fast.
+        """
+        pending = {
+            i: s.regex.search(folded)
+            for i, (s, core) in enumerate(zip(self._spellings, self._cores, strict=True))
+            if core is None or core in folded
+        }
+        found: list[Hit] = []
+        fences: list[tuple[int, int]] | None = None
+        position = 0
+        while pending:
+            for i, match in list(pending.items()):
+                if match is not None and match.start() < position:
+                    match = pending[i] = self._spellings[i].regex.search(folded, position)
+                if match is None:
+                    del pending[i]
+            if not pending:
+                break
+            best = min(pending, key=lambda i: self._rank(i, pending[i]))
+            start, position = pending[best].span()  # type: ignore[union-attr]
+            if fences is None:
+                fences = self._fences(folded)
+            if not any(a <= start and position <= b for a, b in fences):
+                found.append(Hit(self._spellings[best].term, start, position))
+        return found
+
+    def _rank(self, index: int, match: re.Match[str] | None) -> tuple[int, int, bool, int]:
+        """Leftmost, then longest; then a term spelled as the page spells it; then term order."""
+        assert match is not None
+        spelling = self._spellings[index]
+        exact = _SEPARATORS.sub(" ", match.group()) == spelling.canonical
+        return match.start(), -match.end(), not exact, spelling.term
+
+    def _fences(self, folded: str) -> list[tuple[int, int]]:
+        """Spans no match may lie inside: excluded phrases (overlapping too), e-mail addresses."""
+        fences = []
+        for regex in self._excluded:
+            match = regex.search(folded)
+            while match:
+                fences.append(match.span())
+                match = regex.search(folded, match.start() + 1)
+        at = folded.find("@")
+        while at != -1:
+            local = _MAIL_LOCAL.search(folded, max(0, at - 64), at)
+            host = _MAIL_DOMAIN.match(folded, at + 1)
+            if local and host:
+                fences.append((local.start(), host.end()))
+            at = folded.find("@", at + 1)
+        return fences
+
+    def mentions(self, root: etree._Element | None, base_url: str) -> list[Mention]:
+        """Text and title mentions on a parsed page, one per term found, in term order.
+
+        `linked` looks at body occurrences only (a title is never inside a link);
+        a term found only in the title is not linked and counts as main content.
+        """
+        if root is None:
+            return []
+        seen = visible_text(root)
+        folded = Folded.of(seen.text, seen.parts)
+        found: dict[int, Mention] = {}
+        hits = self.hits(folded.text)
+        if hits:  # links matter only now: on most pages there is no hit
+            links = links_to(Page(base_url, base_url, root), self.domain)
+            seen.linked = {link.element for link in links}
+        for hit in hits:
+            start, end = folded.raw_span(hit.start, hit.end)
+            flags = seen.flags_between(start, end)
+            linked = all(f & LINKED for f in flags)
+            main = not all(f & BOILERPLATE for f in flags)
+            first = found.get(hit.term)
+            if first is None:
+                text = context(seen.text, start, end, CONTEXT_CHARS)
+                term, kind = self.terms[hit.term], MentionKind.TEXT
+            else:
+                term, kind, text = first.term, first.kind, first.context
+                linked = linked and first.linked
+                main = main or first.placement is Placement.MAIN
+            placement = Placement.MAIN if main else Placement.BOILERPLATE
+            found[hit.term] = Mention(term, kind, text, linked, placement)
+        title = fold_space(seen.title)
+        for index in {hit.term for hit in self.hits(fold_text(title))} - found.keys():
+            term = self.terms[index]
+            found[index] = Mention(term, MentionKind.TITLE, title, False, Placement.MAIN)
+        return [found[index] for index in sorted(found)]
