@@ -45,6 +45,9 @@ BACKCHECK_CHECK_TARGETS = True  # also check our own pages that backlinks point 
 BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
 BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
+# `verify` also reads every page it parses for brand mentions (report lost's
+# mentions_brand, outreach targets) and re-reads open outreach targets.
+BACKCHECK_READ_MENTIONS = True
 
 # `backcheck crawl` (a domain list): how many domains are open at once (each holds at
 # most CONCURRENT_REQUESTS_PER_DOMAIN slots, so a slow one never starves the rest),

@@ -395,3 +395,44 @@ def test_verify_reads_mentions_and_report_lost_says_so(web, tmp_path: Path) -> N
 
 def routes_paths(routes: dict[str, dict]) -> list[str]:
     return [key.split("/", 1)[1] for key in routes]
+
+
+def test_crawl_shards_domains_over_processes_and_runs_under_scrapy(web, tmp_path: Path) -> None:
+    server = web(routes=ROUTES)
+    domains = tmp_path / "domains.txt"
+    domains.write_text(
+        "http://alpha-blog.com/\nhttp://beta-news.org/\ngamma-shop.net\n", encoding="utf-8"
+    )
+    results = {}
+    for name, options in (("one", []), ("two", ["--processes", "2"])):
+        db = str(tmp_path / f"{name}.db")
+        init(db)
+        args = ["crawl", str(domains), "--json", *options, *SETTINGS, "--db", db]
+        results[name] = cli_json(args, server)
+        mentions = cli_json(["report", "mentions", "--format", "json", "--db", db])
+        results[name + "-mentions"] = sorted((m["page_url"], m["term"]) for m in mentions)
+    assert results["one"] == results["two"]
+    assert results["one-mentions"] == results["two-mentions"]
+    assert {r["domain"]: r["pages"] for r in results["one"]} == {
+        "alpha-blog.com": 37,
+        "beta-news.org": 2,
+        "gamma-shop.net": 0,
+    }
+    # The same job through Scrapy itself (as Scrapyd runs it).
+    db = str(tmp_path / "scrapy.db")
+    init(db)
+    scrapy = [sys.executable, "-m", "scrapy", "crawl", "crawl", "-a", f"db={db}"]
+    done = subprocess.run(
+        [*scrapy, "-a", f"file={domains}", *SETTINGS],
+        cwd=ROOT,
+        env=proxy_env(server),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        state = conn.execute("select kind, state from runs").fetchall()
+        pages = dict(conn.execute("select domain, count(*) from crawl_pages where ok group by 1"))
+    assert state == [("crawl", "finished")]
+    assert pages == {"alpha-blog.com": 37, "beta-news.org": 2}

@@ -22,9 +22,20 @@ from sqlite_utils import Database
 
 from crawler.commands.report_html import html
 from verifier import database
-from verifier.models import Check, NofollowSource, Reason, Status
+from verifier.models import (
+    Check,
+    Contact,
+    ContactKind,
+    Mention,
+    MentionKind,
+    NofollowSource,
+    PageMentions,
+    Placement,
+    Reason,
+    Status,
+)
 from verifier.reports import charts, html_report
-from verifier.store import runs, storage
+from verifier.store import mentions, runs, storage
 
 SITE = "acme.com"
 NOW = "2024-03-20T00:00:00+00:00"
@@ -108,6 +119,13 @@ def make_history(db: Database) -> None:
         "2024-03-18T02:00:00+00:00",
         [live(2, "blue widgets"), Check(5, Status.LOST, reason=Reason.LINK_REMOVED)],
     )
+    target = Mention("Acme", MentionKind.TEXT, "we use Acme", False, Placement.MAIN)
+    contact = Contact(ContactKind.EMAIL, "ed@g.com", "http://g.com/contact")
+    mentions.record_pages(
+        db,
+        None,
+        [PageMentions(SITE, "http://g.com/review", "crawl", mentions=[target], contacts=[contact])],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +198,7 @@ def test_page_loads_nothing_from_anywhere(page: str) -> None:
 
 
 def test_sections_and_tables(page: str) -> None:
-    for key in ("summary", "velocity", "follow", "anchors", "domains", "lost"):
+    for key in ("summary", "velocity", "follow", "anchors", "domains", "lost", "outreach"):
         assert f'<section id="{key}">' in page
     assert "Backlink report: acme.com" in page
     domains = page.split('<section id="domains">')[1].split("</section>")[0]
@@ -188,6 +206,9 @@ def test_sections_and_tables(page: str) -> None:
     lost = page.split('<section id="lost">')[1].split("</section>")[0]
     assert lost.count("<tr>") == 1 + 2  # c.com/1 and e.com; b.com/1 was regained
     assert "page_not_found" in lost and "b.com/1" not in lost
+    outreach = page.split('<section id="outreach">')[1].split("</section>")[0]
+    assert outreach.count("<tr>") == 1 + 1 and "g.com/review" in outreach
+    assert "ed@g.com" in outreach and "unlinked_mention" in outreach
 
 
 def test_every_chart_is_valid_svg_with_title_and_marks(page: str) -> None:

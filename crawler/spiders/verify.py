@@ -70,7 +70,7 @@ class VerifySpider(scrapy.Spider):
         self.sites = json.loads(
             self.db.execute("select sites from runs where id = ?", [self.run_id]).fetchone()[0]
         )
-        self.readers = site_readers(self.db, self.sites)
+        self.readers: dict[str, reading.SiteReader] = {}  # set in from_crawler
         self.contact_pages = ContactPages()
         # "i/n": this process checks the pages of shard i of n (see verifier.store.runs.shard_of).
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
@@ -81,6 +81,8 @@ class VerifySpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> VerifySpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.closed_run, signal=signals.spider_closed)
+        if crawler.settings.getbool("BACKCHECK_READ_MENTIONS"):
+            spider.readers = site_readers(spider.db, spider.sites)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -107,7 +109,7 @@ class VerifySpider(scrapy.Spider):
             for site, url in targets.pending_targets(self.db, self.run_id):
                 await backout(self.crawler)
                 yield self._target_request(site, url, "HEAD")
-        if first_shard:
+        if first_shard and self.readers:
             for site, url in mentions.open_target_pages(self.db, self.sites):
                 await backout(self.crawler)
                 yield self._outreach_request(site, url)

@@ -171,17 +171,21 @@ def _splits(cores: Sequence[_Core]) -> tuple[re.Pattern[bytes] | None, re.Patter
     bounded: set[str] = set()
     free: set[str] = set()
     starts: list[str] = []
+    ends = ""  # the last characters of those prefixes
     for core in cores:
         text = core.text
         if core.at_start and not core.at_end:
             starts += [rf"(?<=(?<![a-z0-9_]){re.escape(text[:j])}<)" for j in range(1, len(text))]
+            ends += text[:-1]
         else:
             (bounded if core.at_end else free).update(text[j:] for j in range(1, len(text)))
     after = [f"(?:{_trie(bounded)}){_NOT_WORD}"] if bounded else []
     after += [_trie(free)] if free else []
+    # One look at the character before each "<" first: most are ">", a space or a newline.
+    before = f"<(?<=[{re.escape(''.join(sorted(set(ends))))}]<)(?:{'|'.join(starts)})"
     return (
         re.compile((">(?:" + "|".join(after) + ")").encode()) if after else None,
-        re.compile(("<(?:" + "|".join(starts) + ")").encode()) if starts else None,
+        re.compile(before.encode()) if starts else None,
     )
 
 

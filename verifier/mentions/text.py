@@ -25,7 +25,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -85,16 +85,21 @@ def fold_text(text: str) -> str:
     >>> fold_text("ＡＣＭＥ Wid\\u00adgets™ ﬁne Straße")
     'acme widgets® fine strasse'
     """
-    text = unicodedata.normalize("NFKC", text.translate(_SYMBOLS_TABLE))
-    return text.casefold().translate(_INVISIBLE_TABLE)
+    # str.translate with a table is slow: look for the characters first (that is fast).
+    if "\u2122" in text or "\u2120" in text:
+        text = text.translate(_SYMBOLS_TABLE)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if any(char in text for char in INVISIBLE):
+        text = text.translate(_INVISIBLE_TABLE)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
 class Folded:
     """Folded text, with the offsets of its segments in the raw text it came from.
 
-    ASCII segments fold letter for letter; a non-ASCII chunk may change length,
-    and maps as a whole. `starts` is None when the raw text was all ASCII.
+    A segment either folds letter for letter (`linear`) or maps as a whole.
+    `starts` is None when the raw text was all ASCII.
     """
 
     text: str
@@ -105,39 +110,52 @@ class Folded:
 
     @classmethod
     def of(cls, raw: str, parts: Sequence[str] = ()) -> Folded:
-        """Fold `raw` chunk by chunk (chunks split between ASCII characters, so NFKC agrees).
+        """Fold `raw`, the concatenation of `parts` (the walk's text nodes), keeping a map.
 
-        `parts`, pieces that `raw` is the concatenation of, make finding its
-        non-ASCII runs cheap: a piece knows at once whether it is all ASCII.
+        A part folds as a whole: ASCII ones letter for letter, and most others
+        keep their length too (accents, CJK, quotes), so they map letter for
+        letter, near enough for context and flags. A part whose length changes
+        (ß, ligatures, invisible characters) folds run by run of non-ASCII
+        characters, each with the ASCII character before it (a combining mark
+        may modify it), and each run maps as a whole.
         """
         if raw.isascii():
             return cls(raw.lower())
-        runs = _non_ascii_runs(raw, parts)
         folded: list[str] = []
         starts: list[int] = []
         raw_starts: list[int] = []
         raw_ends: list[int] = []
         linear: list[bool] = []
-        size = done = 0
+        size = 0
 
         def add(piece: str, begin: int, end: int, is_linear: bool) -> None:
             nonlocal size
-            starts.append(size)
-            raw_starts.append(begin)
-            raw_ends.append(end)
-            linear.append(is_linear)
+            if is_linear and linear and linear[-1]:
+                raw_ends[-1] = end  # extend the linear segment before
+            else:
+                starts.append(size)
+                raw_starts.append(begin)
+                raw_ends.append(end)
+                linear.append(is_linear)
             folded.append(piece)
             size += len(piece)
 
-        for run_start, run_end in runs:
-            # The ASCII character before a run goes with it: a combining mark may modify it.
-            begin, end = max(run_start - 1, done), run_end
-            if begin > done:
-                add(raw[done:begin].lower(), done, begin, True)
-            add(fold_text(raw[begin:end]), begin, end, False)
-            done = end
-        if done < len(raw):
-            add(raw[done:].lower(), done, len(raw), True)
+        at = 0
+        for part in parts or (raw,):
+            whole = part.lower() if part.isascii() else fold_text(part)
+            if len(whole) == len(part):
+                add(whole, at, at + len(part), True)
+            else:
+                done = 0
+                for run in _NON_ASCII.finditer(part):
+                    begin = max(run.start() - 1, done)
+                    if begin > done:
+                        add(part[done:begin].lower(), at + done, at + begin, True)
+                    add(fold_text(part[begin : run.end()]), at + begin, at + run.end(), False)
+                    done = run.end()
+                if done < len(part):
+                    add(part[done:].lower(), at + done, at + len(part), True)
+            at += len(part)
         return cls(
             "".join(folded), tuple(starts), tuple(raw_starts), tuple(raw_ends), tuple(linear)
         )
@@ -155,24 +173,6 @@ class Folded:
         if self.linear[last]:
             stop = self.raw_starts[last] + end - self.starts[last]
         return begin, stop
-
-
-def _non_ascii_runs(raw: str, parts: Sequence[str]) -> list[tuple[int, int]]:
-    """Where `raw` has runs of non-ASCII characters (adjacent runs of two parts merged)."""
-    runs: list[tuple[int, int]] = []
-    pieces: Iterable[tuple[int, str]] = [(0, raw)]
-    if parts:
-        offsets = itertools.accumulate(map(len, parts), initial=0)
-        pieces = (
-            (at, part) for at, part in zip(offsets, parts, strict=False) if not part.isascii()
-        )
-    for at, piece in pieces:
-        for run in _NON_ASCII.finditer(piece):
-            start, end = at + run.start(), at + run.end()
-            if runs and runs[-1][1] == start:
-                start = runs.pop()[0]
-            runs.append((start, end))
-    return runs
 
 
 @functools.lru_cache(maxsize=8192)

@@ -119,6 +119,7 @@ RUNS: dict[str, tuple[str, dict[str, Any]]] = {
     "categories": ("anchors", {"by": "category"}),
     "domains": ("referring-domains", {}),
     "lost": ("lost", {}),
+    "outreach": ("outreach", {}),
 }
 
 
@@ -165,6 +166,11 @@ def render(data: ReportData) -> str:
         _anchors(got["categories"], got["anchors"]),
         _table_section("domains", "Referring domains", got["domains"]),
         _table_section("lost", "Reclamation queue: lost backlinks, best first", got["lost"]),
+        _table_section(
+            "outreach",
+            "Outreach: pages that mention you without linking, best first",
+            got["outreach"],
+        ),
     ]
     csp = (
         f"default-src 'none'; style-src {_csp_hash(STYLE)}; script-src {_csp_hash(SCRIPT)};"

@@ -45,6 +45,8 @@ def cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):  # e.g. an outreach target's e-mail addresses
+        return ", ".join(cell(item) for item in value)
     text = str(value).replace("\n", " ")
     return text.split("://", 1)[1] if text.startswith(("http://", "https://")) else text
 
