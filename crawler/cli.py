@@ -282,7 +282,7 @@ def demo(db_path: str | None) -> None:
     from crawler import demo as demo_run
 
     try:
-        demo_run.run(db_path)
+        demo_run.run(db_path, cli)
     except demo_run.DemoError as exc:
         raise click.ClickException(str(exc)) from exc
 

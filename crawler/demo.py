@@ -38,14 +38,13 @@ class DemoError(Exception):
     pass
 
 
-def _step(args: list[str]) -> None:
-    from crawler.cli import cli
-
+def _step(cli: click.Command, args: list[str]) -> None:
     click.secho("$ backcheck " + shlex.join(args), fg="cyan", err=True)
     cli.main(args=args, prog_name="backcheck", standalone_mode=False)
 
 
-def run(db_path: str | None) -> None:
+def run(db_path: str | None, cli: click.Command) -> None:
+    """Run the demo's steps through `cli` (the `backcheck` command group)."""
     from crawler.virtualweb import VirtualWeb
 
     if not (DEMO_DIR / "web").is_dir():
@@ -61,9 +60,10 @@ def run(db_path: str | None) -> None:
         for name in ("no_proxy", "NO_PROXY"):
             os.environ.pop(name, None)
         db = ["--db", db_path]
-        _step(["init", *SITE_ARGS, *db])
-        _step(["import", str(DEMO_DIR / "backlinks.csv"), *db])
-        _step(["verify", *VERIFY_ARGS, *db])
-        _step(["report", "backlinks", *db])
+        _step(cli, ["init", *SITE_ARGS, *db])
+        _step(cli, ["import", str(DEMO_DIR / "backlinks.csv"), *db])
+        _step(cli, ["verify", *VERIFY_ARGS, *db])
+        _step(cli, ["report", "backlinks", *db])
+        _step(cli, ["report", "mentions", *db])
     click.echo(f"\nThe demo database is {db_path}")
     click.echo(f"Try: backcheck report backlinks --status lost --format json --db {db_path}")
