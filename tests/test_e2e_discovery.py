@@ -136,6 +136,7 @@ OTHERS = {
     },
     "gamma-shop.net/": {"body": page("<a href='https://acme-widgets.com/'>Acme Widgets</a>")},
     "down-site.com/": {"drop": True},
+    "broken-site.com/": {"status": 500},
 }
 ROUTES = {**ALPHA, **BETA, **OTHERS}
 
@@ -174,14 +175,20 @@ def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
     domains = tmp_path / "domains.txt"
     domains.write_text(
         "# prospects\nalpha-blog.com\n\nhttp://beta-news.org/\ngamma-shop.net\n"
-        "down-site.com\nnot a domain\nALPHA-BLOG.com\n",
+        "down-site.com\nnot a domain\nALPHA-BLOG.com\nhttp://broken-site.com/\n",
         encoding="utf-8",
     )
     done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", db], server, timeout=240)
     assert done.returncode == 0, done.stderr
     assert f"{domains}:7: " in done.stderr  # the bad line, named
     rows = {row["domain"]: row for row in json.loads(done.stdout)}
-    assert set(rows) == {"alpha-blog.com", "beta-news.org", "gamma-shop.net", "down-site.com"}
+    assert set(rows) == {
+        "alpha-blog.com",
+        "beta-news.org",
+        "gamma-shop.net",
+        "down-site.com",
+        "broken-site.com",
+    }
     assert set(rows["alpha-blog.com"]) == {
         "domain",
         "pages",
@@ -200,6 +207,7 @@ def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
     assert (alpha["pages"], alpha["stopped"]) == (37, "done")  # 7 pages + 30 calendar variants
     assert rows["gamma-shop.net"]["stopped"] == "robots"
     assert rows["down-site.com"]["stopped"] == "unreachable"
+    assert (rows["broken-site.com"]["pages"], rows["broken-site.com"]["stopped"]) == (0, "errors")
     assert rows["beta-news.org"]["stopped"] == "done"
 
     # robots.txt obeyed; traps guarded; a URL fetched once after canonicalisation
