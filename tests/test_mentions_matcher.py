@@ -3,6 +3,8 @@ with its near misses, the absence proof's exactness, and image uses."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import random
 
 import pytest
@@ -36,6 +38,11 @@ def terms(body: str, matcher: Matcher = MATCHER) -> list[str]:
 
 def page(body: str, title: str = "A review") -> str:
     return f"<html><head><title>{title}</title></head><body>{body}</body></html>"
+
+
+@pytest.mark.parametrize("name", ["matcher", "text", "images"])
+def test_doctests(name: str) -> None:
+    assert doctest.testmod(importlib.import_module(f"verifier.mentions.{name}")).failed == 0
 
 
 def test_terms_are_the_brands_as_configured_then_the_domain() -> None:
@@ -362,6 +369,15 @@ def test_folded_spans_map_back(raw: str) -> None:
     assert fold_text(raw[begin:end]).strip() == "acme"
 
 
+def test_folded_spans_map_back_across_parts() -> None:
+    parts = ["Stra\u00dfe ", "\u00e9t\u00e9 ", "and ", "\uff21cme", " x\ufb01"]
+    raw = "".join(parts)
+    folded = Folded.of(raw, parts)
+    assert folded.text == fold_text(raw)
+    start = folded.text.index("acme")
+    assert folded.raw_span(start, start + 4) == (raw.index("\uff21"), raw.index(" x"))
+
+
 # --- the absence proof ---
 
 
@@ -415,15 +431,17 @@ def test_may_mention_clears_pages_without_a_term(body: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "expected"),
     [
-        "<p>&#xff37;idgets</p>",  # a reference to a full-width letter
-        "<p>&Wopf;idgets</p>",  # a named one to a double-struck W
-        "<p>x\u212a</p>",  # a Kelvin sign is a k: not in any core, so irrelevant …
+        ("<p>&#xff37;idgets</p>", True),  # a reference to a full-width W: W is in "widgets"
+        ("<p>&Wopf;idgets</p>", True),  # a named one, to a double-struck W
+        ("<p>&#x2122;</p>", False),  # a trade mark sign folds into "®", not into letters
+        ("<p>x\u212a</p>", False),  # a Kelvin sign is a k, in no core: it changes nothing
+        ("<p>x\u0175</p>", False),  # w with a circumflex stays itself when folded
+        ("<p>x\uff57</p>", True),  # a full-width w folds into w
     ],
 )
-def test_may_mention_gives_up_on_references_and_letters_that_fold_into_a_core(body: str) -> None:
-    expected = "\u212a" not in body  # … while W is in "widgets"
+def test_references_and_letters_that_may_fold_into_a_core(body: str, expected: bool) -> None:
     assert MATCHER.may_mention(body) is expected
 
 

@@ -59,6 +59,8 @@ SEPARATOR = r"(?:\s+|[\-\u2010\u2011\u2013]|)"
 IRRELEVANT, RELEVANT, VANISHES = 0, 1, 2
 #: Past this many "&" on a page, references are looked for with one regex pass.
 MANY_AMPERSANDS = 64
+#: Non-ASCII characters whose verdict a matcher remembers.
+VERDICTS_KEPT = 20_000
 
 _SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013]+")
 _WORD_CHAR = re.compile(r"\w")
@@ -135,6 +137,89 @@ def _core(spelling: _Spelling) -> _Core | None:
     return best
 
 
+def _word_cores(spelling: _Spelling) -> list[_Core]:
+    """One core per word (its longest ASCII stretch): every occurrence holds them all."""
+    cores = []
+    last = len(spelling.words) - 1
+    for i, word in enumerate(spelling.words):
+        best: _Core | None = None
+        for run in _ASCII_RUNS.finditer(word):
+            core = _Core(
+                run.group(),
+                i == 0 and run.start() == 0 and spelling.bounded[0],
+                i == last and run.end() == len(word) and spelling.bounded[1],
+            )
+            if best is None or len(core.text) > len(best.text):
+                best = core
+        if best is not None:
+            cores.append(best)
+    return cores
+
+
+#: Letters of a core that the split check looks at first: every occurrence of the
+#: core holds its first letters too, and fewer letters mean fewer searches.
+SPLIT_LETTERS = 4
+
+
+def _tiles(piece: bytes, lowered: bytes) -> bool:
+    """True when markup may split `piece`: a first piece right before a `<`, middle
+    pieces each between a `>` and a `<`, a last piece right after a `>`, tiling it."""
+    size = len(piece)
+    reached = [i for i in range(1, size) if piece[:i] + b"<" in lowered]
+    done: set[int] = set()
+    while reached:
+        i = reached.pop()
+        if i in done:
+            continue
+        done.add(i)
+        if b">" + piece[i:] in lowered:
+            return True
+        reached += [j for j in range(i + 1, size) if b">" + piece[i:j] + b"<" in lowered]
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """A word's core, and whether a page may hold it, written out or split by markup.
+
+    The split check (`_tiles`) drops the boundaries around the core (dropping a
+    condition only keeps more pages), so plain substring searches, in C, decide.
+    It looks at the core's first `SPLIT_LETTERS` letters (its head) first: a page
+    that holds the head neither written out nor split cannot hold the core.
+    """
+
+    core: bytes
+    head: bytes
+    after: re.Pattern[bytes] | None  # some proper suffix of the head right after ">"
+
+    @classmethod
+    def of(cls, core: _Core) -> _Word:
+        head = core.text[:SPLIT_LETTERS]
+        after = None
+        if len(head) > 1:
+            after = re.compile(f">{_trie(head[j:] for j in range(1, len(head)))}".encode())
+        return cls(core.text.encode(), head.encode(), after)
+
+    def may_occur(self, lowered: bytes, heads: dict[bytes, bool]) -> bool:
+        """`heads` remembers, per head, whether the page may hold it (split or not)."""
+        if self.core in lowered:
+            return True
+        found = heads.get(self.head)
+        if found is None:
+            found = heads[self.head] = self._may_hold_head(lowered)
+        if not found or self.core == self.head:
+            return found  # the head is the core: it may be held only split
+        return _tiles(self.core, lowered)  # the head is there: is the whole core, split?
+
+    def _may_hold_head(self, lowered: bytes) -> bool:
+        return self.head in lowered or self._split_head(lowered)
+
+    def _split_head(self, lowered: bytes) -> bool:
+        if self.after is None or not self.after.search(lowered):
+            return False  # one letter cannot be split; a split needs a last piece
+        return _tiles(self.head, lowered)
+
+
 Trie = dict[str, "Trie"]
 
 
@@ -159,34 +244,6 @@ def _trie(strings: Iterable[str]) -> str:
         return f"(?:{body})?" if "" in node else body
 
     return render(tree)
-
-
-def _splits(cores: Sequence[_Core]) -> tuple[re.Pattern[bytes] | None, re.Pattern[bytes] | None]:
-    """Core pieces glued to markup: `>` then a proper suffix; a proper prefix then `<`.
-
-    Two patterns, each starting with its literal, so that sre scans for it fast.
-    A core that starts its spelling is looked at from its start (a boundary
-    precedes its first piece), any other from its end.
-    """
-    bounded: set[str] = set()
-    free: set[str] = set()
-    starts: list[str] = []
-    ends = ""  # the last characters of those prefixes
-    for core in cores:
-        text = core.text
-        if core.at_start and not core.at_end:
-            starts += [rf"(?<=(?<![a-z0-9_]){re.escape(text[:j])}<)" for j in range(1, len(text))]
-            ends += text[:-1]
-        else:
-            (bounded if core.at_end else free).update(text[j:] for j in range(1, len(text)))
-    after = [f"(?:{_trie(bounded)}){_NOT_WORD}"] if bounded else []
-    after += [_trie(free)] if free else []
-    # One look at the character before each "<" first: most are ">", a space or a newline.
-    before = f"<(?<=[{re.escape(''.join(sorted(set(ends))))}]<)(?:{'|'.join(starts)})"
-    return (
-        re.compile((">(?:" + "|".join(after) + ")").encode()) if after else None,
-        re.compile(before.encode()) if starts else None,
-    )
 
 
 def char_verdict(char: str, chars: frozenset[str]) -> int:
@@ -232,30 +289,35 @@ def _code_point_chars(hexa: bytes | None, decimal: bytes | None) -> str:
 
 @dataclass(slots=True)
 class _Proof:
-    """What `may_mention` checks: the cores, their characters, and the regexes built from them."""
+    """What `may_mention` checks: each spelling's words, their characters, and references.
 
-    cores: tuple[bytes, ...]
+    A spelling can occur only where every one of its words can: one word that is
+    provably absent clears the spelling, so a common word ("widgets" in "Acme
+    Widgets") does not keep every page about widgets from being cleared.
+    """
+
+    spellings: tuple[tuple[_Word, ...], ...]
     chars: frozenset[str]
-    after: re.Pattern[bytes] | None
-    before: re.Pattern[bytes] | None
     refs: re.Pattern[bytes]
     always: bool  # a spelling has no ASCII core: nothing to prove absence with
     verdicts: dict[str, int] = field(default_factory=dict)  # per non-ASCII character met
 
     @classmethod
-    def build(cls, cores: Sequence[_Core | None]) -> _Proof:
-        found = [c for c in cores if c is not None]
-        texts = sorted({c.text for c in found}, key=len)
-        # A core that holds a shorter one occurs only where that one does: check the short one.
-        kept = [t for t in texts if not any(s in t for s in texts if s != t)]
-        chars = frozenset("".join(kept))
-        after, before = _splits(found)
-        cores_ = tuple(t.encode() for t in kept)
-        return cls(cores_, chars, after, before, _refs(chars), len(found) < len(cores))
+    def build(cls, spellings: Sequence[Sequence[_Core]]) -> _Proof:
+        words: dict[_Core, _Word] = {}
+        compiled = tuple(
+            tuple(words.setdefault(core, _Word.of(core)) for core in cores)
+            for cores in spellings
+            if cores
+        )
+        chars = frozenset("".join(core.text for core in words))
+        return cls(compiled, chars, _refs(chars), len(compiled) < len(spellings))
 
     def verdict(self, char: str) -> int:
         found = self.verdicts.get(char)
         if found is None:
+            if len(self.verdicts) >= VERDICTS_KEPT:
+                self.verdicts.clear()  # a long crawl of CJK pages stays flat in memory
             found = self.verdicts[char] = char_verdict(char, self.chars)
         return found
 
@@ -282,11 +344,20 @@ class _Proof:
             for encoded in vanishing:
                 data = data.replace(encoded, b"")
         lowered = data.lower() + b" "  # the space: a boundary after the page's last word
-        if any(core in lowered for core in self.cores):
-            return True
         if self._refs_may_name(data):
             return True
-        return any(p is not None and p.search(lowered) for p in (self.after, self.before))
+        seen: dict[_Word, bool] = {}
+        heads: dict[bytes, bool] = {}
+        for words in self.spellings:
+            for word in words:
+                possible = seen.get(word)
+                if possible is None:
+                    possible = seen[word] = word.may_occur(lowered, heads)
+                if not possible:
+                    break
+            else:
+                return True
+        return False
 
     def _refs_may_name(self, data: bytes) -> bool:
         """True when a reference on the page may decode into a core character."""
@@ -321,10 +392,10 @@ class Matcher:
     terms: tuple[str, ...]  # brands as configured, then the domain
     domain: str
     excludes: tuple[str, ...]
-    _spellings: tuple[_Spelling, ...]
-    _cores: tuple[str | None, ...]  # per spelling: it cannot occur where this does not
-    _excluded: tuple[re.Pattern[str], ...]
-    _proof: _Proof
+    _spellings: tuple[_Spelling, ...] = field(repr=False)
+    _cores: tuple[str | None, ...] = field(repr=False)  # per spelling: absent where this is
+    _excluded: tuple[re.Pattern[str], ...] = field(repr=False)
+    _proof: _Proof = field(repr=False)
 
     @classmethod
     def build(cls, brands: Sequence[str], domain: str, excludes: Sequence[str] = ()) -> Matcher:
@@ -348,7 +419,7 @@ class Matcher:
             tuple(spellings),
             tuple(c.text if c else None for c in cores),
             tuple(p.regex for p in phrases),
-            _Proof.build(cores),
+            _Proof.build([_word_cores(s) for s in spellings]),
         )
 
     def may_mention(self, text: str) -> bool:
@@ -372,33 +443,35 @@ class Matcher:
         the next match of each is kept and the leftmost (then longest) taken,
         which is what one alternation of them all would find, but fast.
         """
-        pending = {
-            i: s.regex.search(folded)
-            for i, (s, core) in enumerate(zip(self._spellings, self._cores, strict=True))
-            if core is None or core in folded
-        }
+        pending: dict[int, re.Match[str]] = {}  # spelling -> its next match
+        for i, (spelling, core) in enumerate(zip(self._spellings, self._cores, strict=True)):
+            if core is None or core in folded:
+                match = spelling.regex.search(folded)
+                if match is not None:
+                    pending[i] = match
         found: list[Hit] = []
         fences: list[tuple[int, int]] | None = None
         position = 0
         while pending:
             for i, match in list(pending.items()):
-                if match is not None and match.start() < position:
-                    match = pending[i] = self._spellings[i].regex.search(folded, position)
-                if match is None:
-                    del pending[i]
+                if match.start() < position:  # overtaken: search again from here
+                    again = self._spellings[i].regex.search(folded, position)
+                    if again is None:
+                        del pending[i]
+                    else:
+                        pending[i] = again
             if not pending:
                 break
             best = min(pending, key=lambda i: self._rank(i, pending[i]))
-            start, position = pending[best].span()  # type: ignore[union-attr]
+            start, position = pending[best].span()
             if fences is None:
                 fences = self._fences(folded)
             if not any(a <= start and position <= b for a, b in fences):
                 found.append(Hit(self._spellings[best].term, start, position))
         return found
 
-    def _rank(self, index: int, match: re.Match[str] | None) -> tuple[int, int, bool, int]:
+    def _rank(self, index: int, match: re.Match[str]) -> tuple[int, int, bool, int]:
         """Leftmost, then longest; then a term spelled as the page spells it; then term order."""
-        assert match is not None
         spelling = self._spellings[index]
         exact = _SEPARATORS.sub(" ", match.group()) == spelling.canonical
         return match.start(), -match.end(), not exact, spelling.term

@@ -77,6 +77,7 @@ _SYMBOLS_TABLE = {0x2122: "\u00ae", 0x2120: "\u00ae"}
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _WORDS = re.compile(r"[a-z0-9]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_SPECIAL = "\u2122\u2120" + INVISIBLE  # what fold_text does more than NFKC and casefold
 
 
 def fold_text(text: str) -> str:
@@ -88,10 +89,15 @@ def fold_text(text: str) -> str:
     # str.translate with a table is slow: look for the characters first (that is fast).
     if "\u2122" in text or "\u2120" in text:
         text = text.translate(_SYMBOLS_TABLE)
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _nfkc_casefold(text)
     if any(char in text for char in INVISIBLE):
         text = text.translate(_INVISIBLE_TABLE)
     return text
+
+
+def _nfkc_casefold(text: str) -> str:
+    """`fold_text` for text known to hold no trade mark sign and no invisible character."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,8 @@ class Folded:
         """
         if raw.isascii():
             return cls(raw.lower())
+        # Checked once here rather than for each part: most pages have neither.
+        fold = fold_text if any(c in raw for c in _SPECIAL) else _nfkc_casefold
         folded: list[str] = []
         starts: list[int] = []
         raw_starts: list[int] = []
@@ -140,9 +148,14 @@ class Folded:
             folded.append(piece)
             size += len(piece)
 
-        at = 0
+        at = ascii_from = 0  # ASCII parts are lower-cased together, when the next one is not
         for part in parts or (raw,):
-            whole = part.lower() if part.isascii() else fold_text(part)
+            if part.isascii():
+                at += len(part)
+                continue
+            if at > ascii_from:
+                add(raw[ascii_from:at].lower(), ascii_from, at, True)
+            whole = fold(part)
             if len(whole) == len(part):
                 add(whole, at, at + len(part), True)
             else:
@@ -151,11 +164,13 @@ class Folded:
                     begin = max(run.start() - 1, done)
                     if begin > done:
                         add(part[done:begin].lower(), at + done, at + begin, True)
-                    add(fold_text(part[begin : run.end()]), at + begin, at + run.end(), False)
+                    add(fold(part[begin : run.end()]), at + begin, at + run.end(), False)
                     done = run.end()
                 if done < len(part):
                     add(part[done:].lower(), at + done, at + len(part), True)
-            at += len(part)
+            at = ascii_from = at + len(part)
+        if at > ascii_from:
+            add(raw[ascii_from:at].lower(), ascii_from, at, True)
         return cls(
             "".join(folded), tuple(starts), tuple(raw_starts), tuple(raw_ends), tuple(linear)
         )
