@@ -343,13 +343,6 @@ def test_a_known_backlink_with_the_same_target_is_checked_not_duplicated(known: 
     assert [d.target_url for d in found(items)] == ["https://acme.com/b"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_discovered skips a link's group when identity_key matches a known target, "
-    "but the verdict compares targets with compare_key: a known backlink whose target is "
-    "spelled differently (slash, scheme, www, utm) is found live AND discovered again, and "
-    "storage (keyed by identity_key) then stores a second backlink for the same link",
-)
 @pytest.mark.parametrize(
     "known",
     [
@@ -374,12 +367,6 @@ def test_a_known_lost_backlink_is_checked_beside_nothing() -> None:
     assert items == checks(items)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_discovered never fills Check.mentions nor PageMentions.reason: a known "
-    "backlink that lost its link, read by crawl or mentions, reads as 'not read for "
-    "mentions' and its page as a plain unlinked mention, unlike read_verified",
-)
 def test_read_discovered_marks_a_lost_backlinks_page_like_read_verified() -> None:
     items = read_discovered(make_fetch("<p>Acme widgets.</p>"), READER, "crawl", [ref(TARGET, 7)])
     [check] = checks(items)
@@ -570,12 +557,6 @@ def test_competitor_links_per_competitor_as_configured() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_competitor_links skips only the site's own pages: on a competitor's own page "
-    "(a domain list that includes it) every internal link is stored as a link to that "
-    "competitor, flooding report competitor-links and the outreach priority's bonus",
-)
 def test_a_competitors_own_pages_do_not_link_to_it() -> None:
     body = '<a href="/pricing">pricing</a> <a href="https://www.rival.com/about">about</a>'
     fetch = make_fetch(body, url="https://blog.rival.com/post")

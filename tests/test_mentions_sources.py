@@ -461,12 +461,6 @@ def test_bytes_that_are_no_feed(data: bytes) -> None:
         read_feed(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_feed raises only when feedparser flags the bytes (bozo) and fills no "
-    "`feed` dict; an HTML page fills feed.summary and well-formed XML or no bytes are not "
-    "bozo, so all read as an empty feed: a feed URL that now serves a login page is silent",
-)
 @pytest.mark.parametrize(
     "data",
     [

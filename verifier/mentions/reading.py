@@ -33,7 +33,7 @@ from verifier.models import (
 from verifier.verdict import classify
 from verifier.verdict import page as pages
 from verifier.verdict.directives import header_directives, meta_directives
-from verifier.verdict.urls import host_of, host_on_domain, identity_key
+from verifier.verdict.urls import compare_key, host_of, host_on_domain, identity_key
 
 Item = Check | Discovery | PageMentions | CompetitorLink
 
@@ -159,7 +159,10 @@ def _competitor_links(reader: SiteReader, fetch: Fetch, page: pages.Page) -> lis
     meta = meta_directives(page.meta_robots)
     header = header_directives(fetch.x_robots_tag)
     found: dict[str, CompetitorLink] = {}
+    page_host = host_of(fetch.final_url)
     for competitor in reader.competitors:
+        if host_on_domain(page_host, competitor):
+            continue  # a competitor's own page: its internal links are not links to it
         for link in pages.links_to(page, competitor):
             key = identity_key(link.url)
             if key in found:
@@ -201,12 +204,13 @@ def read_discovered(
     links = pages.links_to(page, reader.domain)
     covered = any(ref.target_url is None for ref in known)
     if links and not covered and not host_on_domain(host_of(fetch.final_url), reader.domain):
-        known_targets = {identity_key(ref.target_url) for ref in known if ref.target_url}
+        # A known backlink's target as the verdict compares it (scheme, www., slash …).
+        known_targets = {compare_key(ref.target_url) for ref in known if ref.target_url}
         by_target: dict[str, list[Link]] = {}
         for link in links:
             by_target.setdefault(identity_key(link.url), []).append(link)
-        for key, same in by_target.items():
-            if key in known_targets:
+        for same in by_target.values():
+            if compare_key(same[0].url) in known_targets:
                 continue
             ref = BacklinkRef(0, reader.domain, fetch.final_url, same[0].url)
             check = classify.check_page(ref, fetch, page, same)
@@ -215,7 +219,13 @@ def read_discovered(
             )
     if not host_on_domain(host_of(fetch.final_url), reader.domain):
         items.extend(_competitor_links(reader, fetch, page))
-    _, row = mentions_on(reader, fetch, page, source, bool(links))
+    known_checks = [item for item in items if isinstance(item, Check)]
+    removed = any(check.reason is Reason.LINK_REMOVED for check in known_checks)
+    terms, row = mentions_on(
+        reader, fetch, page, source, bool(links), "link_removed" if removed else None
+    )
+    for check in known_checks:
+        check.mentions = terms
     if row is not None:
         items.append(row)
     return items

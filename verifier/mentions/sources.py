@@ -101,9 +101,11 @@ def read_feed(data: bytes) -> tuple[list[ListedPage], list[BadLine]]:
     """
     parsed = feedparser.parse(data)
     entries = list(parsed.get("entries") or [])
-    if not entries and parsed.get("bozo") and not parsed.get("feed"):
+    if not entries and not parsed.get("version"):
+        # feedparser names the format it recognised; a login page or other XML has none.
         problem = parsed.get("bozo_exception")
-        raise SourceError(f"not an RSS or Atom feed ({problem})")
+        detail = f" ({problem})" if problem else ""
+        raise SourceError(f"not an RSS or Atom feed{detail}")
     pages: list[ListedPage] = []
     bad: list[BadLine] = []
     seen: set[str] = set()
