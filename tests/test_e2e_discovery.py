@@ -267,29 +267,28 @@ def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
 
 def test_crawl_resumes_without_fetching_finished_pages(web, tmp_path: Path) -> None:
     slow = {
-        f"slow-site.com/p{i}": {"body": page(f"<p>page {i}</p>"), "delay": 0.3} for i in range(30)
+        f"slow-site.com/p{i}": {"body": page(f"<p>page {i}</p>"), "delay": 0.4} for i in range(30)
     }
     home = "".join(f'<a href="/p{i}">p{i}</a>' for i in range(30))
     server = web(routes={**slow, "slow-site.com/": {"body": page(home)}})
     db = str(tmp_path / "r.db")
     init(db)
     domains = tmp_path / "one.txt"
-    domains.write_text("slow-site.com\n", encoding="utf-8")
+    domains.write_text("http://slow-site.com/\n", encoding="utf-8")
     args = [sys.executable, "-m", "crawler.cli", "crawl", str(domains), *SETTINGS]
-    args += ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "--db", db]
-    child = subprocess.Popen(args, cwd=ROOT, env=proxy_env(server))
+    args += ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "BACKCHECK_COMMIT_INTERVAL=0.2"]
+    child = subprocess.Popen([*args, "--db", db], cwd=ROOT, env=proxy_env(server))
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
+    stored = 0
+    while time.monotonic() < deadline and stored < 6:
+        time.sleep(0.1)
         with sqlite3.connect(db) as conn:
-            stored = conn.execute("select count(*) from crawl_pages").fetchone()[0]
-        if stored >= 8:
-            break
+            stored = conn.execute("select count(*) from crawl_pages where ok").fetchone()[0]
     child.send_signal(signal.SIGKILL)
     child.wait()
     with sqlite3.connect(db) as conn:
-        finished = {r[0] for r in conn.execute("select url from crawl_pages")}
-    assert 8 <= len(finished) < 31
+        finished = {r[0] for r in conn.execute("select url from crawl_pages where ok")}
+    assert 6 <= len(finished) < 31  # killed half-way (30 pages take 12 s at 0.4 s each)
     before = list(server.requests)
     done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", db], server, timeout=120)
     assert done.returncode == 0, done.stderr
