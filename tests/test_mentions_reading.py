@@ -70,7 +70,14 @@ def checks(items: list[Item]) -> list[Check]:
 
 
 def rows(items: list[Item]) -> list[PageMentions]:
-    return [item for item in items if isinstance(item, PageMentions)]
+    """The rows that hold mentions (a row without any only refreshes a stored page)."""
+    return [item for item in items if isinstance(item, PageMentions) and item.mentions]
+
+
+def test_a_page_read_without_mentions_gives_an_empty_refresh_row() -> None:
+    items = read_verified(make_fetch("<p>Nothing here.</p>"), [ref(TARGET, 7)], {SITE: READER})
+    [row] = [item for item in items if isinstance(item, PageMentions)]
+    assert (row.mentions, row.contacts, row.reason) == ([], [], None)
 
 
 def found(items: list[Item]) -> list[Discovery]:
@@ -364,7 +371,7 @@ def test_a_known_lost_backlink_is_checked_beside_nothing() -> None:
     assert [(c.backlink_id, c.reason) for c in items if isinstance(c, Check)] == [
         (7, Reason.LINK_REMOVED)
     ]
-    assert items == checks(items)
+    assert [i for i in items if not isinstance(i, PageMentions) or i.mentions] == checks(items)
 
 
 def test_read_discovered_marks_a_lost_backlinks_page_like_read_verified() -> None:
@@ -676,3 +683,15 @@ def test_a_page_the_caller_parsed_reads_the_same() -> None:
     assert read_discovered(fetch, READER, "crawl", (), parsed) == read_discovered(
         fetch, READER, "crawl"
     )
+
+
+def test_a_listed_page_that_moved_to_another_site_is_read_where_it_landed() -> None:
+    fetch = make_fetch(
+        "<p>Acme is great.</p>",
+        url="https://t.example.co/abc",
+        final="https://moved.example.org/post",
+        chain=(("https://t.example.co/abc", 301),),
+    )
+    assert rows(read_discovered(fetch, READER, "list")) == []
+    [row] = rows(read_discovered(fetch, READER, "list", follow_redirects=True))
+    assert (row.page_url, row.source) == ("https://moved.example.org/post", "list")

@@ -103,8 +103,8 @@ def test_doctests() -> None:
         pytest.param(
             "https://www.google.com/url?url=https://a.google.com/url?url="
             "https://b.google.com/url?url=https://c.google.com/url?url=https://x.example.org/",
-            "https://c.google.com/url?url=https://x.example.org/",
-            id="four-levels-stops-after-three",
+            "https://x.example.org/",
+            id="four-levels",
         ),
         # google.com without an inner URL, or with one that is not http(s): untouched
         pytest.param(
@@ -476,3 +476,26 @@ def test_bytes_that_are_no_feed(data: bytes) -> None:
 def test_markup_or_nothing_that_is_no_feed(data: bytes) -> None:
     with pytest.raises(SourceError, match="not an RSS or Atom feed"):
         read_feed(data)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://www.google.co.uk/url?q=http://news.example.net/a&sa=U",
+            "http://news.example.net/a",
+        ),
+        ("https://www.google.com/search?q=http://news.example.net/a", None),
+        ("https://news.google.com/url?url=http://news.example.net/b", "http://news.example.net/b"),
+    ],
+)
+def test_google_redirectors_only(url: str, expected: str | None) -> None:
+    assert unwrap(url) == (expected or url)
+
+
+def test_a_comment_after_a_url_and_whitespace_inside_one() -> None:
+    pages, bad = read_page_list(
+        ["http://a.example.net/x  # from the SERP export", "http://b.example.net/y\tz"]
+    )
+    assert [p.url for p in pages] == ["http://a.example.net/x"]
+    assert [b.line for b in bad] == [2]

@@ -741,3 +741,28 @@ def test_discovery_batches_land_through_the_writer(db: Database, db_file: Path) 
         "done",
     )
     assert zine["unlinked_mentions"] == 1 and news["stopped"] == "pending"
+
+
+def test_a_page_read_again_without_mentions_loses_them(db: Database) -> None:
+    mentions.record_pages(
+        db,
+        1,
+        [
+            PageMentions(
+                SITE,
+                "http://gone.org/p",
+                "verify",
+                mentions=[Mention("Acme", MentionKind.TEXT, "Acme", False, Placement.MAIN)],
+                reason="link_removed",
+            )
+        ],
+    )
+    mentions.record_pages(
+        db, 2, [PageMentions(SITE, "http://gone.org/p", "verify", links_to_site=True)]
+    )
+    assert db.execute("select count(*) from mentions").fetchone()[0] == 0
+    row = db.execute("select reason, page_links_to_site, run_id from mention_pages").fetchone()
+    assert row == (None, 1, 2)
+    # A page never stored is not created by an empty read.
+    mentions.record_pages(db, 3, [PageMentions(SITE, "http://new.org/p", "verify")])
+    assert db.execute("select count(*) from mention_pages").fetchone()[0] == 1

@@ -63,7 +63,6 @@ class MentionsSpider(scrapy.Spider):
         self.reader = site_readers(self.db, [self.site])[self.site]
         self.file, self.feed = file, feed
         self.write_failed = False
-        self.failed_pages = 0
         self.contact_pages = ContactPages()
 
     @classmethod
@@ -123,14 +122,12 @@ class MentionsSpider(scrapy.Spider):
 
     def parse_page(self, response: Response, source: str) -> Iterator[Any]:
         fetch = fetch_from(response)
-        if classify.status_reason(fetch) is not None:
-            self.failed_pages += 1
-        known = storage.backlinks_on_page(self.db, self.site, fetch.final_url)
-        return self.contact_pages.follow(reading.read_discovered(fetch, self.reader, source, known))
+        known = storage.backlinks_on_page(self.db, self.site, fetch.requested_url)
+        items = reading.read_discovered(fetch, self.reader, source, known, follow_redirects=True)
+        return self.contact_pages.follow(items)
 
     def on_page_error(self, failure: Failure) -> Iterator[Any]:
         reason, detail = reason_for(failure)
-        self.failed_pages += 1
         self.crawler.stats.inc_value(f"backcheck/failure/{reason.value}")
         self.logger.info("%s: %s", failure.request.url, detail)
         for ref in storage.backlinks_on_page(self.db, self.site, failure.request.url):

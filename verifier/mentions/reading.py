@@ -12,6 +12,7 @@ Pages on the site itself and pages that answer an error are never mentions.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -92,23 +93,25 @@ def mentions_on(
     links_to_site: bool,
     reason: str | None = None,
 ) -> tuple[int | None, PageMentions | None]:
-    """How many terms the page mentions (None: not read), and its row when it has any.
+    """How many terms the page mentions (None: not read), and its row.
 
     A page that may not mention the site (head-only, or a failed proof) counts 0.
+    A row without mentions only refreshes a page stored before (`store.mentions`):
+    one that stopped mentioning the site loses its terms.
     """
     if host_on_domain(host_of(fetch.final_url), reader.domain):
         return None, None  # our own page
     root = page.root
     if root is None:
-        return (0 if page.unlinked is not None else None), None
+        if page.unlinked is None:
+            return None, None  # no markup at all: not read
+        return 0, PageMentions(reader.domain, fetch.final_url, source)  # proven: no term
     found = []
     if reader.matcher.may_mention(_visible_text(root)):
         found = reader.matcher.mentions(root, page.base_url)
     terms = sum(1 for mention in found if mention.kind is not MentionKind.IMAGE_USE)
     if not links_to_site:
         found += image_uses(root, page.base_url, reader.domain)
-    if not found:
-        return terms, None
     row = PageMentions(
         site=reader.domain,
         page_url=fetch.final_url,
@@ -119,6 +122,8 @@ def mentions_on(
         mentions=found,
         reason=reason if terms else None,
     )
+    if not found:
+        return terms, row  # read, nothing found: refreshes a page stored before, if any
     if not links_to_site:  # an outreach target: who to ask
         row.contacts = page_contacts(root, fetch.final_url, page.base_url)
         row.contact_url = contact_page_url(root, page.base_url)
@@ -187,15 +192,23 @@ def read_discovered(
     source: str,
     known: Sequence[BacklinkRef] = (),
     page: pages.Page | None = None,
+    follow_redirects: bool = False,
 ) -> list[Item]:
     """A page read by discovery: checks of its known backlinks, new backlinks, competitor
     links and mentions. `known` are the site's backlinks already on this page; `page`
-    the page parsed whole, when the caller has it already.
+    the page parsed whole, when the caller has it already. With `follow_redirects`,
+    a page that redirects to another site is read where it landed (lists, feeds).
 
     A known backlink that takes any link to the site (no target) covers the page:
     no other backlink is added beside it.
     """
     early = classify.status_reason(fetch)
+    if early is Reason.REDIRECTED_AWAY and fetch.status == 200 and follow_redirects:
+        # A listed page that moved to another site (a shortener, a feed proxy, a site
+        # move): its known backlinks are lost as always, and the page it became is read.
+        moved = [classify.check_page(ref, fetch, None) for ref in known]
+        here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
+        return moved + read_discovered(here, reader, source)
     if early is not None:
         return [classify.check_page(ref, fetch, None) for ref in known]
     if page is None:

@@ -7,6 +7,7 @@ one to read, so such wrappers are unwrapped here, never fetched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +15,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import feedparser
 
-from verifier.verdict.urls import host_of, identity_key
+from verifier.verdict.urls import host_of, identity_key, registered_domain
 
 #: Query parameters that carry the real URL in an alert service's redirect wrapper.
 WRAPPER_PARAMS = ("url", "q", "u", "target", "dest")
-#: Hosts (and their subdomains) known to wrap alert results in a redirect.
+#: Registered domains (and their subdomains) known to wrap alert results in a redirect;
+#: Google's country domains (google.co.uk …) count as google.com.
 WRAPPER_HOSTS = ("google.com", "bing.com", "talkwalker.com", "facebook.com")
+#: On Google, only its redirector wraps (a search URL with `q=` is a search, not a page).
+GOOGLE_REDIRECT_PATHS = ("/url", "/alerts/url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,9 @@ class BadLine:
     reason: str
 
 
+_COMMENT = re.compile(r"\s+#.*$")
+
+
 class SourceError(ValueError):
     """A list or feed that cannot be read at all."""
 
@@ -41,6 +48,13 @@ class SourceError(ValueError):
 def _is_http(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(host_of(url))
+
+
+def _is_wrapper(url: str) -> bool:
+    domain = registered_domain(host_of(url))
+    if domain.split(".", 1)[0] == "google":
+        return urlsplit(url).path in GOOGLE_REDIRECT_PATHS
+    return domain in WRAPPER_HOSTS
 
 
 def unwrap(url: str) -> str:
@@ -51,9 +65,8 @@ def unwrap(url: str) -> str:
     >>> unwrap("https://blog.example.org/post")
     'https://blog.example.org/post'
     """
-    for _ in range(3):  # a wrapper inside a wrapper, rarely
-        host = host_of(url)
-        if not any(host == h or host.endswith("." + h) for h in WRAPPER_HOSTS):
+    for _ in range(5):  # a wrapper inside a wrapper, rarely
+        if not _is_wrapper(url):
             return url
         query = parse_qs(urlsplit(url).query)
         inner = next(
@@ -74,8 +87,9 @@ def read_page_list(lines: Iterable[str]) -> tuple[list[ListedPage], list[BadLine
         text = raw.strip().lstrip("\ufeff").strip()
         if not text or text.startswith("#"):
             continue
+        text = _COMMENT.sub("", text)  # "URL  # a note": a comment after whitespace
         url = unwrap(text)
-        if " " in url or not _is_http(url):
+        if any(c.isspace() for c in url) or not _is_http(url):
             bad.append(BadLine(number, f"not an http(s) URL: {text[:200]!r}"))
             continue
         key = identity_key(url)

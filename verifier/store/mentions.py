@@ -26,7 +26,8 @@ _UPSERT_PAGE = """
         page_url = excluded.page_url, title = excluded.title,
         page_noindex = excluded.page_noindex, page_links_to_site = excluded.page_links_to_site,
         contact_url = coalesce(excluded.contact_url, contact_url),
-        reason = coalesce(excluded.reason, reason),
+        reason = case when excluded.page_links_to_site then null
+                      else coalesce(excluded.reason, reason) end,
         sources = case when instr(',' || sources || ',', ',' || excluded.source || ',')
                        then sources else sources || ',' || excluded.source end,
         last_seen = excluded.last_seen, run_id = excluded.run_id
@@ -41,6 +42,19 @@ _UPSERT_MENTION = """
 """
 
 
+def _forget_mentions(
+    db: Database, site: str, key: str, links: bool, stamp: str, run_id: int | None
+) -> None:
+    """A page read again without any mention: its terms go, its row (if any) says so."""
+    cursor = db.execute(
+        "update mention_pages set page_links_to_site = ?, last_seen = ?, run_id = ?,"
+        " reason = case when ? then null else reason end where site = ? and page_key = ?",
+        [int(links), stamp, run_id, int(links), site, key],
+    )
+    if cursor.rowcount:
+        db.execute("delete from mentions where site = ? and page_key = ?", [site, key])
+
+
 def is_target(page: PageMentions) -> bool:
     """An outreach target: it mentions the site (or shows its image) and links to it nowhere."""
     return bool(page.mentions) and not page.links_to_site
@@ -52,6 +66,9 @@ def record_pages(db: Database, run_id: int | None, pages: Sequence[PageMentions]
     with writing(db):
         for page in pages:
             key = identity_key(page.page_url)
+            if not page.mentions:
+                _forget_mentions(db, page.site, key, page.links_to_site, stamp, run_id)
+                continue
             db.execute(
                 _UPSERT_PAGE,
                 {

@@ -383,7 +383,7 @@ def m005_discovery(db: Database) -> None:
         {
             "run_id": int,
             "domain": str,
-            "url_key": str,  # verifier.crawl.frontier.crawl_key
+            "url_key": str,  # verifier.verdict.urls.identity_key of the URL requested
             "url": str,
             "depth": int,
             "http_status": int,

@@ -41,6 +41,8 @@ def settle_won(db: Database, sites: list[str] | None = None) -> int:
 
     Returns how many targets were won.
     """
+    if sites is not None and not sites:
+        return 0
     marks = ",".join("?" * len(sites or []))
     in_sites = f" and site in ({marks})" if sites else ""
     live = (
