@@ -119,6 +119,10 @@ def _accepted(candidate: str) -> str | None:
     return address if len(address) <= 254 else None
 
 
+#: An address without "@" has a bracketed "at" or "dot" (bare ones alone are prose).
+_OBFUSCATED = re.compile(r"[\[({<]\s*(?:at|dot)\s*[\])}>]", re.IGNORECASE)
+
+
 def emails_in(text: str) -> list[str]:
     """E-mail addresses written in `text`, plain or obfuscated, lower-cased, each once.
 
@@ -127,6 +131,8 @@ def emails_in(text: str) -> list[str]:
     >>> emails_in("look at this dot com boom; logo@2x.png; v@1.2.3; @handle; root@localhost")
     []
     """
+    if "@" not in text and not _OBFUSCATED.search(text):
+        return []  # most text: one C pass instead of the candidate scan
     found: dict[str, None] = {}
     for match in _CANDIDATE.finditer(_SPACES.sub(" ", text)):
         address = _accepted(match.group())
@@ -389,11 +395,22 @@ def _names(pattern: re.Pattern[str], text: str, url: str) -> bool:
     return any(pattern.fullmatch(value.strip()) for value in [segment, *values])
 
 
+#: A cheap first look: a contact or about link has one of these in its text or URL
+#: (case-insensitive). Pages carry hundreds of links; only these few are resolved.
+_HINT = re.compile(r"cont|kontakt|impress|imprint|about|ber|propos|qui|quem", re.IGNORECASE)
+
+
 def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]]:
-    """(absolute URL without fragment, link text) of the page's links on base_url's site."""
+    """(absolute URL without fragment, link text) of the page's links on base_url's site
+    that may name a contact or about page."""
     domain = registered_domain(host_of(base_url))
     for el in root.iter("a", "area"):
-        href = _URL_NOISE.sub("", (el.get("href") or "").strip())
+        raw = el.get("href") or ""
+        if not _HINT.search(raw) and not _HINT.search(
+            "".join(el.itertext()) if el.tag == "a" else el.get("alt") or ""
+        ):
+            continue
+        href = _URL_NOISE.sub("", raw.strip())
         if not href or href.startswith("#"):
             continue  # a place on this page, not another page
         try:

@@ -161,63 +161,85 @@ def _word_cores(spelling: _Spelling) -> list[_Core]:
 SPLIT_LETTERS = 4
 
 
-def _tiles(piece: bytes, lowered: bytes) -> bool:
-    """True when markup may split `piece`: a first piece right before a `<`, middle
-    pieces each between a `>` and a `<`, a last piece right after a `>`, tiling it."""
-    size = len(piece)
-    reached = [i for i in range(1, size) if piece[:i] + b"<" in lowered]
-    done: set[int] = set()
-    while reached:
-        i = reached.pop()
-        if i in done:
-            continue
-        done.add(i)
-        if b">" + piece[i:] in lowered:
+_GT, _LT = ord(">"), ord("<")
+
+
+def _spelled_before(lowered: bytes, end: int, piece: bytes) -> bool:
+    """True when the source just before `end` spells `piece`, tags allowed between letters."""
+    while True:
+        while end > 0 and lowered[end - 1] == _GT:  # a tag (or several) right before
+            end = lowered.rfind(b"<", 0, end - 1)
+            if end == -1:
+                return False
+        size = 0
+        while size < len(piece) and size < end and lowered[end - 1 - size] == piece[-1 - size]:
+            size += 1
+        if size == len(piece):
             return True
-        reached += [j for j in range(i + 1, size) if b">" + piece[i:j] + b"<" in lowered]
+        if size == 0 or lowered[end - 1 - size] != _GT:
+            return False  # the letters stop, and no tag follows: not this spelling
+        end, piece = end - size, piece[:-size]
+
+
+def _split(piece: bytes, after: re.Pattern[bytes], lowered: bytes) -> bool:
+    """True when markup may split `piece` in the source: a last piece right after a `>`,
+    the letters before it spelled (tags allowed between them) right before that tag."""
+    for match in after.finditer(lowered):
+        gt = match.start()
+        tag = lowered.rfind(b"<", 0, gt)
+        if tag == -1:
+            continue
+        text = lowered[gt + 1 : gt + len(piece)]
+        for size in range(1, len(piece)):  # the last piece: piece[-size:]
+            if text[:size] == piece[-size:] and _spelled_before(lowered, tag, piece[:-size]):
+                return True
     return False
+
+
+def _after(piece: str) -> re.Pattern[bytes]:
+    """A `>` followed by a proper suffix of `piece`: where a split's last piece may start."""
+    return re.compile(f">{_trie(piece[j:] for j in range(1, len(piece)))}".encode())
 
 
 @dataclass(frozen=True, slots=True)
 class _Word:
     """A word's core, and whether a page may hold it, written out or split by markup.
 
-    The split check (`_tiles`) drops the boundaries around the core (dropping a
-    condition only keeps more pages), so plain substring searches, in C, decide.
-    It looks at the core's first `SPLIT_LETTERS` letters (its head) first: a page
-    that holds the head neither written out nor split cannot hold the core.
+    The split check drops the boundaries around the core (dropping a condition
+    only keeps more pages). It looks at the core's first `SPLIT_LETTERS` letters
+    (its head) first: a page that holds the head neither written out nor split
+    cannot hold the core.
     """
 
     core: bytes
     head: bytes
-    after: re.Pattern[bytes] | None  # some proper suffix of the head right after ">"
+    head_after: re.Pattern[bytes] | None  # None: a one-letter head cannot be split
+    core_after: re.Pattern[bytes] | None
 
     @classmethod
     def of(cls, core: _Core) -> _Word:
-        head = core.text[:SPLIT_LETTERS]
-        after = None
-        if len(head) > 1:
-            after = re.compile(f">{_trie(head[j:] for j in range(1, len(head)))}".encode())
-        return cls(core.text.encode(), head.encode(), after)
+        text, head = core.text, core.text[:SPLIT_LETTERS]
+        return cls(
+            text.encode(),
+            head.encode(),
+            _after(head) if len(head) > 1 else None,
+            _after(text) if len(text) > len(head) else None,
+        )
 
     def may_occur(self, lowered: bytes, heads: dict[bytes, bool]) -> bool:
         """`heads` remembers, per head, whether the page may hold it (split or not)."""
+        found = heads.get(self.head)
+        if found is False:
+            return False  # another word with this head was looked for: no need to search
         if self.core in lowered:
             return True
-        found = heads.get(self.head)
         if found is None:
-            found = heads[self.head] = self._may_hold_head(lowered)
-        if not found or self.core == self.head:
+            found = heads[self.head] = self.head in lowered or (
+                self.head_after is not None and _split(self.head, self.head_after, lowered)
+            )
+        if not found or self.core_after is None:
             return found  # the head is the core: it may be held only split
-        return _tiles(self.core, lowered)  # the head is there: is the whole core, split?
-
-    def _may_hold_head(self, lowered: bytes) -> bool:
-        return self.head in lowered or self._split_head(lowered)
-
-    def _split_head(self, lowered: bytes) -> bool:
-        if self.after is None or not self.after.search(lowered):
-            return False  # one letter cannot be split; a split needs a last piece
-        return _tiles(self.head, lowered)
+        return _split(self.core, self.core_after, lowered)
 
 
 Trie = dict[str, "Trie"]
