@@ -48,6 +48,10 @@ BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as l
 # `verify` also reads every page it parses for brand mentions (report lost's
 # mentions_brand, outreach targets) and re-reads open outreach targets.
 BACKCHECK_READ_MENTIONS = True
+# Also read the pages that link to the site (mention rows with linked/placement for
+# them); off, verify reads mentions only where the link is missing, which is where
+# they serve (report lost, outreach), at a lower cost.
+BACKCHECK_MENTIONS_ON_LINKING_PAGES = True
 
 # `backcheck crawl` (a domain list): how many domains are open at once (each holds at
 # most CONCURRENT_REQUESTS_PER_DOMAIN slots, so a slow one never starves the rest),

@@ -71,6 +71,7 @@ class VerifySpider(scrapy.Spider):
             self.db.execute("select sites from runs where id = ?", [self.run_id]).fetchone()[0]
         )
         self.readers: dict[str, reading.SiteReader] = {}  # set in from_crawler
+        self.linked_pages = True
         self.contact_pages = ContactPages()
         # "i/n": this process checks the pages of shard i of n (see verifier.store.runs.shard_of).
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
@@ -83,6 +84,7 @@ class VerifySpider(scrapy.Spider):
         crawler.signals.connect(spider.closed_run, signal=signals.spider_closed)
         if crawler.settings.getbool("BACKCHECK_READ_MENTIONS"):
             spider.readers = site_readers(spider.db, spider.sites)
+        spider.linked_pages = crawler.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -165,7 +167,7 @@ class VerifySpider(scrapy.Spider):
     def parse(self, response: Response, refs: list[BacklinkRef]) -> Iterator[Any]:
         # In the event loop's thread: a parse thread was measured slower
         # (GIL hand-offs cost more than the GIL-free lxml parse saves).
-        items = reading.read_verified(fetch_from(response), refs, self.readers)
+        items = reading.read_verified(fetch_from(response), refs, self.readers, self.linked_pages)
         return self.contact_pages.follow(items)
 
     def on_error(self, failure: Failure) -> Iterator[Check]:

@@ -131,9 +131,17 @@ def mentions_on(
 
 
 def read_verified(
-    fetch: Fetch, refs: list[BacklinkRef], readers: dict[str, SiteReader]
+    fetch: Fetch,
+    refs: list[BacklinkRef],
+    readers: dict[str, SiteReader],
+    linked_pages: bool = True,
 ) -> list[Item]:
-    """`classify.check_fetch` plus mentions: each check says how many terms its page holds."""
+    """`classify.check_fetch` plus mentions: each check says how many terms its page holds.
+
+    With `linked_pages` False, a page that links to the site is not read for
+    mentions (its checks say None): what verify needs mentions for (lost links,
+    outreach) is on the pages that do not link.
+    """
     wanted = [readers[ref.site] for ref in refs if ref.site in readers]
     page, found = classify.read_fetch(fetch, refs, needs_body(wanted) if wanted else None)
     items: list[Item] = list(found)
@@ -150,6 +158,8 @@ def read_verified(
         ]
         removed = any(c.reason is Reason.LINK_REMOVED for c in checks)
         links = any(c.link_count for c in checks)
+        if links and not linked_pages:
+            continue
         terms, row = mentions_on(
             reader, fetch, page, "verify", links, "link_removed" if removed else None
         )
