@@ -47,6 +47,7 @@ from lxml import etree
 from verifier.mentions.images import image_uses
 from verifier.mentions.text import BOILERPLATE, LINKED, Folded, context, fold_text, visible_text
 from verifier.models import Mention, MentionKind, Placement
+from verifier.verdict.absence import code_point_chars
 from verifier.verdict.page import Page, links_to
 from verifier.verdict.page import fold as fold_space
 
@@ -295,20 +296,6 @@ def _refs(chars: frozenset[str]) -> re.Pattern[bytes]:
     return re.compile(rf"&(?:#(?:[xX]([0-9a-fA-F]+)|([0-9]+))|({named}))".encode())
 
 
-def _code_point_chars(hexa: bytes | None, decimal: bytes | None) -> str:
-    """Every character a numeric reference may decode to (HTML5's C1 remapping included)."""
-    try:
-        value = int(hexa, 16) if hexa else int(decimal or b"0")
-    except ValueError:
-        return "\ufffd"
-    chars = "\ufffd"
-    if 0 < value < 0x110000 and not 0xD800 <= value <= 0xDFFF:
-        chars += chr(value)
-    if 0x80 <= value <= 0x9F:
-        chars += bytes([value]).decode("cp1252", errors="ignore")
-    return chars
-
-
 @dataclass(slots=True)
 class _Proof:
     """What `may_mention` checks: each spelling's words, their characters, and references.
@@ -396,7 +383,7 @@ class _Proof:
 
     def _ref_may_name(self, ref: re.Match[bytes]) -> bool:
         hexa, decimal, named = ref.groups()
-        return named is not None or any(map(self.verdict, _code_point_chars(hexa, decimal)))
+        return named is not None or any(map(self.verdict, code_point_chars(hexa, decimal)))
 
 
 class Hit(NamedTuple):

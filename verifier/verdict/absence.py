@@ -112,7 +112,7 @@ def _refs(domain: str) -> re.Pattern[bytes]:
     return re.compile(rb"&(?:#(?:[xX]([0-9a-fA-F]+)|([0-9]+))|" + named + rb")")
 
 
-def _code_point_chars(digits_hex: bytes | None, digits_dec: bytes | None) -> str:
+def code_point_chars(digits_hex: bytes | None, digits_dec: bytes | None) -> str:
     """Every character a numeric reference may decode to (HTML5's C1 remapping included)."""
     try:
         value = int(digits_hex, 16) if digits_hex else int(digits_dec or b"0")
@@ -131,7 +131,7 @@ def _refs_may_name(data: bytes, domain: str) -> bool:
         digits_hex, digits_dec = match.groups()
         if digits_hex is None and digits_dec is None:
             return True  # a named reference that can turn into part of the domain
-        if any(turns_into(c, domain) for c in _code_point_chars(digits_hex, digits_dec)):
+        if any(turns_into(c, domain) for c in code_point_chars(digits_hex, digits_dec)):
             return True
     return False
 
