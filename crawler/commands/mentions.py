@@ -105,7 +105,7 @@ def mentions(
     result = {
         "run_id": started.run_id,
         "state": summary.state,
-        "pages": int(stats.get("response_received_count", 0)),
+        "pages": int(stats.get("backcheck/pages_read", 0)),  # answers to listed pages
         **counts,
     }
     if as_json:

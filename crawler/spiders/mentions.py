@@ -122,6 +122,7 @@ class MentionsSpider(scrapy.Spider):
 
     def parse_page(self, response: Response, source: str) -> Iterator[Any]:
         fetch = fetch_from(response)
+        self.crawler.stats.inc_value("backcheck/pages_read")
         known = storage.backlinks_on_page(self.db, self.site, fetch.requested_url)
         items = reading.read_discovered(fetch, self.reader, source, known, follow_redirects=True)
         return self.contact_pages.follow(items)
