@@ -104,3 +104,97 @@ def test_baselines_settings() -> None:
     ):
         assert shipped[name] == default[name], name
         assert ours[name] != default[name], name
+
+
+def test_planted_mentions_are_listed(generated: Path) -> None:
+    """mentions.csv: the pages that answer 200 and show the brand or the domain as text."""
+    from bench.cases import BRAND, MENTION_SENTENCES, SHOWS_TERM
+
+    truth = {row["source_url"]: row for row in rows(generated / "truth.csv")}
+    listed = rows(generated / "mentions.csv")
+    assert listed and len({row["page_url"] for row in listed}) == len(listed)
+    for row in listed:
+        want = truth[row["page_url"]]
+        assert want["case"] in SHOWS_TERM or row["planted"] in MENTION_SENTENCES
+        host, path = row["page_url"].removeprefix("http://").split("/")
+        text = (generated / "web" / host / f"{path}.html").read_text().lower()
+        assert BRAND.lower().replace(" ", "") in text.replace(" ", "").replace("-", "") or (
+            SITE in text
+        )
+    # Pages that show neither are not listed, and a planted sentence changes no verdict.
+    plain = [u for u, r in truth.items() if r["case"] == "no_link"]
+    assert set(plain) - {row["page_url"] for row in listed}
+    assert all(truth[r["page_url"]]["case"] != "missing" for r in listed)
+
+
+CRAWL_SPEC_ARGS = {"pages": 80, "per_host": 20, "seed": 3, "pool": 38}
+
+
+@pytest.fixture(scope="module")
+def crawl_web(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bench import crawlweb
+
+    out = tmp_path_factory.mktemp("crawl") / "web80"
+    crawlweb.generate(crawlweb.CrawlSpec(**CRAWL_SPEC_ARGS), out)
+    return out
+
+
+def test_crawl_web_layout_and_truth(crawl_web: Path) -> None:
+    import gzip
+
+    from bench.crawlplan import HOST_KINDS, CrawlSpec, host_kind, host_name
+
+    spec = CrawlSpec(**CRAWL_SPEC_ARGS)
+    web = crawl_web / "web"
+    truth = json.loads((crawl_web / "crawl_truth.json").read_text())
+    assert (crawl_web / "domains.txt").read_text().split() == [
+        f"http://{host_name(k)}/" for k in range(4)
+    ]
+    routes = json.loads((web / "_routes.json").read_text())
+    for k, row in enumerate(truth["hosts"]):
+        host, folder = host_name(k), web / host_name(k)
+        assert row["pages"] == spec.per_host and row["stopped"] == "done"
+        assert (folder / "index.html").is_file()
+        assert len(list(folder.glob("p*.html"))) == spec.articles
+        assert (folder / "robots.txt").exists() == (host_kind(k) != "sitemap")
+        for gz in folder.rglob("*.gz"):
+            assert gzip.decompress(gz.read_bytes()).startswith(b"<?xml")
+            assert routes[f"{host}/{gz.relative_to(folder)}"]["content_type"] == "application/gzip"
+    assert {host_kind(k) for k in range(4)} == set(HOST_KINDS)
+    backlinks = rows(crawl_web / "crawl_backlinks.csv")
+    assert len(backlinks) == sum(row["backlinks_new"] for row in truth["hosts"]) > 0
+    for link in backlinks:
+        host, path = link["source_url"].removeprefix("http://").split("/")
+        assert SITE in (web / host / f"{path}.html").read_text().lower()
+        assert (
+            link["target_url"].lower().removeprefix("https://").removeprefix("http://")[: len(SITE)]
+            == SITE
+        )
+
+
+def test_crawl_links_reach_pages_in_tree_order() -> None:
+    """Each article links only to its children and to pages met before it, within depth 3."""
+    from bench.crawlplan import (
+        CrawlSpec,
+        body_links,
+        children,
+        expected_pages,
+        home_links,
+        parent,
+    )
+
+    for per_host in (20, 200, 300):
+        spec = CrawlSpec(pages=per_host, per_host=per_host)
+        depth = expected_pages("links", spec)
+        assert len(depth) == per_host and max(depth.values()) <= 3
+        assert set(home_links("links", spec)) > {f"/p{h}" for h in range(spec.branching)}
+        for i in range(spec.articles):
+            up = parent(i, spec)
+            assert depth[f"/p{i}"] == 1 + (0 if up is None else depth[f"/p{up}"])
+            links = body_links(i, spec)
+            for href, _ in (*links.nav, *links.breadcrumb, *links.related):
+                kids = {f"/p{c}" for c in children(i, spec)}
+                assert href in kids or depth[href] <= max(1, depth[f"/p{i}"] - 1), (i, href)
+        # Sitemap hosts reach the hub their home leaves out only through the sitemap.
+        assert f"/p{spec.branching - 1}" not in home_links("index", spec)
+        assert len(expected_pages("index", spec)) == per_host

@@ -329,7 +329,8 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
     listed = run_cli(["mentions", str(urls), "--json", *SETTINGS, "--db", db], server)
     assert listed.returncode == 0, listed.stderr
     assert f"{urls}:3: " in listed.stderr
-    assert json.loads(listed.stdout)["unlinked_mentions"] == 1
+    listed_summary = json.loads(listed.stdout)
+    assert (listed_summary["pages"], listed_summary["unlinked_mentions"]) == (2, 1)
     feed = "http://alerts.example-feeds.com/feed"
     fed = run_cli(["mentions", "--feed", feed, "--json", *SETTINGS, "--db", db], server)
     assert fed.returncode == 0, fed.stderr
