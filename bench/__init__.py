@@ -1,4 +1,5 @@
-"""backcheck's benchmark: a generated virtual web, a no-op baseline spider, and a runner.
+"""backcheck's benchmarks: generated virtual webs, no-op baseline spiders, and runners.
 
-Not part of the test suite; run `python -m bench.run --pages 2000` (see bench/README.md).
+Not part of the test suite; run `python -m bench.run --pages 2000` (verify) or
+`python -m bench.crawl --pages 2000` (the domain-list crawl); see bench/README.md.
 """

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 SITE = "acme-bench.com"
 HOME = f"https://{SITE}"
+#: The site's brand, as the benchmarks pass it to `backcheck init --brand`.
+BRAND = "Acme Bench"
+#: A competitor's domain (`init --competitor`); the crawl web links to it on some pages.
+COMPETITOR = "rival-bench.com"
 #: `rel` tokens that make a link not followed (the README's "Verdicts").
 NOFOLLOW_RELS = frozenset({"nofollow", "ugc", "sponsored"})
 
@@ -94,6 +98,29 @@ LINKED: tuple[Case, ...] = (
 )  # fmt: skip
 NO_LINK = Case("no_link", "", f"{HOME}/", "Acme Bench")
 NOT_FOUND = Verdict("lost", "page_not_found")
+
+#: Cases whose markup puts the brand or the domain in the page's *visible* text: the
+#: anchor text of a link (to the site, or to a lookalike host), or the domain as text.
+#: Not: `image` (alt text is not visible text), and the links hidden in a comment,
+#: a `<script>` or `<noscript>` (none of which a reader sees).
+SHOWS_TERM = frozenset(
+    {"plain", "nofollow", "ugc_sponsored", "base_relative", "protocol_relative", "upper_case",
+     "padded_href", "nofollow_then_followed", "lookalike_only", "mention_only", "meta_noindex",
+     "meta_nofollow", "meta_none"}
+)  # fmt: skip
+#: Sentences that name the brand in running text, planted on some bodies whatever their
+#: case (`WebSpec.mentions`). Each is a mention of BRAND by the matcher's rules (a hyphen
+#: or a possessive is a boundary; case does not matter); none is, or makes, a link.
+MENTION_SENTENCES = (
+    "we have used Acme Bench in the workshop for two years",
+    "the Acme-Bench team's answer came within a day",
+    "ACME BENCH support was quick to reply",
+)
+
+
+def competitor_snippet(n: int) -> str:
+    """A followed link to the competitor, for a sentence of an article."""
+    return f'compare <a href="https://{COMPETITOR}/compare/{n % 7}">their plans</a> too'
 
 
 def _has_nofollow(rel: str) -> bool:

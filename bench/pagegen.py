@@ -6,12 +6,19 @@ to other hosts, a sidebar, a footer with more links and a script, and, when
 its case asks for it, one way of mentioning the site (`bench.cases`). Text
 comes from banks of sentences built once per seed, so bodies are quick to
 make but no two are alike.
+
+`BodyWriter.body` also takes `extras` (sentences planted in paragraphs of the
+article: a brand mention, a competitor link) and, for the crawl web
+(`bench.crawlweb`), `Links`: the internal links a crawler follows. A body
+without either is byte for byte what it was before they existed.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bench.cases import Case
 
@@ -64,6 +71,25 @@ STYLE = (
     "nav a{margin:0 .5em;text-decoration:none}.post p{line-height:1.6;max-width:42em}"
     "aside{float:right;width:18em}footer{clear:both;font-size:.8em;background:#f4f4f4}\n"
 ) * 8
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """A crawl page's own links: nav items (first in the nav bar), a breadcrumb before
+    the article and a "read next" list after it, each an (href, text) pair; and the
+    prefix of the body's other "internal" links (an external host, so only these are
+    followed)."""
+
+    nav: Sequence[tuple[str, str]] = ()
+    breadcrumb: Sequence[tuple[str, str]] = ()
+    related: Sequence[tuple[str, str]] = ()
+    prefix: str = "http://www.bench-network.test"
+
+
+def _anchors(links: Sequence[tuple[str, str]], item: str = "") -> str:
+    close = f"</{item}>" if item else " "
+    opened = f"<{item}>" if item else ""
+    return "".join(f'{opened}<a href="{href}">{text}</a>{close}' for href, text in links)
 
 
 class BodyWriter:
@@ -120,7 +146,9 @@ class BodyWriter:
         return "<p>" + " ".join(sentences) + "</p>\n"
 
     def _article(self, rng: random.Random, budget: int, links: int, case: Case) -> list[str]:
-        """Paragraphs up to `budget` characters with `links` external links spread over them."""
+        """Paragraphs up to `budget` characters with `links` external links spread over them.
+
+        `extras` go in later with their own random stream (`_plant`)."""
         expected_paragraphs = max(1, budget // 700)
         per_paragraph = links / expected_paragraphs
         snippet_at = rng.randrange(min(expected_paragraphs, 12))
@@ -137,11 +165,30 @@ class BodyWriter:
             parts.append(f"<h2>Further reading</h2>\n<ul>{extra}</ul>\n")
         return parts
 
-    def body(self, index: int, case: Case, size: int) -> str:
-        """Pool body number `index` of about `size` bytes, carrying `case`."""
+    def _plant(self, index: int, article: list[str], extras: Sequence[str]) -> None:
+        """Each extra sentence at the end of a paragraph of the article, chosen at random."""
+        if not extras:
+            return
+        rng = random.Random(f"{self.seed}:extras:{index}")
+        paragraphs = [n for n, text in enumerate(article) if text.startswith("<p>")]
+        for extra in extras:
+            at = rng.choice(paragraphs)
+            article[at] = article[at].replace("</p>\n", f" Also, {extra}.</p>\n", 1)
+
+    def body(
+        self,
+        index: int,
+        case: Case,
+        size: int,
+        extras: Sequence[str] = (),
+        crawl: Links | None = None,
+    ) -> str:
+        """Pool body number `index` of about `size` bytes, carrying `case` and `extras`."""
         rng = random.Random(f"{self.seed}:body:{index}")
         # With <base href> on the site, relative links would land on it: keep them absolute.
         prefix = "http://www.bench-network.test" if case.base_href else ""
+        if crawl is not None:
+            prefix = crawl.prefix
         title = rng.choice(self.phrases).title()
         links = rng.randint(100, 300)
         nav, aside, footer = rng.randint(25, 40), rng.randint(10, 20), rng.randint(12, 20)
@@ -149,19 +196,25 @@ class BodyWriter:
         top = "".join(f"<li>{self._internal(rng, prefix)}</li>" for _ in range(nav))
         side = "".join(f"<li>{self._external(rng)}</li>" for _ in range(aside))
         bottom = " | ".join(self._internal(rng, prefix) for _ in range(footer))
+        own = _anchors(crawl.nav, "li") if crawl else ""
         frame = [
             '<!DOCTYPE html>\n<html lang="en">\n',
             head,
-            f'<body>\n<header><a href="{prefix}/">Bench Network</a><nav><ul>{top}</ul></nav>'
+            f'<body>\n<header><a href="{prefix}/">Bench Network</a><nav><ul>{own}{top}</ul></nav>'
             "</header>\n<main>\n",
             f'<aside><h3>Elsewhere</h3><ul>{side}</ul></aside>\n<article class="post">\n',
             f"<h1>{title}</h1>\n",
         ]
+        if crawl and crawl.breadcrumb:
+            frame.append(f'<p class="breadcrumb">{_anchors(crawl.breadcrumb)}</p>\n')
         tail = [
             "</article>\n</main>\n",
             f"<footer><p>{bottom}</p><p>&copy; Bench Network</p>",
             f"<script>{rng.choice(self.scripts)}</script></footer>\n</body>\n</html>\n",
         ]
+        if crawl and crawl.related:
+            tail.insert(0, f"<h2>Read next</h2>\n<ul>{_anchors(crawl.related, 'li')}</ul>\n")
         used = sum(map(len, frame)) + sum(map(len, tail))
         article = self._article(rng, size - used, links - nav - aside - footer - 1, case)
+        self._plant(index, article, extras)
         return "".join(frame + article + tail)

@@ -6,12 +6,22 @@ import statistics
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.measure import Measured
 
+if TYPE_CHECKING:
+    from bench.truth import SetCheck
+
 #: The baselines and backcheck; see bench.noop for what each baseline runs with.
-SPIDERS = ("noop", "noop-defaults", "backcheck")
+#: backcheck-nomentions is verify with `-s BACKCHECK_READ_MENTIONS=0`.
+SPIDERS = ("noop", "noop-defaults", "backcheck", "backcheck-nomentions")
+#: (key in summarize()'s output, baseline, spider measured against it).
+RATIOS = (
+    ("ratio", "noop", "backcheck"),
+    ("ratio_defaults", "noop-defaults", "backcheck"),
+    ("ratio_mentions", "backcheck-nomentions", "backcheck"),
+)
 #: (key, heading, format) of the table's columns.
 COLUMNS = (
     ("repeat", "run", "{}"),
@@ -26,6 +36,7 @@ COLUMNS = (
     ("server_cpu_ms_per_page", "server CPU ms/page", "{:.3f}"),
     ("rss_mb", "peak RSS MB", "{:.0f}"),
     ("verdicts_shown", "verdicts", "{}"),
+    ("mentions_shown", "mention pages", "{}"),
 )
 MEDIAN_KEYS = (
     "wall",
@@ -50,6 +61,7 @@ class Result:
     crawl: float | None = None  # Scrapy's elapsed_time_seconds: spider opened to closed
     processes: int = 0  # crawler processes seen by bench.clock
     verdicts: tuple[int, int] | None = None  # (right, total), backcheck only
+    mentions: SetCheck | None = None  # pages with a mention, against the truth
     error: str | None = None  # the run does not count
     warning: str | None = None  # the run counts, but something looked wrong
 
@@ -59,8 +71,10 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and (
-            self.verdicts is None or self.verdicts[0] == self.verdicts[1]
+        return (
+            self.error is None
+            and (self.verdicts is None or self.verdicts[0] == self.verdicts[1])
+            and (self.mentions is None or self.mentions.ok)
         )
 
     def metrics(self) -> dict[str, Any]:
@@ -78,6 +92,7 @@ class Result:
             "server_cpu_ms_per_page": 1000 * self.server_cpu / pages,
             "rss_mb": m.max_rss_kb / 1024,
             "verdicts_shown": f"{self.verdicts[0]}/{self.verdicts[1]}" if self.verdicts else "",
+            "mentions_shown": self.mentions.shown() if self.mentions else "",
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -91,6 +106,9 @@ class Result:
             "returncode": m.returncode,
             "verdicts_right": self.verdicts[0] if self.verdicts else None,
             "verdicts_total": self.verdicts[1] if self.verdicts else None,
+            "mention_pages_right": self.mentions.right if self.mentions else None,
+            "mention_pages_expected": self.mentions.expected if self.mentions else None,
+            "mention_pages_extra": len(self.mentions.extra) if self.mentions else None,
             "error": self.error,
             "warning": self.warning,
             "ok": self.ok,
@@ -113,25 +131,43 @@ def _ratios(baseline: dict[str, float | None], backcheck: dict[str, float | None
     }
 
 
-def summarize(results: list[Result]) -> dict[str, Any]:
+def summarize(
+    results: list[Result], ratios: tuple[tuple[str, str, str], ...] = RATIOS
+) -> dict[str, Any]:
     """Medians per spider over the runs that count, the b/a ratios, and the verdict tally.
 
-    A run counts when it succeeded and, for backcheck, every verdict was right.
+    A run counts when it succeeded and, for backcheck, every verdict (and mention
+    page) was right. A spider that did not run has no medians and no ratios.
     """
     medians: dict[str, dict[str, float | None]] = {}
-    for spider in SPIDERS:
+    for spider in dict.fromkeys(r.spider for r in results):
         rows = [r.metrics() for r in results if r.spider == spider and r.ok]
         medians[spider] = {key: _median([row[key] for row in rows]) for key in MEDIAN_KEYS}
         medians[spider]["runs"] = len(rows)
     checked = [r.verdicts for r in results if r.verdicts]
     worst = min(checked, key=lambda v: v[0] - v[1]) if checked else None
+    found = {
+        key: _ratios(medians[base], medians[spider])
+        for key, base, spider in ratios
+        if base in medians and spider in medians
+    }
     return {
         "median": medians,
-        "ratio": _ratios(medians["noop"], medians["backcheck"]),
-        "ratio_defaults": _ratios(medians["noop-defaults"], medians["backcheck"]),
+        **found,
         "verdicts": {"right": worst[0], "total": worst[1]} if worst else None,
         "ok": bool(results) and all(r.ok for r in results) and worst is not None,
     }
+
+
+def slower_text(ratio: dict[str, float | None]) -> str:
+    """`+12.3 % wall time, +11.0 % crawl time, +15.2 % CPU` from a pages/s and CPU ratio."""
+    parts = []
+    for key, what in (("pages_per_s", "wall time"), ("crawl_pages_per_s", "crawl time")):
+        if value := ratio.get(key):
+            parts.append(f"{100 * (1 / value - 1):+.1f} % {what}")
+    if value := ratio.get("cpu_ms_per_page"):
+        parts.append(f"{100 * (value - 1):+.1f} % CPU")
+    return ", ".join(parts) or "no figures"
 
 
 def _cell(fmt: str, value: object) -> str:
@@ -145,6 +181,18 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(
         "  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in cells
     )
+
+
+def print_ratios(summary: dict[str, Any], ratios: tuple[tuple[str, str, str], ...]) -> None:
+    for key, baseline, spider in ratios:
+        ratio = summary.get(key)
+        if ratio is None:
+            continue
+        print(
+            f"ratio {spider}/{baseline}: pages/s {_cell('{:.2f}', ratio['pages_per_s'])} (wall), "
+            f"{_cell('{:.2f}', ratio['crawl_pages_per_s'])} (crawl); "
+            f"CPU per page {_cell('{:.2f}', ratio['cpu_ms_per_page'])}x"
+        )
 
 
 def verdict_text(verdict: dict[str, str]) -> str:
@@ -191,18 +239,13 @@ def print_report(
     print(f"overrides: {' '.join(context['overrides'])} {' '.join(context['verify_extra'])}")
     print(table([r.metrics() for r in results]))
     medians = [
-        {**summary["median"][s], "spider": s, "repeat": f"median of {summary['median'][s]['runs']}"}
-        for s in SPIDERS
+        {**m, "spider": s, "repeat": f"median of {m['runs']}"} for s, m in summary["median"].items()
     ]
     print("\n" + table(medians))
     print()
-    for key, baseline in (("ratio", "noop"), ("ratio_defaults", "noop-defaults")):
-        ratio = summary[key]
-        print(
-            f"ratio backcheck/{baseline}: pages/s {_cell('{:.2f}', ratio['pages_per_s'])} (wall), "
-            f"{_cell('{:.2f}', ratio['crawl_pages_per_s'])} (crawl); "
-            f"CPU per page {_cell('{:.2f}', ratio['cpu_ms_per_page'])}x"
-        )
+    print_ratios(summary, RATIOS)
+    if mentions := summary.get("ratio_mentions"):
+        print(f"mention matching: {slower_text(mentions)} than without (issue: at most 10 %)")
     verdicts = summary["verdicts"]
     if verdicts:
         print(f"verdicts: {verdicts['right']}/{verdicts['total']} right (worst run)")

@@ -1,20 +1,22 @@
 """Benchmark `backcheck verify` against a no-op Scrapy spider on a generated web.
 
     python -m bench.run --pages 2000 [--hosts 200] [--repeat 3] [--server auto|nginx|python]
-                        [--processes N] [--keep DIR] [--json-out FILE]
+                        [--processes N] [--spiders LIST] [--brand TERM]
+                        [--keep DIR] [--json-out FILE]
 
 Each repeat runs (a) `python -m bench.noop`, with backcheck's settings, (a')
 `python -m bench.noop --scrapy-defaults`, Scrapy as shipped with backcheck's
-request settings (the issue's "framework ceiling"), and (b) `python -m
-crawler.cli verify`, on the same pages and overrides, rotating which goes first.
-Every backcheck run's verdicts are checked against the generator's truth.csv:
-a fast run that is wrong does not count (exit status 1). See bench/README.md.
+request settings (the issue's "framework ceiling"), (b) `python -m
+crawler.cli verify`, which also reads every page for the brand's mentions, and
+(b') the same with `-s BACKCHECK_READ_MENTIONS=0`, on the same pages and
+overrides, rotating which goes first. Every backcheck run's verdicts are checked
+against the generator's truth.csv and its mention pages against mentions.csv: a
+fast run that is wrong does not count (exit status 1). See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -25,13 +27,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import clock, measure, servers, webgen
-from bench.cases import SITE
+from bench.cases import BRAND, SITE
 from bench.report import SPIDERS, Result, print_report, summarize
+from bench.truth import check_set, compare, expected_mentions, load_truth, mention_pages
 
 REPO = Path(__file__).resolve().parents[1]
 #: The overrides every spider gets: no politeness delays on loopback, no target checks.
 OVERRIDES = ["AUTOTHROTTLE_ENABLED=0", "BACKCHECK_CHECK_TARGETS=0", "LOG_LEVEL=WARNING"]
-VERDICT_COLUMNS = ("status", "reason", "follow", "nofollow_source")
+#: What the verify variants add to the overrides.
+VERIFY_SETTINGS = {"backcheck": [], "backcheck-nomentions": ["BACKCHECK_READ_MENTIONS=0"]}
 SHOWN_MISMATCHES = 20
 
 
@@ -50,6 +54,8 @@ class Bench:
     verify_extra: list[str]
     timeout: float
     truth: dict[str, dict[str, str]] = field(default_factory=dict)
+    brand: str = BRAND
+    mentions: set[str] | None = None  # the pages that must hold a mention (None: unknown)
 
     def env(self) -> dict[str, str]:
         """The children's environment: every request goes to the loopback server."""
@@ -59,10 +65,11 @@ class Bench:
         env.pop("BACKCHECK_DB", None)
         return env
 
-    def settings(self, name: str) -> list[str]:
+    def settings(self, name: str, extra: list[str] | None = None) -> list[str]:
         """`-s` arguments: the overrides, plus the crawl clock writing to NAME.clock."""
         timed = [
             *self.overrides,
+            *(extra or []),
             f"EXTENSIONS={json.dumps(clock_extensions())}",
             f"BENCH_CLOCK_FILE={self.clock_file(name)}",
         ]
@@ -99,35 +106,6 @@ def verify_has_option(option: str) -> bool:
     return option in cli("verify", "--help").stdout
 
 
-def load_truth(path: Path) -> dict[str, dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as file:
-        return {row["source_url"]: row for row in csv.DictReader(file)}
-
-
-def shown(value: object) -> str:
-    """A report value as truth.csv writes it."""
-    if value is None:
-        return ""
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def compare(rows: list[dict], truth: dict[str, dict[str, str]]) -> tuple[int, list[dict]]:
-    """(right, mismatches): each truth row against the report row of its source URL."""
-    got = {row["source_url"]: row for row in rows}
-    right, wrong = 0, []
-    for source, want in truth.items():
-        row = got.get(source, {})
-        expected = {c: want[c] for c in VERDICT_COLUMNS}
-        actual = {c: shown(row.get(c)) for c in VERDICT_COLUMNS} if row else {"missing": "row"}
-        if expected == actual:
-            right += 1
-        else:
-            wrong.append(
-                {"source_url": source, "case": want["case"], "expected": expected, "got": actual}
-            )
-    return right, wrong
-
-
 def measured(bench: Bench, repeat: int, spider: str, cmd: list[str]) -> Result:
     """Run a measured child; the server's CPU time and the crawl window come along."""
     name = f"{spider}-{repeat}"
@@ -161,11 +139,14 @@ def run_noop(bench: Bench, repeat: int, spider: str = "noop") -> Result:
     return result
 
 
-def run_backcheck(bench: Bench, repeat: int) -> tuple[Result, list[dict]]:
-    db = bench.work / f"backcheck-{repeat}.db"
+def run_backcheck(
+    bench: Bench, repeat: int, spider: str = "backcheck"
+) -> tuple[Result, list[dict]]:
+    db = bench.work / f"{spider}-{repeat}.db"
     for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)  # a fresh database for every repeat
-    cli("init", "--site", SITE, "--db", str(db))
+    brand = ["--brand", bench.brand] if bench.brand else []
+    cli("init", "--site", SITE, *brand, "--db", str(db))
     imported = cli("import", str(bench.data / "backlinks.csv"), "--db", str(db))
     if f"imported {bench.pages}," not in imported.stdout:
         raise SystemExit(f"import did not take every backlink: {imported.stdout}")
@@ -176,12 +157,12 @@ def run_backcheck(bench: Bench, repeat: int) -> tuple[Result, list[dict]]:
         "verify",
         "--new-run",
         "--json",
-        *bench.settings(f"backcheck-{repeat}"),
+        *bench.settings(f"{spider}-{repeat}", VERIFY_SETTINGS[spider]),
         *bench.verify_extra,
         "--db",
         str(db),
     ]
-    result = measured(bench, repeat, "backcheck", cmd)
+    result = measured(bench, repeat, spider, cmd)
     got = result.measured
     if result.error:
         return result, []
@@ -193,20 +174,27 @@ def run_backcheck(bench: Bench, repeat: int) -> tuple[Result, list[dict]]:
     report = cli("report", "backlinks", "--format", "json", "--db", str(db))
     right, wrong = compare(json.loads(report.stdout), bench.truth)
     result.verdicts = (right, len(bench.truth))
+    want = set() if VERIFY_SETTINGS[spider] else bench.mentions
+    if want is not None:
+        result.mentions = check_set(mention_pages(db, SITE), want)
+        if not result.mentions.ok:
+            result.failed(result.mentions.describe("mention pages"))
     return result, wrong
 
 
-def run_all(bench: Bench, repeats: int) -> tuple[list[Result], list[dict]]:
+def run_all(
+    bench: Bench, repeats: int, spiders: tuple[str, ...] = SPIDERS
+) -> tuple[list[Result], list[dict]]:
     results: list[Result] = []
     mismatches: list[dict] = []
     for repeat in range(1, repeats + 1):
-        shift = (repeat - 1) % len(SPIDERS)
-        for spider in SPIDERS[shift:] + SPIDERS[:shift]:
+        shift = (repeat - 1) % len(spiders)
+        for spider in spiders[shift:] + spiders[:shift]:
             print(f"repeat {repeat}/{repeats}: {spider} ...", file=sys.stderr, flush=True)
-            if spider != "backcheck":
+            if spider not in VERIFY_SETTINGS:
                 results.append(run_noop(bench, repeat, spider))
                 continue
-            result, wrong = run_backcheck(bench, repeat)
+            result, wrong = run_backcheck(bench, repeat, spider)
             results.append(result)
             mismatches += [{"repeat": repeat, **row} for row in wrong]
     return results, mismatches
@@ -235,11 +223,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     web.add_argument("--hosts", type=int, default=200, help="host names (default 200)")
     web.add_argument("--seed", type=int, default=1)
     web.add_argument("--pool", type=int, default=2000, help="distinct page bodies (default 2000)")
+    web.add_argument(
+        "--mentions", type=float, default=0.10, help="bodies with a brand sentence (default 0.10)"
+    )
     web.add_argument("--cache", type=Path, default=default_cache(), help="where webs are kept")
     run = parser.add_argument_group("the runs")
     run.add_argument("--repeat", type=int, default=3, help="runs of each spider (default 3)")
     run.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
     run.add_argument("--processes", type=int, help="passed to verify if it has --processes")
+    run.add_argument(
+        "--spiders",
+        type=spider_list,
+        default=SPIDERS,
+        help=f"which to run, comma-separated (default {','.join(SPIDERS)})",
+    )
+    run.add_argument(
+        "--brand",
+        default=BRAND,
+        help=f"the site's brand for `init --brand` (default {BRAND!r}; '' for none)",
+    )
     run.add_argument(
         "-s",
         "--set",
@@ -256,6 +258,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def linked_pages(overrides: list[str]) -> bool:
+    """BACKCHECK_MENTIONS_ON_LINKING_PAGES as verify will see it with these overrides."""
+    from crawler import runner
+
+    settings = runner.build_settings(runner.parse_overrides(overrides))
+    return settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES", True)
+
+
+def spider_list(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in SPIDERS]
+    if unknown or not any(name in VERIFY_SETTINGS for name in names):
+        raise argparse.ArgumentTypeError(
+            f"choose among {', '.join(SPIDERS)}, at least one backcheck variant: {text!r}"
+        )
+    return names
+
+
 def verify_extra(processes: int | None) -> tuple[list[str], str | None]:
     if processes is None:
         return [], None
@@ -265,19 +285,26 @@ def verify_extra(processes: int | None) -> tuple[list[str], str | None]:
 
 
 def execute(args: argparse.Namespace, work: Path) -> int:
-    spec = webgen.WebSpec(args.pages, args.hosts, args.seed, args.pool)
+    spec = webgen.WebSpec(args.pages, args.hosts, args.seed, args.pool, mentions=args.mentions)
     print(f"web {spec.key()} in {args.cache} ...", file=sys.stderr, flush=True)
     data = webgen.cached(spec, args.cache)
     extra, note = verify_extra(args.processes)
     if note:
         print(f"note: {note}", file=sys.stderr)
     truth = load_truth(data / "truth.csv")
+    mentions = expected_mentions(data / "mentions.csv", args.brand, linked_pages(args.extra))
+    if mentions is None:
+        note = (note + "; " if note else "") + "brand differs from the planted one: "
+        note += "mention pages not checked"
+        print(f"note: {note}", file=sys.stderr)
     with servers.start(args.server, data / "web", work / "server") as server:
         smoke_test(server, truth)
+        overrides = [*OVERRIDES, *args.extra]
         bench = Bench(
-            data, work, server, spec.pages, [*OVERRIDES, *args.extra], extra, args.timeout, truth
+            data, work, server, spec.pages, overrides, extra, args.timeout, truth, args.brand
         )
-        results, mismatches = run_all(bench, args.repeat)
+        bench.mentions = mentions
+        results, mismatches = run_all(bench, args.repeat, args.spiders)
     summary = summarize(results)
     context = {
         "spec": asdict(spec),
@@ -285,6 +312,8 @@ def execute(args: argparse.Namespace, work: Path) -> int:
         "server": server.kind,
         "overrides": bench.overrides,
         "verify_extra": extra,
+        "brand": args.brand,
+        "expected_mention_pages": None if mentions is None else len(mentions),
         "note": note,
         "machine": {
             "cpus": os.cpu_count(),

@@ -2,8 +2,11 @@
 
 Both answer `GET http://host/path` (what Scrapy sends to an `http_proxy`) from
 `ROOT/<host>/<path>[.html]`, 404 for a missing file, and the 301s listed in
-`ROOT/_routes.json`. Each server runs in its own process, so its CPU time is
-not the crawler's; `cpu_seconds()` reads it from /proc for the report.
+`ROOT/_routes.json`; robots.txt as text/plain, .xml as XML and .gz files as
+application/gzip (the virtual web through the content types of `_routes.json`).
+The virtual web runs through `bench.pyserver` (a deeper listen backlog, no Nagle).
+Each server runs in its own process, so its CPU time is not the crawler's;
+`cpu_seconds()` reads it from /proc for the report.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ worker_rlimit_nofile 16384;
 events {{ worker_connections 8192; }}
 http {{
     access_log off;
-    types {{ text/html html; }}
+    # The crawl web's robots.txt and sitemaps; a .xml.gz file is gzip, not gzip-encoded XML.
+    types {{ text/html html; text/plain txt; application/xml xml; application/gzip gz; }}
     default_type text/html;
     sendfile on;
     tcp_nopush on;
@@ -130,13 +134,17 @@ class Server:
 
     def get(self, url: str) -> int:
         """The status the server answers for `url` (no redirect is followed)."""
+        return self.answer(url)[0]
+
+    def answer(self, url: str) -> tuple[int, str]:
+        """The status and Content-Type the server answers for `url` (no redirect followed)."""
         port = urlsplit(self.proxy_url).port
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         try:
             conn.request("GET", url, headers={"Host": urlsplit(url).netloc})
             response = conn.getresponse()
             response.read()
-            return response.status
+            return response.status, response.getheader("Content-Type") or ""
         finally:
             conn.close()
 
@@ -212,7 +220,7 @@ def start_nginx(web: Path, work: Path) -> Server:
 
 def start_python(web: Path) -> Server:
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.virtualweb", str(web), "--port", "0"],
+        [sys.executable, "-m", "bench.pyserver", str(web), "--port", "0"],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -11,9 +11,12 @@ Layout of OUT (the web root is OUT/web, served by nginx or crawler.virtualweb):
   web refuses files that resolve outside the host's folder.)
 * `web/_routes.json`: the redirects (`301` to another page of the same host).
   Pages listed as missing have no file at all, so they answer 404.
+* A `mentions` share of the bodies, chosen apart from their case, name the
+  brand (`bench.cases.BRAND`) in a sentence of their article.
 * `backlinks.csv` (backcheck's generic import format), `truth.csv` (the
-  verdict each backlink must get, from `bench.cases.expected`) and
-  `manifest.json` (the spec and counts; written last, so it marks a complete web).
+  verdict each backlink must get, from `bench.cases.expected`), `mentions.csv`
+  (the pages `verify` must record a brand mention for) and `manifest.json`
+  (the spec and counts; written last, so it marks a complete web).
 
 `python -m bench.webgen OUT --pages N [--hosts H] [--seed S]`.
 """
@@ -32,10 +35,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import pagegen
-from bench.cases import LINKED, NO_LINK, NOT_FOUND, Case, Verdict, expected
+from bench.cases import (
+    LINKED,
+    MENTION_SENTENCES,
+    NO_LINK,
+    NOT_FOUND,
+    SHOWS_TERM,
+    Case,
+    Verdict,
+    expected,
+)
 
 #: Bumped whenever the output for a given spec changes (invalidates cached webs).
-GENERATOR_VERSION = 1
+#: 2: brand mentions planted on `WebSpec.mentions` of the bodies; mentions.csv.
+GENERATOR_VERSION = 2
 TRUTH_COLUMNS = ("source_url", "target_url", "status", "reason", "follow", "nofollow_source")
 
 
@@ -50,6 +63,7 @@ class WebSpec:
     linked: float = 0.30  # share of bodies that carry a `bench.cases.LINKED` case
     missing: float = 0.02  # share of pages with no file (404)
     redirects: float = 0.02  # share of pages that redirect to another page of their host
+    mentions: float = 0.10  # share of bodies that name the brand in a sentence (any case)
 
     @property
     def host_count(self) -> int:
@@ -63,8 +77,9 @@ class WebSpec:
         """A folder name that changes with anything that changes the output."""
         extra = (
             ""
-            if (self.linked, self.missing, self.redirects) == (0.30, 0.02, 0.02)
-            else (f"-l{self.linked:g}-m{self.missing:g}-r{self.redirects:g}")
+            if (self.linked, self.missing, self.redirects, self.mentions)
+            == (0.30, 0.02, 0.02, 0.10)
+            else (f"-l{self.linked:g}-m{self.missing:g}-r{self.redirects:g}-n{self.mentions:g}")
         )
         return (
             f"p{self.pages}-h{self.host_count}-s{self.seed}-b{self.pool_size}{extra}"
@@ -97,6 +112,23 @@ def pool_cases(spec: WebSpec, rng: random.Random) -> list[Case]:
     for n, body in enumerate(chosen):
         cases[body] = LINKED[n % len(LINKED)]
     return cases
+
+
+def pool_mentions(spec: WebSpec, size: int | None = None) -> list[str]:
+    """Per pool body, the brand sentence planted in it ("" for none): a `mentions` share,
+    drawn with a random stream of its own (the other draws do not move)."""
+    size = spec.pool_size if size is None else size
+    rng = random.Random(f"{spec.seed}:mentions")
+    chosen = sorted(rng.sample(range(size), round(spec.mentions * size)))
+    planted = [""] * size
+    for n, body in enumerate(chosen):
+        planted[body] = MENTION_SENTENCES[n % len(MENTION_SENTENCES)]
+    return planted
+
+
+def mentions_brand(case: Case, planted: str) -> bool:
+    """True when a body carrying `case` and `planted` names the brand or domain visibly."""
+    return case.name in SHOWS_TERM or bool(planted)
 
 
 def body_sizes(spec: WebSpec, rng: random.Random) -> list[int]:
@@ -151,14 +183,16 @@ def _link_or_copy(source: Path, dest: Path) -> None:
         shutil.copyfile(source, dest)
 
 
-def write_web(spec: WebSpec, web: Path, cases: list[Case], pages: list[Page]) -> None:
+def write_web(
+    spec: WebSpec, web: Path, cases: list[Case], planted: list[str], pages: list[Page]
+) -> None:
     rng = random.Random(f"{spec.seed}:sizes")
     sizes = body_sizes(spec, rng)
     pool = web / "_pool"
     pool.mkdir(parents=True)
     writer = pagegen.BodyWriter(spec.seed)
     for n, (case, size) in enumerate(zip(cases, sizes, strict=True)):
-        html = writer.body(n, case, size)
+        html = writer.body(n, case, size, (planted[n],) if planted[n] else ())
         (pool / f"b{n:05d}.html").write_text(html, encoding="utf-8")
     for k in range(spec.host_count):
         (web / host_name(k)).mkdir()
@@ -196,14 +230,31 @@ def write_lists(out: Path, pages: list[Page], cases: list[Case]) -> dict[str, in
     return dict(sorted(counts.items()))
 
 
+def write_mentions(out: Path, pages: list[Page], cases: list[Case], planted: list[str]) -> int:
+    """mentions.csv: every page that answers 200 and names the brand or the domain in its
+    visible text (a redirect's mention is its target's, which is such a page itself)."""
+    count = 0
+    with (out / "mentions.csv").open("w", newline="", encoding="utf-8") as file:
+        rows = csv.writer(file)
+        rows.writerow(["page_url", "case", "planted"])
+        for page in pages:
+            if page.kind == "page" and mentions_brand(cases[page.body], planted[page.body]):
+                rows.writerow([page.url, cases[page.body].name, planted[page.body]])
+                count += 1
+    return count
+
+
 def generate(spec: WebSpec, out: Path) -> dict:
-    """Write the web, backlinks.csv, truth.csv and manifest.json into `out` (must not exist)."""
+    """Write the web, backlinks.csv, truth.csv, mentions.csv and manifest.json into `out`
+    (must not exist)."""
     out.mkdir(parents=True)
     rng = random.Random(spec.seed)
     cases = pool_cases(spec, rng)
     pages = plan_pages(spec, rng)
-    write_web(spec, out / "web", cases, pages)
+    planted = pool_mentions(spec)
+    write_web(spec, out / "web", cases, planted, pages)
     counts = write_lists(out, pages, cases)
+    mention_pages = write_mentions(out, pages, cases, planted)
     manifest = {
         "spec": asdict(spec),
         "generator_version": GENERATOR_VERSION,
@@ -213,6 +264,7 @@ def generate(spec: WebSpec, out: Path) -> dict:
         "missing": sum(p.kind == "missing" for p in pages),
         "redirects": sum(p.kind == "redirect" for p in pages),
         "expected": counts,
+        "mention_pages": mention_pages,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
@@ -240,8 +292,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pool", type=int, default=2000, help="distinct page bodies")
+    parser.add_argument("--mentions", type=float, default=0.10, help="bodies with a brand sentence")
     args = parser.parse_args(argv)
-    spec = WebSpec(args.pages, args.hosts, args.seed, args.pool)
+    spec = WebSpec(args.pages, args.hosts, args.seed, args.pool, mentions=args.mentions)
     print(json.dumps(generate(spec, args.out), indent=2))
 
 
