@@ -65,6 +65,9 @@ BACKCHECK_CRAWL_MAX_QUERY_VARIANTS = 30  # distinct query strings per path (cale
 # also covers its suffixed forms).
 BACKCHECK_CRAWL_SESSION_PARAMS = sorted(SESSION_PARAMS)
 
+# Scrapy's, with CONCURRENT_REQUESTS_PER_DOMAIN enforced (see crawler/downloader.py).
+DOWNLOADER = "crawler.downloader.Downloader"
+
 DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's: see crawler/middlewares.py for the concurrency bug it fixes.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

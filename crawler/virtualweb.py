@@ -46,6 +46,8 @@ def content_type_for(name: str) -> str:
     last = name.rsplit("/", 1)[-1]
     if "." not in last:
         return "text/html"
+    if last.lower().endswith(".gz"):
+        return "application/gzip"  # a gzip file (sitemap.xml.gz), not gzip-encoded XML
     suffix = "." + last.rsplit(".", 1)[-1].lower()
     guessed = CONTENT_TYPES.get(suffix) or mimetypes.guess_type(last)[0]
     return guessed or "application/octet-stream"
@@ -176,6 +178,9 @@ class VirtualWeb:
 
 class _Server(ThreadingHTTPServer):
     web: VirtualWeb
+    # A crawler opens connections faster than a backlog of 5 (the default) lets in:
+    # refused SYNs are retried after seconds, and look like slow hosts.
+    request_queue_size = 1024
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup we never want.
@@ -184,6 +189,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Without it each keep-alive answer waits for the client's delayed ACK (~20 ms).
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"  # keep-alive and chunked transfer encoding
     server_version = "VirtualWeb/1.0"
     timeout = 60  # idle keep-alive connections give up their thread eventually

@@ -31,6 +31,7 @@ from crawler.spiders.plumbing import (
     HANDLED_STATUSES,
     ContactPages,
     backout,
+    contacts_wanted,
     fetch_from,
     is_true,
     site_readers,
@@ -102,6 +103,7 @@ class CrawlSpider(scrapy.Spider):
         self.write_failed = False  # set by the pipeline when items could not be stored
         self.active: dict[str, DomainProgress] = {}
         self.contact_pages = ContactPages()
+        self.wants_contacts = contacts_wanted(self.db)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CrawlSpider:
@@ -178,7 +180,7 @@ class CrawlSpider(scrapy.Spider):
         fetch = fetch_from(response)
         progress.answers += 1
         known = storage.backlinks_on_page(self.db, self.site, fetch.final_url)
-        seen = visit(fetch, self.reader, domain, known)
+        seen = visit(fetch, self.reader, domain, known, self.wants_contacts)
         yield from self.contact_pages.follow(seen.items)
         # Links past the depth cap are refused, and remembered as `depth_limit`.
         added = [link for link in seen.links if progress.frontier.add(link, depth + 1) is None]

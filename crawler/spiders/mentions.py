@@ -20,6 +20,7 @@ from crawler.spiders.plumbing import (
     HANDLED_STATUSES,
     ContactPages,
     backout,
+    contacts_wanted,
     fetch_from,
     site_readers,
 )
@@ -64,6 +65,7 @@ class MentionsSpider(scrapy.Spider):
         self.file, self.feed = file, feed
         self.write_failed = False
         self.contact_pages = ContactPages()
+        self.wants_contacts = contacts_wanted(self.db)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MentionsSpider:
@@ -124,7 +126,14 @@ class MentionsSpider(scrapy.Spider):
         fetch = fetch_from(response)
         self.crawler.stats.inc_value("backcheck/pages_read")
         known = storage.backlinks_on_page(self.db, self.site, fetch.requested_url)
-        items = reading.read_discovered(fetch, self.reader, source, known, follow_redirects=True)
+        items = reading.read_discovered(
+            fetch,
+            self.reader,
+            source,
+            known,
+            follow_redirects=True,
+            wants_contacts=self.wants_contacts,
+        )
         return self.contact_pages.follow(items)
 
     def on_page_error(self, failure: Failure) -> Iterator[Any]:

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from verifier.mentions import reading
 from verifier.mentions.contacts import page_contacts
 from verifier.mentions.reading import SiteReader
 from verifier.models import ContactKind, Fetch, PageContacts, PageMentions
-from verifier.store import storage
+from verifier.store import outreach, storage
 from verifier.verdict import page as pages
 from verifier.verdict.classify import status_reason
 from verifier.verdict.urls import host_of, registered_domain
@@ -163,3 +164,12 @@ class ContactPages:
         for page_url in self.waiting.pop(domain, []):
             if contacts:
                 yield PageContacts(page_url, contacts)
+
+
+def contacts_wanted(db: Database) -> reading.WantsContacts:
+    """Read an outreach target's contacts only when it is new to the queue."""
+
+    def wanted(site: str, url: str) -> bool:
+        return not outreach.is_queued(db, site, url)
+
+    return wanted

@@ -23,6 +23,7 @@ from crawler.spiders.plumbing import (
     HANDLED_STATUSES,
     ContactPages,
     backout,
+    contacts_wanted,
     failed_fetch,
     fetch_from,
     is_true,
@@ -73,6 +74,7 @@ class VerifySpider(scrapy.Spider):
         self.readers: dict[str, reading.SiteReader] = {}  # set in from_crawler
         self.linked_pages = True
         self.contact_pages = ContactPages()
+        self.wants_contacts = contacts_wanted(self.db)
         # "i/n": this process checks the pages of shard i of n (see verifier.store.runs.shard_of).
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
         self.stats_file = stats_file
@@ -128,7 +130,9 @@ class VerifySpider(scrapy.Spider):
 
     def parse_outreach(self, response: Response, site: str) -> Iterator[Any]:
         """An open outreach target: a link to the site now makes it won (and a backlink)."""
-        items = reading.read_discovered(fetch_from(response), self.readers[site], "outreach")
+        items = reading.read_discovered(
+            fetch_from(response), self.readers[site], "outreach", wants_contacts=self.wants_contacts
+        )
         return self.contact_pages.follow(items)
 
     def on_outreach_error(self, failure: Failure) -> None:
@@ -167,7 +171,9 @@ class VerifySpider(scrapy.Spider):
     def parse(self, response: Response, refs: list[BacklinkRef]) -> Iterator[Any]:
         # In the event loop's thread: a parse thread was measured slower
         # (GIL hand-offs cost more than the GIL-free lxml parse saves).
-        items = reading.read_verified(fetch_from(response), refs, self.readers, self.linked_pages)
+        items = reading.read_verified(
+            fetch_from(response), refs, self.readers, self.linked_pages, self.wants_contacts
+        )
         return self.contact_pages.follow(items)
 
     def on_error(self, failure: Failure) -> Iterator[Check]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from verifier.mentions.reading import Item, SiteReader, read_discovered
+from verifier.mentions.reading import (
+    Item,
+    SiteReader,
+    WantsContacts,
+    always,
+    read_discovered,
+)
 from verifier.models import BacklinkRef, Fetch
 from verifier.verdict import classify
 from verifier.verdict import page as pages
@@ -19,7 +25,13 @@ class Visit:
     ok: bool = False  # an HTML page answered: it counts toward the domain's page cap
 
 
-def visit(fetch: Fetch, reader: SiteReader, scope: str, known: Sequence[BacklinkRef] = ()) -> Visit:
+def visit(
+    fetch: Fetch,
+    reader: SiteReader,
+    scope: str,
+    known: Sequence[BacklinkRef] = (),
+    wants_contacts: WantsContacts = always,
+) -> Visit:
     """Read a crawled page once: discovery's items, and its links within `scope`.
 
     An error answer, a page that is not HTML, or one that redirected off the
@@ -27,9 +39,9 @@ def visit(fetch: Fetch, reader: SiteReader, scope: str, known: Sequence[Backlink
     get their checks.
     """
     if classify.status_reason(fetch) is not None:
-        return Visit(read_discovered(fetch, reader, "crawl", known))
+        return Visit(read_discovered(fetch, reader, "crawl", known, wants_contacts=wants_contacts))
     page = pages.parse(fetch)
-    items = read_discovered(fetch, reader, "crawl", known, page)
+    items = read_discovered(fetch, reader, "crawl", known, page, wants_contacts=wants_contacts)
     if not host_on_domain(host_of(fetch.final_url), scope):
         return Visit(items)
     links = list(dict.fromkeys(link.url for link in pages.links_to(page, scope)))

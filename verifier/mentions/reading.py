@@ -37,6 +37,14 @@ from verifier.verdict.directives import header_directives, meta_directives
 from verifier.verdict.urls import compare_key, host_of, host_on_domain, identity_key
 
 Item = Check | Discovery | PageMentions | CompetitorLink
+#: Asked with (site, page URL) for an outreach target: read its contacts? (A target
+#: already in the queue had them read when it entered: reading them costs more than
+#: the rest of the page, so a nightly run does not read them again.)
+WantsContacts = Callable[[str, str], bool]
+
+
+def always(site: str, url: str) -> bool:
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,7 @@ def mentions_on(
     source: str,
     links_to_site: bool,
     reason: str | None = None,
+    wants_contacts: WantsContacts = always,
 ) -> tuple[int | None, PageMentions | None]:
     """How many terms the page mentions (None: not read), and its row.
 
@@ -124,7 +133,7 @@ def mentions_on(
     )
     if not found:
         return terms, row  # read, nothing found: refreshes a page stored before, if any
-    if not links_to_site:  # an outreach target: who to ask
+    if not links_to_site and wants_contacts(reader.domain, fetch.final_url):
         row.contacts = page_contacts(root, fetch.final_url, page.base_url)
         row.contact_url = contact_page_url(root, page.base_url)
     return terms, row
@@ -135,6 +144,7 @@ def read_verified(
     refs: list[BacklinkRef],
     readers: dict[str, SiteReader],
     linked_pages: bool = True,
+    wants_contacts: WantsContacts = always,
 ) -> list[Item]:
     """`classify.check_fetch` plus mentions: each check says how many terms its page holds.
 
@@ -161,7 +171,13 @@ def read_verified(
         if links and not linked_pages:
             continue
         terms, row = mentions_on(
-            reader, fetch, page, "verify", links, "link_removed" if removed else None
+            reader,
+            fetch,
+            page,
+            "verify",
+            links,
+            "link_removed" if removed else None,
+            wants_contacts,
         )
         for check in checks:
             check.mentions = terms
@@ -203,6 +219,7 @@ def read_discovered(
     known: Sequence[BacklinkRef] = (),
     page: pages.Page | None = None,
     follow_redirects: bool = False,
+    wants_contacts: WantsContacts = always,
 ) -> list[Item]:
     """A page read by discovery: checks of its known backlinks, new backlinks, competitor
     links and mentions. `known` are the site's backlinks already on this page; `page`
@@ -218,7 +235,7 @@ def read_discovered(
         # move): its known backlinks are lost as always, and the page it became is read.
         moved = [classify.check_page(ref, fetch, None) for ref in known]
         here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
-        return moved + read_discovered(here, reader, source)
+        return moved + read_discovered(here, reader, source, wants_contacts=wants_contacts)
     if early is not None:
         return [classify.check_page(ref, fetch, None) for ref in known]
     if page is None:
@@ -245,7 +262,13 @@ def read_discovered(
     known_checks = [item for item in items if isinstance(item, Check)]
     removed = any(check.reason is Reason.LINK_REMOVED for check in known_checks)
     terms, row = mentions_on(
-        reader, fetch, page, source, bool(links), "link_removed" if removed else None
+        reader,
+        fetch,
+        page,
+        source,
+        bool(links),
+        "link_removed" if removed else None,
+        wants_contacts,
     )
     for check in known_checks:
         check.mentions = terms

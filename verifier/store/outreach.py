@@ -57,3 +57,11 @@ def settle_won(db: Database, sites: list[str] | None = None) -> int:
             [now(), *OPEN, *(sites or [])],
         )
     return int(cursor.rowcount)
+
+
+def is_queued(db: Database, site: str, url: str) -> bool:
+    """True when the page is in the site's outreach queue already (any status)."""
+    row = db.execute(
+        "select 1 from outreach where site = ? and page_key = ?", [site, identity_key(url)]
+    ).fetchone()
+    return row is not None
