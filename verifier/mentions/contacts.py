@@ -119,8 +119,9 @@ def _accepted(candidate: str) -> str | None:
     return address if len(address) <= 254 else None
 
 
-#: An address without "@" has a bracketed "at" or "dot" (bare ones alone are prose).
-_OBFUSCATED = re.compile(r"[\[({<]\s*(?:at|dot)\s*[\])}>]", re.IGNORECASE)
+#: What any address that `emails_in` accepts holds: a local-part character right before
+#: "@", or a bracketed at or dot (bare ones alone are prose; "@media" is no address).
+_GATE = re.compile(rf"[a-z0-9_+-]@|{_BRACKETED_AT}|{_BRACKETED_DOT}", re.IGNORECASE)
 
 
 def emails_in(text: str) -> list[str]:
@@ -131,8 +132,8 @@ def emails_in(text: str) -> list[str]:
     >>> emails_in("look at this dot com boom; logo@2x.png; v@1.2.3; @handle; root@localhost")
     []
     """
-    if "@" not in text and not _OBFUSCATED.search(text):
-        return []  # most text: one C pass instead of the candidate scan
+    if not _GATE.search(text):
+        return []  # most text: one pass instead of the candidate scan
     found: dict[str, None] = {}
     for match in _CANDIDATE.finditer(_SPACES.sub(" ", text)):
         address = _accepted(match.group())
@@ -317,6 +318,10 @@ def _read_element(el: etree._Element, found: _Found) -> None:
             _read_json_ld(el.text, found)
 
 
+#: Elements whose attributes (or JSON-LD) may carry a contact.
+_CARRIERS = ("meta", "a", "area", "script")
+
+
 def _hidden(el: etree._Element) -> bool:
     # Only inline hiding: obfuscators put decoys in `display:none` spans.
     return el.get("hidden") is not None or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
@@ -333,6 +338,17 @@ def page_contacts(
     if root is None:
         return []
     found = _Found()
+    everything: str = etree.tostring(root, method="text", encoding="unicode")
+    if not _GATE.search(everything):
+        # No address can be written anywhere in the text (C-fast, scripts included):
+        # only attributes and JSON-LD can carry contacts, so no text walk.
+        for el in root.iter(_CARRIERS):
+            if next(el.iterancestors("template"), None) is None:
+                _read_element(el, found)
+        for el in root.xpath("//*[@itemprop or @data-cfemail]"):
+            if el.tag not in _CARRIERS and next(el.iterancestors("template"), None) is None:
+                _read_element(el, found)
+        return [Contact(kind, value, page_url) for kind, value in found.contacts.values()]
     muted = 0  # inside script/style or an inline-hidden element: text is not shown
     stack: list[tuple[etree._Element, bool, bool]] = [(root, False, False)]
     while stack:  # a loop, not recursion: broken markup can nest very deeply
@@ -397,7 +413,9 @@ def _names(pattern: re.Pattern[str], text: str, url: str) -> bool:
 
 #: A cheap first look: a contact or about link has one of these in its text or URL
 #: (case-insensitive). Pages carry hundreds of links; only these few are resolved.
-_HINT = re.compile(r"cont|kontakt|impress|imprint|about|ber|propos|qui|quem", re.IGNORECASE)
+_HINT = re.compile(
+    r"conta|contá|cont%c3%a1|kontakt|impress|imprint|about|ber|propos|qui|quem", re.IGNORECASE
+)
 
 
 def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]]:
