@@ -102,7 +102,7 @@ class CrawlSpider(scrapy.Spider):
         self.stats_file = stats_file
         self.write_failed = False  # set by the pipeline when items could not be stored
         self.active: dict[str, DomainProgress] = {}
-        self.contact_pages = ContactPages()
+        self.contact_pages = ContactPages(self.db)
         self.wants_contacts = contacts_wanted(self.db)
 
     @classmethod

@@ -64,7 +64,7 @@ class MentionsSpider(scrapy.Spider):
         self.reader = site_readers(self.db, [self.site])[self.site]
         self.file, self.feed = file, feed
         self.write_failed = False
-        self.contact_pages = ContactPages()
+        self.contact_pages = ContactPages(self.db)
         self.wants_contacts = contacts_wanted(self.db)
 
     @classmethod

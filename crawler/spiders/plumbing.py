@@ -16,6 +16,7 @@ from verifier.mentions import reading
 from verifier.mentions.contacts import page_contacts
 from verifier.mentions.reading import SiteReader
 from verifier.models import ContactKind, Fetch, PageContacts, PageMentions
+from verifier.store import mentions as mentions_store
 from verifier.store import outreach, storage
 from verifier.verdict import page as pages
 from verifier.verdict.classify import status_reason
@@ -113,12 +114,18 @@ class ContactPages:
     #: so a long crawl stays flat in memory (a forgotten one is fetched again).
     REMEMBERED = 10_000
 
-    def __init__(self) -> None:
+    def __init__(self, db: Database | None = None) -> None:
+        self.db = db  # to look up whether a page read without mentions was stored
         self.found: dict[str, tuple[Any, ...]] = {}  # domain -> contacts of its contact page
         self.waiting: dict[str, list[str]] = {}  # domain -> target pages awaiting its fetch
 
     def follow(self, items: Iterable[Any]) -> Iterator[Any]:
         for item in items:
+            if isinstance(item, PageMentions) and not item.mentions:
+                # A page read without mentions only matters if it was stored before.
+                if self.db is not None and mentions_store.is_stored(self.db, item):
+                    yield item
+                continue
             yield item
             if not isinstance(item, PageMentions) or item.links_to_site or not item.contact_url:
                 continue

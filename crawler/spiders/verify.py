@@ -73,7 +73,7 @@ class VerifySpider(scrapy.Spider):
         )
         self.readers: dict[str, reading.SiteReader] = {}  # set in from_crawler
         self.linked_pages = True
-        self.contact_pages = ContactPages()
+        self.contact_pages = ContactPages(self.db)
         self.wants_contacts = contacts_wanted(self.db)
         # "i/n": this process checks the pages of shard i of n (see verifier.store.runs.shard_of).
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None

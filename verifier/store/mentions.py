@@ -190,3 +190,12 @@ def open_target_pages(db: Database, sites: Sequence[str]) -> list[tuple[str, str
         [*sites, *OPEN],
     ).fetchall()
     return [(site, url) for site, url in rows]
+
+
+def is_stored(db: Database, page: PageMentions) -> bool:
+    """True when the page has a row (it mentioned the site when last read)."""
+    row = db.execute(
+        "select 1 from mention_pages where site = ? and page_key = ?",
+        [page.site, identity_key(page.page_url)],
+    ).fetchone()
+    return row is not None
