@@ -637,3 +637,21 @@ def test_property_all_ok_pops_never_exceed_max_pages(seed: int) -> None:
         frontier.fetched(item[0], ok=True)
     assert len(keys) == len(set(keys)) <= 150
     assert frontier.stopped == "page_limit"
+
+
+def test_a_redirect_to_a_page_fetched_on_its_own_counts_once() -> None:
+    frontier = DomainFrontier("acme.com", max_pages=10)
+    for url in ("http://acme.com/a", "http://acme.com/old"):
+        assert frontier.add(url, 1) is None
+    assert [frontier.pop(), frontier.pop()] == [
+        ("http://acme.com/a", 1),
+        ("http://acme.com/old", 1),
+    ]
+    frontier.fetched("http://acme.com/a", ok=True)
+    # /old redirects to /a, already read: not a second page, not a failure.
+    assert frontier.fetched_elsewhere("http://acme.com/old", "http://acme.com/a")
+    frontier.redirected("http://acme.com/old")
+    assert (frontier.pages, frontier.failures, frontier.in_flight) == (1, 0, 0)
+    # A redirect to a page not fetched yet, or to the same page, is read where it lands.
+    assert not frontier.fetched_elsewhere("http://acme.com/x", "http://acme.com/new")
+    assert not frontier.fetched_elsewhere("http://ACME.com/a#top", "http://acme.com/a")

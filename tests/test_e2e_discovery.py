@@ -399,6 +399,15 @@ def test_verify_reads_mentions_and_report_lost_says_so(web, tmp_path: Path) -> N
     assert [(t["page_url"], t["reason"]) for t in targets] == [
         ("http://r1.org/still", "link_removed")
     ]
+    # The page stops mentioning the brand: the next verify drops its mention.
+    server.update({"r1.org/still": {"body": page("<p>Nothing about anyone now.</p>")}})
+    again = run_cli(["verify", *SETTINGS, "--db", db], server)
+    assert again.returncode == 0, again.stderr
+    assert cli_json(["report", "mentions", "--format", "json", "--db", db]) == []
+    lost = cli_json(["report", "lost", "--format", "json", "--db", db])
+    assert {row["source_url"]: row["mentions_brand"] for row in lost}[
+        "http://r1.org/still"
+    ] is False
 
 
 def routes_paths(routes: dict[str, dict]) -> list[str]:

@@ -179,6 +179,12 @@ class CrawlSpider(scrapy.Spider):
         progress = self.active[domain]
         fetch = fetch_from(response)
         progress.answers += 1
+        if progress.frontier.fetched_elsewhere(fetch.requested_url, fetch.final_url):
+            # A redirect to a page this crawl fetches on its own: read and counted once.
+            progress.frontier.redirected(fetch.requested_url)
+            yield CrawledPage(domain, fetch.requested_url, depth, fetch.status, False)
+            yield from self._advance(progress)
+            return
         known = storage.backlinks_on_page(self.db, self.site, fetch.final_url)
         seen = visit(fetch, self.reader, domain, known, self.wants_contacts)
         yield from self.contact_pages.follow(seen.items)

@@ -463,6 +463,22 @@ class DomainFrontier:
             if self._state.get(final_key) is not _State.FETCHING:
                 self._remember(final_key, _State.DONE)
 
+    def fetched_elsewhere(self, url: str, final_url: str) -> bool:
+        """True when `url` redirected to another page that is fetched on its own
+        (fetched before, or in flight): that fetch reads and counts it."""
+        try:
+            key, final_key = crawl_key(url, self.limits), crawl_key(final_url, self.limits)
+        except ValueError:
+            return False
+        return final_key != key and self._state.get(final_key) in (_State.FETCHING, _State.DONE)
+
+    def redirected(self, url: str) -> None:
+        """A popped URL redirected to a page fetched on its own: neither a page nor a failure."""
+        key = crawl_key(url, self.limits)
+        if self._state.get(key) is _State.FETCHING:
+            self._in_flight -= 1
+        self._remember(key, _State.DONE)
+
     def mark_seen(self, url: str, *, ok: bool = True) -> None:
         """A page fetched by an earlier, killed run: never fetched again, and when `ok`
         it counts toward max_pages, so a resumed domain stays within the cap.
