@@ -140,15 +140,20 @@ class CrawlSpider(scrapy.Spider):
         )
         progress = DomainProgress(frontier)
         # A resumed run: what an earlier process fetched is seen, its links queued again.
+        home = None
         for page in crawls.fetched_pages(self.db, self.run_id, pending.domain):
             frontier.mark_seen(page.url, ok=page.ok)
             progress.answers += page.http_status is not None
+            if page.depth == 0 and page.ok and home is None:
+                home = page.url
             for link in page.links:
                 frontier.add(link, page.depth + 1)
         for url, fallback in _attempts(pending.start_urls):
             if frontier.add(url, 0) is None and fallback:
                 progress.fallbacks[url] = fallback
         self.active[pending.domain] = progress
+        if home is not None:  # its sitemaps' URLs were not stored: read them again
+            yield from self._start_sitemaps(progress, home)
         yield from self._advance(progress)
 
     def _advance(self, progress: DomainProgress) -> Iterator[Any]:
