@@ -10,13 +10,14 @@ inside an excluded phrase ("Acme Widgets Bank") or an e-mail address is not a
 mention. Where matches overlap the leftmost wins, then the longest: "Acme
 Widgets" is one match of that term, not also one of "Acme".
 
-`Matcher.may_mention` proves absence without parsing. For each spelling it
-checks one *core*, the spelling's longest ASCII stretch within a word, which
-every occurrence holds unbroken in the folded text. The source can hide a
-core from a plain search only by
+`Matcher.may_mention` proves absence without parsing. Each word of a spelling
+has a *core*, its longest ASCII stretch, which every occurrence holds unbroken
+in the folded text; a spelling may occur only where all its cores may, so one
+absent word clears it. The source can hide a core from a plain search only by
 
-* markup inside it (`Wid<b>gets</b>`): then a proper piece of the core ends
-  right before a `<` or starts right after a `>` (one regex for each side);
+* markup inside it (`Wid<b>gets</b>`): then the core's pieces tile it, the
+  first right before a `<`, the last right after a `>`, any middle one between
+  a `>` and a `<` (`_split` follows the few places where a last piece starts);
 * character references (`&#119;idgets`): one that can decode to a character
   of a core, or to one that vanishes, makes the proof give up;
 * non-ASCII characters that fold into a core character (full-width letters,
