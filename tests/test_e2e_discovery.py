@@ -316,6 +316,8 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
             "body": page("<p>We like <a href='https://acme-widgets.com/'>Acme Widgets</a>.</p>")
         },
         "alerts.example-feeds.com/feed": {"body": FEED, "content_type": "application/atom+xml"},
+        "alerts.example-feeds.com/login": {"body": page("<form>Sign in</form>")},
+        "alerts.example-feeds.com/gone": {"status": 404},
         "list-site.org/a": {"body": page("<p>Is AcmeWidgets any good?</p>")},
         "list-site.org/gone": {"status": 404},
     }
@@ -337,6 +339,11 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
     summary = json.loads(fed.stdout)
     assert (summary["unlinked_mentions"], summary["backlinks_new"]) == (1, 1)
     assert server.hits("www.google.com") == 0  # the wrapper is unwrapped, never fetched
+    # A feed URL that serves a login page (or nothing) fails the run, saying which and why.
+    for bad, why in (("login", "not an RSS or Atom feed"), ("gone", "answered 404")):
+        url = f"http://alerts.example-feeds.com/{bad}"
+        failed = run_cli(["mentions", "--feed", url, *SETTINGS, "--db", db], server)
+        assert failed.returncode == 1 and f"{url}" in failed.stderr and why in failed.stderr
     mentions = cli_json(["report", "mentions", "--unlinked", "--format", "json", "--db", db])
     assert {(m["page_url"], m["source"]) for m in mentions} == {
         ("http://list-site.org/a", "list"),

@@ -104,13 +104,15 @@ class MentionsSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status >= 400:
             self.logger.error("%s: the feed answered %d", response.url, response.status)
-            self.crawler.stats.set_value("backcheck/feed_error", response.status)
+            self.crawler.stats.set_value(
+                "backcheck/feed_error", f"{response.url} answered {response.status}"
+            )
             return
         try:
             pages, bad = sources.read_feed(response.body)
         except sources.SourceError as exc:
             self.logger.error("%s: %s", response.url, exc)
-            self.crawler.stats.set_value("backcheck/feed_error", str(exc))
+            self.crawler.stats.set_value("backcheck/feed_error", f"{response.url}: {exc}")
             return
         for line in bad:
             self.logger.warning("%s: entry %d: %s", response.url, line.line, line.reason)
@@ -120,7 +122,9 @@ class MentionsSpider(scrapy.Spider):
     def on_feed_error(self, failure: Failure) -> None:
         reason, detail = reason_for(failure)
         self.logger.error("%s: the feed could not be read: %s", failure.request.url, detail)
-        self.crawler.stats.set_value("backcheck/feed_error", reason.value)
+        self.crawler.stats.set_value(
+            "backcheck/feed_error", f"{failure.request.url}: {reason.value} ({detail})"
+        )
 
     def parse_page(self, response: Response, source: str) -> Iterator[Any]:
         fetch = fetch_from(response)
