@@ -398,11 +398,14 @@ ATOM_LINKS = b"""<?xml version="1.0"?>
 
 def test_atom_entries_without_an_alternate_link() -> None:
     pages, bad = read_feed(ATOM_LINKS)
-    assert pages == [
-        ListedPage(1, "https://rel.example.org/p"),  # the first link with an href
-        ListedPage(3, "https://alt.example.org/p"),  # the alternate beats the enclosure
-    ]
-    assert [b.line for b in bad] == [2]
+    # A "related" link is another page than the entry's: only alternate links count.
+    assert pages == [ListedPage(3, "https://alt.example.org/p")]  # not the enclosure
+    assert [b.line for b in bad] == [1, 2]
+
+
+def test_a_wrapper_without_a_page_url_is_refused_not_fetched() -> None:
+    pages, bad = read_page_list(["https://www.google.com/url?sa=t&url=ftp://x.example.org/f"])
+    assert pages == [] and "redirect wrapper" in bad[0].reason
 
 
 @pytest.mark.parametrize(

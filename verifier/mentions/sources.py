@@ -92,6 +92,9 @@ def read_page_list(lines: Iterable[str]) -> tuple[list[ListedPage], list[BadLine
         if any(c.isspace() for c in url) or not _is_http(url):
             bad.append(BadLine(number, f"not an http(s) URL: {text[:200]!r}"))
             continue
+        if _is_wrapper(url):  # never fetched: the wrapper's own page is not the mention
+            bad.append(BadLine(number, f"a redirect wrapper without a page URL: {text[:200]!r}"))
+            continue
         key = identity_key(url)
         if key in seen:
             continue
@@ -126,9 +129,16 @@ def read_feed(data: bytes) -> tuple[list[ListedPage], list[BadLine]]:
     for number, entry in enumerate(entries, start=1):
         link = entry.get("link") or ""
         if not link:
-            links = [item.get("href") for item in entry.get("links") or [] if item.get("href")]
-            link = links[0] if links else ""
+            links = [
+                item.get("href")
+                for item in entry.get("links") or []
+                if item.get("href") and item.get("rel", "alternate") == "alternate"
+            ]
+            link = links[0] if links else ""  # a "related" or "enclosure" link is not the page
         url = unwrap(str(link).strip())
+        if _is_wrapper(url):
+            bad.append(BadLine(number, f"a redirect wrapper without a page URL: {url[:200]!r}"))
+            continue
         if not _is_http(url):
             bad.append(BadLine(number, f"entry without an http(s) link: {str(link)[:200]!r}"))
             continue
