@@ -695,3 +695,15 @@ def test_a_listed_page_that_moved_to_another_site_is_read_where_it_landed() -> N
     assert rows(read_discovered(fetch, READER, "list")) == []
     [row] = rows(read_discovered(fetch, READER, "list", follow_redirects=True))
     assert (row.page_url, row.source) == ("https://moved.example.org/post", "list")
+
+
+def test_linking_pages_can_be_left_out_of_mention_reading() -> None:
+    body = f'<p>We use <a href="{TARGET}">Acme</a> daily.</p>'
+    read = read_verified(make_fetch(body), [ref(TARGET, 7)], READERS)
+    assert [c.mentions for c in checks(read)] == [1] and rows(read)
+    skipped = read_verified(make_fetch(body), [ref(TARGET, 7)], READERS, linked_pages=False)
+    assert [c.mentions for c in checks(skipped)] == [None]
+    assert not [i for i in skipped if isinstance(i, PageMentions)]
+    # A page without the link is read either way: that is where mentions serve.
+    lost = read_verified(make_fetch("<p>Acme</p>"), [ref(TARGET, 7)], READERS, linked_pages=False)
+    assert [c.mentions for c in checks(lost)] == [1] and rows(lost)
