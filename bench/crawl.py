@@ -22,12 +22,11 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import crawlplan, crawlweb, servers
+from bench import crawlplan, crawlweb, measure, servers
 from bench.cases import BRAND, COMPETITOR, SITE
 from bench.report import Result, print_ratios, summarize, table
 from bench.run import OVERRIDES, Bench, cli, default_cache, measured
@@ -317,11 +316,7 @@ def execute(args: argparse.Namespace, work: Path) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        sys.exit(execute(args, args.keep.resolve()))
-    with tempfile.TemporaryDirectory(prefix="backcheck-crawl-bench-") as tmp:
-        sys.exit(execute(args, Path(tmp)))
+    measure.main_in_workdir(args.keep, "backcheck-crawl-bench-", lambda work: execute(args, work))
 
 
 if __name__ == "__main__":

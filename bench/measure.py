@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +81,12 @@ def run(
         stdout=out_path.read_text(errors="replace"),
         stderr_path=err_path,
     )
+
+
+def main_in_workdir(keep: Path | None, prefix: str, execute: Callable[[Path], int]) -> None:
+    """Run `execute` in `keep` (kept) or in a temporary folder, and exit with its status."""
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        sys.exit(execute(keep.resolve()))
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        sys.exit(execute(Path(tmp)))

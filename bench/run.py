@@ -22,7 +22,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -335,11 +334,7 @@ def execute(args: argparse.Namespace, work: Path) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        sys.exit(execute(args, args.keep.resolve()))
-    with tempfile.TemporaryDirectory(prefix="backcheck-bench-") as tmp:
-        sys.exit(execute(args, Path(tmp)))
+    measure.main_in_workdir(args.keep, "backcheck-bench-", lambda work: execute(args, work))
 
 
 if __name__ == "__main__":

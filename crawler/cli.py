@@ -16,7 +16,7 @@ import click
 from crawler.commands.crawl import crawl
 from crawler.commands.disavow import disavow
 from crawler.commands.mentions import mentions
-from crawler.commands.options import db_option, open_db, site_option
+from crawler.commands.options import db_option, open_db, overrides_option, quiet_option, site_option
 from crawler.commands.outreach import outreach
 from crawler.commands.report import report
 from crawler.commands.serve import serve
@@ -148,14 +148,7 @@ def import_(
 )
 @click.option("--due", "scope", flag_value="due", help="Check only backlinks that are due.")
 @click.option("--limit", type=click.IntRange(min=1), help="Check at most N backlinks.")
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy setting, as `scrapy crawl -s` does (repeatable).",
-)
+@overrides_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option(
     "--fail-on-lost",
@@ -171,7 +164,7 @@ def import_(
     help="Crawler processes, each owning the pages of some referring domains "
     "[default: the number of cores; one for runs under 100 backlinks per process].",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
+@quiet_option
 @site_option
 @db_option
 def verify(

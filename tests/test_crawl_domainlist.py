@@ -78,7 +78,7 @@ def _one(line: str) -> DomainEntry:
         ("acme.test", "acme.test", ("https://acme.test/", "http://acme.test/")),
         ("wiki.intranet", "wiki.intranet", ("https://wiki.intranet/", "http://wiki.intranet/")),
         # Addresses and localhost are accepted.
-        ("10.0.0.1", "10.0.0.1", ("https://10.0.0.1/", "http://10.0.0.1/")),
+        ("127.0.0.5", "127.0.0.5", ("https://127.0.0.5/", "http://127.0.0.5/")),
         ("127.0.0.1:8080", "127.0.0.1", ("https://127.0.0.1:8080/", "http://127.0.0.1:8080/")),
         ("[::1]:8080", "::1", ("https://[::1]:8080/", "http://[::1]:8080/")),
         ("http://[::1]/x", "::1", ("http://[::1]/x",)),

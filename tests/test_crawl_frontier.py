@@ -261,9 +261,9 @@ def test_idn_scope_accepts_both_spellings() -> None:
 
 
 def test_ip_scope() -> None:
-    frontier = DomainFrontier("10.0.0.1")
-    assert frontier.add("http://10.0.0.1:8080/a", 0) is None
-    assert frontier.add("http://10.0.0.2/a", 0) == "offsite"
+    frontier = DomainFrontier("127.0.0.5")
+    assert frontier.add("http://127.0.0.5:8080/a", 0) is None
+    assert frontier.add("http://127.0.0.6/a", 0) == "offsite"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crawler.commands.options import db_option, open_db, site_option
+from crawler.commands.options import db_option, open_db, overrides_option, quiet_option, site_option
 from verifier.crawl import DomainListError, read_domain_file
 from verifier.store import crawls, runs, storage
 
@@ -42,14 +42,7 @@ SUMMARY_KEYS = (
 @click.option(
     "--no-sitemaps", is_flag=True, help="Do not read robots.txt's sitemaps or /sitemap.xml."
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy or backcheck setting, as `scrapy crawl -s` does (repeatable).",
-)
+@overrides_option
 @click.option("--json", "as_json", is_flag=True, help="Print one object per domain, as JSON.")
 @click.option(
     "--new-run", is_flag=True, help="Start a new crawl instead of resuming an interrupted one."
@@ -59,7 +52,7 @@ SUMMARY_KEYS = (
     type=click.IntRange(min=1),
     help="Crawler processes, each owning some domains [default: 1; up to the cores].",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
+@quiet_option
 @site_option
 @db_option
 def crawl(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crawler.commands.options import db_option, open_db, site_option
+from crawler.commands.options import db_option, open_db, overrides_option, quiet_option, site_option
 from verifier.mentions import sources
 from verifier.store import runs, storage
 
@@ -28,16 +28,9 @@ _COUNTS = """
 @click.option(
     "--feed", metavar="URL", help="An RSS or Atom alerts feed (Google Alerts, Talkwalker …)."
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy setting, as `scrapy crawl -s` does (repeatable).",
-)
+@overrides_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
+@quiet_option
 @site_option
 @db_option
 def mentions(

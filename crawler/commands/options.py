@@ -23,6 +23,24 @@ def db_option(func: Any) -> Any:
     )(func)
 
 
+def overrides_option(func: Any) -> Any:
+    """`-s NAME=VALUE` (repeatable): a Scrapy or backcheck setting, as `scrapy crawl -s`."""
+    return click.option(
+        "-s",
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a Scrapy or backcheck setting, as `scrapy crawl -s` does (repeatable).",
+    )(func)
+
+
+def quiet_option(func: Any) -> Any:
+    return click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")(
+        func
+    )
+
+
 def site_option(func: Any) -> Any:
     return click.option(
         "--site", help="The site (domain) to work on, when the database holds several."
