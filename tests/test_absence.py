@@ -21,7 +21,7 @@ def fetch_of(body: str, url: str = PAGE_URL) -> Fetch:
 
 
 def may_link(body: str, url: str = PAGE_URL, domain: str = SITE) -> bool:
-    return absence.may_link(body, body.encode("utf-8"), url, domain)
+    return absence.may_link(absence.Source.of(body), url, domain)
 
 
 def full_links(body: str, url: str = PAGE_URL) -> list[str]:

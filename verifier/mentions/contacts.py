@@ -122,6 +122,24 @@ def _accepted(candidate: str) -> str | None:
 #: What any address that `emails_in` accepts holds: a local-part character right before
 #: "@", or a bracketed at or dot (bare ones alone are prose; "@media" is no address).
 _GATE = re.compile(rf"[a-z0-9_+-]@|{_BRACKETED_AT}|{_BRACKETED_DOT}", re.IGNORECASE)
+#: The longest match of `_GATE`: "( dot )".
+_GATE_CHARS = 7
+
+
+def may_hold_address(text: str) -> bool:
+    """`_GATE.search(text)`, fast: the regex is tried only where a match can end.
+
+    Every match ends at an "@" or a closing bracket, and both are rare in text
+    (sre scans a pattern that starts with a class of characters slowly: ~3 ms
+    for a 60 KB page, against ~0.1 ms here).
+    """
+    for end_char in "@)]}>":
+        end = text.find(end_char)
+        while end != -1:
+            if _GATE.search(text, max(0, end - _GATE_CHARS + 1), end + 1):
+                return True
+            end = text.find(end_char, end + 1)
+    return False
 
 
 def emails_in(text: str) -> list[str]:
@@ -132,7 +150,7 @@ def emails_in(text: str) -> list[str]:
     >>> emails_in("look at this dot com boom; logo@2x.png; v@1.2.3; @handle; root@localhost")
     []
     """
-    if not _GATE.search(text):
+    if not may_hold_address(text):
         return []  # most text: one pass instead of the candidate scan
     found: dict[str, None] = {}
     for match in _CANDIDATE.finditer(_SPACES.sub(" ", text)):
@@ -318,8 +336,31 @@ def _read_element(el: etree._Element, found: _Found) -> None:
             _read_json_ld(el.text, found)
 
 
-#: Elements whose attributes (or JSON-LD) may carry a contact.
-_CARRIERS = ("meta", "a", "area", "script")
+#: Elements other than links whose attributes (or JSON-LD) may carry a contact.
+_CARRIERS = ("meta", "script")
+_PROPERTIES = etree.XPath("//*[@itemprop or @data-cfemail]")
+
+
+def _link_may_carry(el: etree._Element) -> bool:
+    """A cheap superset of the links `_read_element` finds something in (most find nothing)."""
+    href = el.get("href") or ""
+    if CLOUDFLARE_PATH in href or href.lstrip()[:7].lower() == "mailto:":
+        return True
+    return el.tag == "a" and "author" in (el.get("rel") or "").lower()
+
+
+def _carriers(root: etree._Element) -> list[etree._Element]:
+    """Elements that may carry a contact in their attributes, in document order."""
+    found = [
+        el
+        for el in root.iter("meta", "script", "a", "area")
+        if el.tag in _CARRIERS or _link_may_carry(el)
+    ]
+    properties = _PROPERTIES(root)
+    if not properties:
+        return found  # most pages: no microdata
+    order = {el: i for i, el in enumerate(root.iter())}
+    return sorted(set(found).union(properties), key=order.__getitem__)
 
 
 def _hidden(el: etree._Element) -> bool:
@@ -339,14 +380,11 @@ def page_contacts(
         return []
     found = _Found()
     everything: str = etree.tostring(root, method="text", encoding="unicode")
-    if not _GATE.search(everything):
+    if not may_hold_address(everything):
         # No address can be written anywhere in the text (C-fast, scripts included):
         # only attributes and JSON-LD can carry contacts, so no text walk.
-        for el in root.iter(_CARRIERS):
+        for el in _carriers(root):
             if next(el.iterancestors("template"), None) is None:
-                _read_element(el, found)
-        for el in root.xpath("//*[@itemprop or @data-cfemail]"):
-            if el.tag not in _CARRIERS and next(el.iterancestors("template"), None) is None:
                 _read_element(el, found)
         return [Contact(kind, value, page_url) for kind, value in found.contacts.values()]
     muted = 0  # inside script/style or an inline-hidden element: text is not shown
@@ -411,11 +449,47 @@ def _names(pattern: re.Pattern[str], text: str, url: str) -> bool:
     return any(pattern.fullmatch(value.strip()) for value in [segment, *values])
 
 
-#: A cheap first look: a contact or about link has one of these in its text or URL
-#: (case-insensitive). Pages carry hundreds of links; only these few are resolved.
-_HINT = re.compile(
-    r"conta|contá|cont%c3%a1|kontakt|impress|imprint|about|ber|propos|qui|quem", re.IGNORECASE
+#: A cheap first look: a contact or about link has one of these in its lower-cased text
+#: or URL. Pages carry hundreds of links; only these few are resolved.
+HINTS = (
+    *("conta", "contá", "cont%c3%a1", "kontakt", "impress", "imprint"),
+    *("about", "ber", "propos", "qui", "quem"),
 )
+
+
+_HINTED = re.compile("|".join(map(re.escape, HINTS)))
+
+
+def _hinted(text: str) -> bool:
+    return _HINTED.search(text.lower()) is not None
+
+
+def _elsewhere(href: str, domain: str | None) -> bool:
+    """True when an absolute href is on another site (its host is what urljoin keeps)."""
+    head = href[:8].lower()
+    if head.startswith("//"):
+        href = "http:" + href
+    elif not head.startswith(("http://", "https://")):
+        return False
+    try:
+        host = host_of(href)
+    except ValueError:
+        return False  # left to urljoin, which decides as before
+    return bool(host) and registered_domain(host) != domain
+
+
+def _may_be_named(text: str, href: str) -> bool:
+    """False when `_names` is false for the link whatever it resolves to: a relative href
+    with a path ends in the same segment and query once resolved."""
+    if any(_names(pattern, text, "") for pattern in (CONTACT_NAME, ABOUT_NAME)):
+        return True
+    try:
+        path = urlsplit(href).path
+    except ValueError:
+        return True  # left to urljoin, as before
+    if path.rstrip("/").rsplit("/", 1)[-1] in ("", ".", ".."):
+        return True  # the resolved path is the base's, or its parent's
+    return any(_names(pattern, "", href) for pattern in (CONTACT_NAME, ABOUT_NAME))
 
 
 def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]]:
@@ -424,13 +498,21 @@ def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]
     domain = registered_domain(host_of(base_url))
     for el in root.iter("a", "area"):
         raw = el.get("href") or ""
-        if not _HINT.search(raw) and not _HINT.search(
-            "".join(el.itertext()) if el.tag == "a" else el.get("alt") or ""
-        ):
-            continue
+        if not _hinted(raw):
+            if el.tag == "area":
+                label = el.get("alt") or ""
+            else:  # most links hold one text node: no need for the iterator
+                label = (el.text or "") if not len(el) else "".join(el.itertext())
+            if not _hinted(label):
+                continue
         href = _URL_NOISE.sub("", raw.strip())
         if not href or href.startswith("#"):
             continue  # a place on this page, not another page
+        if _elsewhere(href, domain):
+            continue
+        text = anchor_text(el)
+        if not _may_be_named(text, href):
+            continue
         try:
             url = urldefrag(urljoin(base_url, href)).url
         except ValueError:
@@ -440,7 +522,7 @@ def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]
             continue
         host = host_of(url)
         if host and domain and registered_domain(host) == domain:
-            yield url, anchor_text(el)
+            yield url, text
 
 
 def contact_page_url(root: etree._Element | None, base_url: str) -> str | None:

@@ -48,7 +48,7 @@ from lxml import etree
 from verifier.mentions.images import image_uses
 from verifier.mentions.text import BOILERPLATE, LINKED, Folded, context, fold_text, visible_text
 from verifier.models import Mention, MentionKind, Placement
-from verifier.verdict.absence import code_point_chars
+from verifier.verdict.absence import Source, code_point_chars
 from verifier.verdict.page import Page, links_to
 from verifier.verdict.page import fold as fold_space
 
@@ -68,7 +68,6 @@ _SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013]+")
 _WORD_CHAR = re.compile(r"\w")
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 _ASCII_BYTES = bytes(range(128))
-_NOT_WORD = "[^a-z0-9_]"  # in the lower-cased source (which ends in a space): a boundary
 _MAIL_LOCAL = re.compile(r"[\w.+-]+\Z")
 _MAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 
@@ -331,30 +330,22 @@ class _Proof:
             found = self.verdicts[char] = char_verdict(char, self.chars)
         return found
 
-    def may_name(self, text: str) -> bool:
+    def may_name(self, source: Source) -> bool:
         if self.always:
             return True
-        # Bytes, where lower-casing and searching run in C. Any encoding in which
-        # ASCII is ASCII and other characters are bytes >= 0x80 will do: Latin-1 is
-        # a plain copy for most pages, UTF-8 takes the rest.
-        try:
-            data, codec = text.encode("latin-1"), "latin-1"
-        except UnicodeEncodeError:
-            data, codec = text.encode("utf-8", "surrogatepass"), "utf-8"
-        if not text.isascii():
+        # Bytes, where lower-casing and searching run in C, shared with the link proof.
+        lowered = source.squeezed()
+        if not source.text.isascii():
             # The distinct non-ASCII characters, cheaply: drop the ASCII bytes in C.
-            rest = data.translate(None, _ASCII_BYTES).decode(codec, "surrogatepass")
-            vanishing = []
+            rest = source.data.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
             for char in set(rest):
                 found = self.verdict(char)
                 if found == RELEVANT:
                     return True
                 if found == VANISHES:
-                    vanishing.append(char.encode(codec, "surrogatepass"))
-            for encoded in vanishing:
-                data = data.replace(encoded, b"")
-        lowered = data.lower() + b" "  # the space: a boundary after the page's last word
-        if self._refs_may_name(data):
+                    # Lower-casing leaves non-ASCII bytes alone: drop it from `lowered` too.
+                    lowered = lowered.replace(char.encode("utf-8", "surrogatepass"), b"")
+        if self._refs_may_name(source.data):
             return True
         seen: dict[_Word, bool] = {}
         heads: dict[bytes, bool] = {}
@@ -432,11 +423,12 @@ class Matcher:
             _Proof.build([_word_cores(s) for s in spellings]),
         )
 
-    def may_mention(self, text: str) -> bool:
+    def may_mention(self, text: str | Source) -> bool:
         """False only when no term can occur in the visible text of the page `text`.
 
         `text` is the decoded source (markup and all), or any text holding the
-        visible text in order, such as `etree.tostring(root, method="text")`.
+        visible text in order, such as `etree.tostring(root, method="text")`;
+        as a `Source` when the link proof has lower-cased its bytes already.
 
         >>> matcher = Matcher.build(["Acme Widgets"], "acme-widgets.com")
         >>> matcher.may_mention("<p>Best <b>gadgets</b> of 2024</p>")
@@ -444,7 +436,7 @@ class Matcher:
         >>> matcher.may_mention("<p>Acme <i>Wid</i>gets</p>"), matcher.may_mention("&#87;idgets")
         (True, True)
         """
-        return self._proof.may_name(text)
+        return self._proof.may_name(text if isinstance(text, Source) else Source.of(text))
 
     def hits(self, folded: str) -> list[Hit]:
         """Matches in folded text, leftmost-longest, minus those in excludes or e-mail addresses.
@@ -503,11 +495,14 @@ class Matcher:
             at = folded.find("@", at + 1)
         return fences
 
-    def mentions(self, root: etree._Element | None, base_url: str) -> list[Mention]:
+    def mentions(
+        self, root: etree._Element | None, base_url: str, page: Page | None = None
+    ) -> list[Mention]:
         """Text and title mentions on a parsed page, one per term found, in term order.
 
         `linked` looks at body occurrences only (a title is never inside a link);
         a term found only in the title is not linked and counts as main content.
+        `page`, the parsed page `root` belongs to, lends the links it found already.
         """
         if root is None:
             return []
@@ -516,7 +511,7 @@ class Matcher:
         found: dict[int, Mention] = {}
         hits = self.hits(folded.text)
         if hits:  # links matter only now: on most pages there is no hit
-            links = links_to(Page(base_url, base_url, root), self.domain)
+            links = links_to(page or Page(base_url, base_url, root), self.domain)
             seen.linked = {link.element for link in links}
         for hit in hits:
             start, end = folded.raw_span(hit.start, hit.end)

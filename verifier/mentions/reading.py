@@ -33,6 +33,7 @@ from verifier.models import (
 )
 from verifier.verdict import classify
 from verifier.verdict import page as pages
+from verifier.verdict.absence import Source
 from verifier.verdict.directives import header_directives, meta_directives
 from verifier.verdict.urls import compare_key, host_of, host_on_domain, identity_key
 
@@ -66,10 +67,10 @@ class SiteReader:
         return cls(domain, Matcher.build(brands, domain, excludes), tuple(competitors))
 
 
-def needs_body(readers: Iterable[SiteReader]) -> Callable[[str], bool]:
+def needs_body(readers: Iterable[SiteReader]) -> Callable[[Source], bool]:
     """For `page.parse`: True when some site's terms may be in the page's visible text."""
     matchers = [reader.matcher for reader in readers]
-    return lambda text: any(matcher.may_mention(text) for matcher in matchers)
+    return lambda source: any(matcher.may_mention(source) for matcher in matchers)
 
 
 def title_of(page: pages.Page) -> str | None:
@@ -117,7 +118,7 @@ def mentions_on(
         return 0, PageMentions(reader.domain, fetch.final_url, source)  # proven: no term
     found = []
     if reader.matcher.may_mention(_visible_text(root)):
-        found = reader.matcher.mentions(root, page.base_url)
+        found = reader.matcher.mentions(root, page.base_url, page)
     terms = sum(1 for mention in found if mention.kind is not MentionKind.IMAGE_USE)
     if not links_to_site:
         found += image_uses(root, page.base_url, reader.domain)

@@ -29,6 +29,7 @@ import encodings.idna
 import functools
 import html.entities
 import re
+from dataclasses import dataclass, field
 
 from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode
 
@@ -141,17 +142,43 @@ def _non_ascii_may_name(text: str, domain: str) -> bool:
     return any(turns_into(c, domain) for c in chars)
 
 
-def may_link(text: str, data: bytes, page_url: str, domain: str) -> bool:
+@dataclass(slots=True)
+class Source:
+    """A page's decoded text and its UTF-8 bytes (what the parser reads), with the
+    bytes lower-cased once for every proof that reads them (links, brand mentions)."""
+
+    text: str
+    data: bytes
+    _squeezed: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, text: str) -> Source:
+        return cls(text, text.encode("utf-8", "surrogatepass"))
+
+    def squeezed(self) -> bytes:
+        """The bytes lower-cased (ASCII letters only: C-fast), without tabs and newlines.
+
+        Dropping characters only ever joins text, so a proof that a string is
+        absent from these bytes holds for the page too.
+        """
+        if self._squeezed is None:
+            # Separate passes, each in C: cheaper than one bytes.translate doing it all.
+            squeezed = self.data.lower().replace(b"\n", b"")
+            for noise in (b"\r", b"\t"):
+                if noise in squeezed:
+                    squeezed = squeezed.replace(noise, b"")
+            self._squeezed = squeezed
+        return self._squeezed
+
+
+def may_link(source: Source, page_url: str, domain: str) -> bool:
     """False only when no link on the page can resolve onto `domain` or a subdomain.
 
-    `text` is the decoded page and `data` its UTF-8 encoding (what the parser reads);
     `domain` is a lower-case registered domain.
 
-    >>> page = "<a href='https://other.org/'>acme</a>"
-    >>> may_link(page, page.encode(), "http://x.org/", "acme.com")
+    >>> may_link(Source.of("<a href='https://other.org/'>acme</a>"), "http://x.org/", "acme.com")
     False
-    >>> page = "<a href='https://ACME.com/'>x</a>"
-    >>> may_link(page, page.encode(), "http://x.org/", "acme.com")
+    >>> may_link(Source.of("<a href='https://ACME.com/'>x</a>"), "http://x.org/", "acme.com")
     True
     """
     if may_be_written_in_unicode(domain):
@@ -159,13 +186,8 @@ def may_link(text: str, data: bytes, page_url: str, domain: str) -> bool:
     if host_on_domain(host_of(page_url), domain):
         return True  # relative links land on the site
     needle = domain.encode()
-    if needle in data:
+    if needle in source.data:
         return True  # most pages that link to the site: no need to look further
-    # Separate passes, each in C: cheaper than one bytes.translate doing it all.
-    squeezed = data.lower().replace(b"\n", b"")
-    for noise in (b"\r", b"\t"):
-        if noise in squeezed:
-            squeezed = squeezed.replace(noise, b"")
-    if needle in squeezed or _refs_may_name(data, domain):
+    if needle in source.squeezed() or _refs_may_name(source.data, domain):
         return True
-    return not text.isascii() and _non_ascii_may_name(text, domain)
+    return not source.text.isascii() and _non_ascii_may_name(source.text, domain)

@@ -19,6 +19,7 @@ from verifier.models import (
     Reason,
     Status,
 )
+from verifier.verdict import absence
 from verifier.verdict import page as pages
 from verifier.verdict.directives import (
     Directives,
@@ -200,7 +201,9 @@ def check_fetch(fetch: Fetch, refs: list[BacklinkRef]) -> list[Check | Discovery
 
 
 def read_fetch(
-    fetch: Fetch, refs: list[BacklinkRef], needs_body: Callable[[str], bool] | None = None
+    fetch: Fetch,
+    refs: list[BacklinkRef],
+    needs_body: Callable[[absence.Source], bool] | None = None,
 ) -> tuple[pages.Page | None, list[Check | Discovery]]:
     """`check_fetch`, also handing back the parsed page (None when the body was not read).
 

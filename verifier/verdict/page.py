@@ -134,6 +134,7 @@ class Page:
     #: Set when only the head was read: the domains the page was proven not to link to.
     unlinked: frozenset[str] | None = None
     _anchors: list[etree._Element] | None = None
+    _links: dict[str, list[Link]] = field(default_factory=dict)  # links_to, per domain
 
     def anchors(self) -> list[etree._Element]:
         """Every `<a href>`/`<area href>` that Google would see, in document order."""
@@ -167,23 +168,24 @@ def _parser() -> etree.HTMLParser:
 def parse(
     fetch: Fetch,
     sites: Collection[str] | None = None,
-    needs_body: Callable[[str], bool] | None = None,
+    needs_body: Callable[[absence.Source], bool] | None = None,
 ) -> Page:
     """Parse a fetched HTML page (decoding as a browser would).
 
     With `sites` (the domains whose links will be asked for), a page that
     provably cannot link to any of them (`verifier.verdict.absence`) is only read up
     to the end of its `<head>`: the verdict needs nothing else from it, unless
-    `needs_body(text)` says another reader (brand mentions) may find something there.
+    `needs_body(source)` says another reader (brand mentions) may find something there.
     """
     text = decode(fetch.body, fetch.content_type)
     content_hash = hashlib.sha256(fetch.body).hexdigest()
     # Bytes, not str: lxml refuses str input that carries an XML encoding declaration.
     data = text.encode("utf-8", "surrogatepass")
+    source = absence.Source(text, data)
     if (
         sites
-        and not any(absence.may_link(text, data, fetch.final_url, s) for s in sites)
-        and not (needs_body is not None and needs_body(text))
+        and not any(absence.may_link(source, fetch.final_url, s) for s in sites)
+        and not (needs_body is not None and needs_body(source))
     ):
         page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
         if _read_head(page, data):
@@ -399,6 +401,13 @@ def links_to(page: Page, domain: str) -> list[Link]:
         if domain in page.unlinked:
             return []
         raise ValueError(f"{page.url} was read for links to {sorted(page.unlinked)} only")
+    known = page._links.get(domain)
+    if known is None:
+        known = page._links[domain] = _links_to(page, domain)
+    return list(known)  # the verdict, mentions and discovery each ask: found once
+
+
+def _links_to(page: Page, domain: str) -> list[Link]:
     base_on_site = host_on_domain(host_of(page.base_url), domain)
     found: list[Link] = []
     for position, el in _candidates(page, domain, base_on_site):
