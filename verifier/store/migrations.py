@@ -393,3 +393,13 @@ def m005_discovery(db: Database) -> None:
         pk=("run_id", "url_key"),
     )
     db.table("crawl_pages").create_index(["run_id", "domain"])
+
+
+@migrations()
+def m006_operations(db: Database) -> None:
+    # Operations (issue #12): the re-check policy, alerts and run history.
+    db.table("backlinks").add_column("next_check_at", str)  # ISO UTC; NULL: due now
+    db.table("backlinks").create_index(["site", "next_check_at"])
+    db.table("runs").add_column("host", str)  # the machine the run's process runs on
+    db.table("runs").add_column("notification", str)  # JSON: what alerting did, never a secret
+    db.table("runs").add_column("log", str)  # the run's full log file, beside the database
