@@ -16,10 +16,21 @@ import click
 from crawler.commands.crawl import crawl
 from crawler.commands.disavow import disavow
 from crawler.commands.mentions import mentions
-from crawler.commands.options import db_option, open_db, overrides_option, quiet_option, site_option
+from crawler.commands.notify import alert, notify, notify_options
+from crawler.commands.options import (
+    Duration,
+    db_option,
+    open_db,
+    overrides_option,
+    quiet_option,
+    site_option,
+    start_run,
+)
 from crawler.commands.outreach import outreach
 from crawler.commands.report import report
+from crawler.commands.runs import runs as runs_command
 from crawler.commands.serve import serve
+from crawler.notify import Alerting
 from verifier.store import runs, storage
 
 EXIT_NEWLY_LOST = 3
@@ -146,8 +157,22 @@ def import_(
 @click.option(
     "--all", "scope", flag_value="all", default=True, help="Check every backlink (the default)."
 )
-@click.option("--due", "scope", flag_value="due", help="Check only backlinks that are due.")
-@click.option("--limit", type=click.IntRange(min=1), help="Check at most N backlinks.")
+@click.option(
+    "--due",
+    "scope",
+    flag_value="due",
+    help="Check only backlinks that are due under the re-check policy, most valuable first.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Check at most N backlinks (with --due: the N most valuable due ones).",
+)
+@click.option(
+    "--max-time",
+    type=Duration("smh"),
+    help="Stop cleanly after this long (Ns, Nm, Nh); unchecked backlinks stay due.",
+)
 @overrides_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option(
@@ -164,17 +189,20 @@ def import_(
     help="Crawler processes, each owning the pages of some referring domains "
     "[default: the number of cores; one for runs under 100 backlinks per process].",
 )
+@notify_options
 @quiet_option
 @site_option
 @db_option
 def verify(
     scope: str,
     limit: int | None,
+    max_time: int | None,
     overrides: tuple[str, ...],
     as_json: bool,
     fail_on_lost: bool,
     new_run: bool,
     processes: int | None,
+    alerting: Alerting,
     quiet: bool,
     site: str | None,
     db_path: str,
@@ -183,6 +211,12 @@ def verify(
 
     An interrupted run (even killed with SIGKILL) is resumed by the next
     `verify`: only backlinks without a check in it are fetched.
+
+    With --due, only backlinks whose next check is due (each check sets the
+    next one: valuable live links daily, other live ones every 3 days, failing
+    ones backing off, lost ones weekly then monthly; settings
+    BACKCHECK_RECHECK_*), most valuable first; nothing due prints "nothing due"
+    and exits 0 without starting a run. One run at a time per database.
 
     \b
     Exit codes: 0 done (even with lost links), 1 error, 2 usage,
@@ -193,23 +227,30 @@ def verify(
         backcheck verify --site acme.com --fail-on-lost
         backcheck verify -s DOWNLOAD_TIMEOUT=10 -s CONCURRENT_REQUESTS=32 --json
         backcheck verify --processes 4 --quiet
+        backcheck verify --due --max-time 2h --limit 50000
     """
-    if scope == "due":
-        raise click.UsageError("--due is not available yet: scheduling comes in a later release")
-    from crawler import runner
+    from crawler import recheck, runner
 
     log_level = "WARNING" if quiet else None
     try:
         parsed = runner.parse_overrides(overrides)
+        if max_time:
+            parsed["CLOSESPIDER_TIMEOUT"] = str(max_time)
         settings = runner.build_settings(parsed, log_level)
     except runner.SettingError as exc:
         raise click.UsageError(str(exc)) from exc
     db = open_db(db_path)
     try:
         sites = storage.pick_sites(db, site, one=False)
-        started = runs.start_run(db, sites, limit=limit, new_run=new_run)
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
+    due = None
+    if scope == "due" and (new_run or runs.resumable(db, sites) is None):
+        due = runs.due_backlinks(db, sites, storage.now(), limit)
+        if not due:
+            click.echo("nothing due")
+            return
+    started = start_run(db, sites, limit=limit, new_run=new_run, backlinks=due)
     verb = "resuming" if started.resumed else "starting"
     click.echo(f"{verb} run {started.run_id}: {started.pending} backlinks to check", err=True)
     shards = processes or min(
@@ -220,8 +261,11 @@ def verify(
             str(Path(db_path)), started.run_id, parsed, shards, log_level
         )
         reason = ", ".join(sorted(set(reasons)))
-        if set(reasons) == {"finished"}:
-            runs.close_dropped(db, started.run_id, settings.getint("BACKCHECK_MAX_FAILURES"))
+        if set(reasons) <= runs.DONE_REASONS:
+            if runs.BUDGET_SPENT in reasons:
+                runs.drop_pending(db, started.run_id)  # --max-time is up: the rest stays due
+            max_failures = settings.getint("BACKCHECK_MAX_FAILURES")
+            runs.close_dropped(db, started.run_id, max_failures, recheck.policy(settings))
             runs.finish_run(db, started.run_id, "finished", stats)
         else:
             runs.finish_run(db, started.run_id, "interrupted", stats, error=f"shards: {reason}")
@@ -230,6 +274,7 @@ def verify(
     summary = runs.summarize(db, started.run_id)
     if summary.state == "running":  # the crawl died before it could close the run
         summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")
+    alert(db, summary.run_id, alerting)  # the digest, if any: bounded, never raises
     if as_json:
         click.echo(json.dumps(asdict(summary)))
     else:
@@ -286,6 +331,8 @@ cli.add_command(serve)
 cli.add_command(outreach)
 cli.add_command(crawl)
 cli.add_command(mentions)
+cli.add_command(runs_command)
+cli.add_command(notify)
 
 
 def main() -> None:

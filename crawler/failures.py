@@ -16,6 +16,7 @@ from scrapy.exceptions import (
 )
 from twisted.internet import error as twisted_errors
 
+from crawler.middlewares import AddressRefused
 from verifier.models import Reason
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ def reason_for(failure: Failure) -> tuple[Reason, str]:
     """The unreachable reason for a failed request, and a detail for the evidence."""
     exc = failure.value
     detail = f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, AddressRefused):  # its detail names the rule (and may say "redirect")
+        return Reason.CRAWL_ERROR, detail
     if isinstance(exc, IgnoreRequest):
         message = str(exc).lower()
         if "robots.txt" in message:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobots
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
+from twisted.internet.error import DNSLookupError
+
+from crawler.resolver import AddressGuardResolver
+from verifier.verdict import addresses
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
+    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +80,58 @@ class RobotsTxtMiddleware(_ScrapyRobots):
         if isinstance(parser, Deferred):
             return await maybe_deferred_to_future(parser)
         return parser
+
+
+class AddressRefused(IgnoreRequest):
+    """A request that was not sent: its host is an address backcheck never fetches."""
+
+
+class AddressGuardMiddleware:
+    """Refuse requests whose host is a refused address (`verifier.verdict.addresses`).
+
+    Every request passes here, so this holds for start URLs, redirects (3xx and
+    meta refresh: the redirected request comes back through the chain, and its
+    failure carries the hops so far: a referring page that redirects there is
+    `redirected_away`), links and contact pages alike. A host name that resolved
+    to such an address (`crawler.resolver`) fails its lookup; that failure is
+    turned into the same refusal, with the rule that refused it.
+
+    It sits between RetryMiddleware (550) and the redirect middlewares (580, 600):
+    nearer the downloader than retry, so a refused lookup is not retried.
+    """
+
+    def __init__(
+        self, refuse_private: bool, stats: StatsCollector, lookups: Mapping[str, str] | None = None
+    ) -> None:
+        self.refuse_private = refuse_private
+        self.stats = stats
+        self.lookups: Mapping[str, str] = {} if lookups is None else lookups
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
+        # The resolver is the reactor's; looked up without importing the reactor module,
+        # which would install a default reactor when none is running yet.
+        reactor = sys.modules.get("twisted.internet.reactor")
+        resolver = getattr(reactor, "resolver", None)
+        lookups = resolver.refused if isinstance(resolver, AddressGuardResolver) else None
+        assert crawler.stats is not None
+        return cls(
+            crawler.settings.getbool("BACKCHECK_REFUSE_PRIVATE_ADDRESSES"), crawler.stats, lookups
+        )
+
+    def process_request(self, request: Request) -> None:
+        why = addresses.url_refusal(request.url, self.refuse_private)
+        if why is not None:
+            self._refuse(request, why)
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        if isinstance(exception, (CannotResolveHostError, DNSLookupError)):
+            host = (urlparse_cached(request).hostname or "").rstrip(".")
+            why = self.lookups.get(host)
+            if why is not None:
+                self._refuse(request, why)
+
+    def _refuse(self, request: Request, why: str) -> None:
+        self.stats.inc_value("backcheck/address_refused")
+        logger.info("not fetching %(url)s: %(why)s", {"url": request.url, "why": why})
+        raise AddressRefused(why)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
 
+from crawler import recheck
 from verifier.models import (
     Check,
     CompetitorLink,
@@ -63,7 +64,11 @@ class SQLitePipeline:
     def open_spider(self) -> None:
         spider = self.crawler.spider
         self.writer = BatchWriter(
-            spider.db_path, spider.run_id, self.max_failures, on_written=self._count
+            spider.db_path,
+            spider.run_id,
+            self.max_failures,
+            on_written=self._count,
+            policy=recheck.policy(self.crawler.settings),
         )
         self.timer = task.LoopingCall(self.flush)
         self.timer.start(self.interval, now=False)

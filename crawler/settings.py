@@ -45,6 +45,20 @@ BACKCHECK_CHECK_TARGETS = True  # also check our own pages that backlinks point 
 BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
 BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
+# The re-check policy behind `verify --due` (verifier/verdict/recheck.py): days until a
+# backlink is due again after a check. Live, followed and valuable links (vendor
+# authority or referral visits at or above the thresholds) daily, other live ones every
+# 3 days; unreachable ones at the next run after the first failure, then 1, 2, 4, 7 days
+# while they keep failing (the last value repeats); lost ones weekly for 8 weeks, then
+# monthly. `verify --due` takes the most valuable due links first.
+BACKCHECK_RECHECK_VALUABLE_DAYS = 1
+BACKCHECK_RECHECK_LIVE_DAYS = 3
+BACKCHECK_RECHECK_UNREACHABLE_DAYS = [0, 1, 2, 4, 7]
+BACKCHECK_RECHECK_LOST_DAYS = 7
+BACKCHECK_RECHECK_LOST_WEEKLY_FOR_DAYS = 56
+BACKCHECK_RECHECK_LOST_LATER_DAYS = 30
+BACKCHECK_VALUABLE_AUTHORITY = 50  # Ahrefs DR, Moz DA or Majestic TF (0-100), the highest
+BACKCHECK_VALUABLE_VISITS = 10  # referral visits (once traffic is imported)
 # `verify` also reads every page it parses for brand mentions (report lost's
 # mentions_brand, outreach targets) and re-reads open outreach targets.
 BACKCHECK_READ_MENTIONS = True
@@ -52,6 +66,11 @@ BACKCHECK_READ_MENTIONS = True
 # them); off, verify reads mentions only where the link is missing, which is where
 # they serve (report lost, outreach), at a lower cost.
 BACKCHECK_MENTIONS_ON_LINKING_PAGES = True
+# Pages are written by strangers: link-local addresses (169.254.0.0/16, the cloud
+# metadata service, and fe80::/10) are never fetched, whatever a URL, redirect, link or
+# DNS answer says (verifier/verdict/addresses.py). On, loopback, private and unique-local
+# ranges are refused too; off by default, since verifying an intranet is legitimate.
+BACKCHECK_REFUSE_PRIVATE_ADDRESSES = False
 
 # `backcheck crawl` (a domain list): how many domains are open at once (each holds at
 # most CONCURRENT_REQUESTS_PER_DOMAIN slots, so a slow one never starves the rest),
@@ -75,7 +94,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Not used by a revisit crawl (no credentials, no allowed_domains); each costs per request.
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    # Refuses link-local (and optionally private) addresses; nearer the downloader than
+    # RetryMiddleware (550), so a refused DNS answer is not retried.
+    "crawler.middlewares.AddressGuardMiddleware": 560,
 }
+# Scrapy's resolver, refusing DNS answers that are link-local (or private, see above).
+TWISTED_DNS_RESOLVER = "crawler.resolver.AddressGuardResolver"
 # Every item passes each spider middleware; none of these apply to known pages
 # fetched once (no depth, no follow-up links to filter). The referer middleware
 # stays: the redirect middlewares warn at every start without it.

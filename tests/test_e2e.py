@@ -321,7 +321,9 @@ def test_scrapy_crawl_from_project_folder(web, tmp_path: Path, level: str) -> No
 
 def test_verify_usage_errors(tmp_path: Path) -> None:
     db = str(tmp_path / "u.db")
-    assert run_cli(["verify", "--due", "--db", db]).returncode == 2
+    bad_time = run_cli(["verify", "--due", "--max-time", "ten", "--db", db])
+    assert bad_time.returncode == 2 and "'ten' is not a duration" in bad_time.stderr
+    assert run_cli(["verify", "--max-time", "5d", "--db", db]).returncode == 2
     assert run_cli(["verify", "-s", "NOEQUALS", "--db", db]).returncode == 2
     no_site = run_cli(["verify", "--db", db])
     assert no_site.returncode == 1 and "backcheck init" in no_site.stderr

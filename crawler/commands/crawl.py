@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from crawler.commands.options import db_option, open_db, overrides_option, quiet_option, site_option
+from crawler.commands.notify import alert, notify_options
+from crawler.commands.options import (
+    db_option,
+    open_db,
+    overrides_option,
+    quiet_option,
+    site_option,
+    start_run,
+)
+from crawler.notify import Alerting
 from verifier.crawl import DomainListError, read_domain_file
 from verifier.store import crawls, runs, storage
 
@@ -52,6 +61,7 @@ SUMMARY_KEYS = (
     type=click.IntRange(min=1),
     help="Crawler processes, each owning some domains [default: 1; up to the cores].",
 )
+@notify_options
 @quiet_option
 @site_option
 @db_option
@@ -64,6 +74,7 @@ def crawl(
     as_json: bool,
     new_run: bool,
     processes: int | None,
+    alerting: Alerting,
     quiet: bool,
     site: str | None,
     db_path: str,
@@ -107,9 +118,9 @@ def crawl(
     db = open_db(db_path)
     try:
         [domain] = storage.pick_sites(db, site, one=True)
-        started = runs.start_run(db, [domain], new_run=new_run, kind="crawl")
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
+    started = start_run(db, [domain], new_run=new_run, kind="crawl")
     added = crawls.add_domains(db, started.run_id, entries)
     if not started.resumed and not entries:
         runs.finish_run(db, started.run_id, "failed", error="no domain to crawl")
@@ -138,6 +149,7 @@ def crawl(
     summary = runs.summarize(db, started.run_id)
     if summary.state == "running":
         summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")
+    alert(db, summary.run_id, alerting)  # the digest, if any: bounded, never raises
     rows = crawls.summary(db, started.run_id)
     if as_json:
         click.echo(json.dumps([{key: row[key] for key in SUMMARY_KEYS} for row in rows], indent=2))

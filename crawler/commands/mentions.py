@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from crawler.commands.options import db_option, open_db, overrides_option, quiet_option, site_option
+from crawler.commands.options import (
+    db_option,
+    open_db,
+    overrides_option,
+    quiet_option,
+    site_option,
+    start_run,
+)
 from verifier.mentions import sources
 from verifier.store import runs, storage
 
@@ -84,7 +91,7 @@ def mentions(
         sites = storage.pick_sites(db, site, one=True)
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
-    started = runs.start_run(db, sites, new_run=True, kind="mentions")
+    started = start_run(db, sites, new_run=True, kind="mentions")
     args = {"file": str(Path(file))} if file else {"feed": str(feed)}
     reason = runner.crawl(str(Path(db_path)), started.run_id, settings, "mentions", **args)
     summary = runs.summarize(db, started.run_id)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
 from verifier import database
-from verifier.store import storage
+from verifier.store import runs, storage
 
 
 def db_option(func: Any) -> Any:
@@ -61,3 +61,41 @@ def since_value(value: dt.datetime | None) -> str | None:
     if value.time() == dt.time():
         return value.date().isoformat()
     return value.isoformat(timespec="seconds")
+
+
+def start_run(db: Any, sites: list[str], **kwargs: Any) -> runs.RunStart:
+    """`runs.start_run` for a command: another live run is exit 1 with its pid, host and
+    start; a run left `running` by a process that is gone is taken over with a warning."""
+    try:
+        started: runs.RunStart = runs.start_run(db, sites, **kwargs)
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if started.took_over:
+        run_id, pid = started.took_over
+        click.echo(
+            f"warning: run {run_id} was still marked running, but its process (pid {pid})"
+            " is gone: marked interrupted, taking over",
+            err=True,
+        )
+    return started
+
+
+class Duration(click.ParamType):
+    """A duration such as `90s`, `45m`, `2h` (units allowed per option), as seconds."""
+
+    name = "DURATION"
+    SECONDS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+    def __init__(self, units: str = "smh") -> None:
+        self.units = units
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        number, unit = text[:-1], text[-1:]
+        if unit not in self.units or not number.isdigit() or int(number) <= 0:
+            spelled = ", ".join(f"N{u}" for u in self.units)
+            example = f"30{self.units[-1]}"
+            self.fail(f"{value!r} is not a duration ({spelled}, e.g. {example})", param, ctx)
+        return int(number) * self.SECONDS[unit]

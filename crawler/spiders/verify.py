@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 from scrapy import signals
 
+from crawler import recheck
 from crawler.failures import reason_for
 from crawler.spiders.plumbing import (
     HANDLED_STATUSES,
@@ -198,8 +199,11 @@ class VerifySpider(scrapy.Spider):
             if self.stats_file:
                 Path(self.stats_file).write_text(json.dumps(stats, default=str))
             return
-        finished = reason == "finished" and not self.write_failed
+        finished = reason in runs.DONE_REASONS and not self.write_failed
+        if finished and reason == runs.BUDGET_SPENT:
+            runs.drop_pending(self.db, self.run_id)  # `--max-time` is up: the rest stays due
         max_failures = self.settings.getint("BACKCHECK_MAX_FAILURES")
-        if finished and runs.close_dropped(self.db, self.run_id, max_failures):
+        policy = recheck.policy(self.settings)
+        if finished and runs.close_dropped(self.db, self.run_id, max_failures, policy):
             self.logger.warning("some backlinks got no answer from the crawl: crawl_error")
         runs.finish_run(self.db, self.run_id, "finished" if finished else "interrupted", stats)

@@ -401,5 +401,6 @@ def m006_operations(db: Database) -> None:
     db.table("backlinks").add_column("next_check_at", str)  # ISO UTC; NULL: due now
     db.table("backlinks").create_index(["site", "next_check_at"])
     db.table("runs").add_column("host", str)  # the machine the run's process runs on
+    db.table("runs").add_column("locked_at", str)  # when `pid` took the run (start or resume)
     db.table("runs").add_column("notification", str)  # JSON: what alerting did, never a secret
     db.table("runs").add_column("log", str)  # the run's full log file, beside the database

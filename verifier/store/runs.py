@@ -11,11 +11,13 @@ import contextlib
 import itertools
 import json
 import os
+import socket
 import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -24,10 +26,14 @@ from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Statu
 from verifier.store import outreach
 from verifier.store.migrations import EVIDENCE_COLUMNS, LATER_EVIDENCE_COLUMNS, VERDICT_COLUMNS
 from verifier.store.storage import StorageError, now, upsert_backlink, writing
+from verifier.verdict import recheck
 from verifier.verdict.classify import check_failure
 from verifier.verdict.history import DEFAULT_MAX_FAILURES, Baseline, settle
+from verifier.verdict.recheck import DEFAULT_POLICY, RecheckPolicy
 
 PAGE_BATCH = 2000  # rows per query when streaming pending pages
+#: A run's process started at most this long after the run did (clock granularity).
+PID_CLOCK_SLACK_S = 2.0
 _snapshots = itertools.count(1)
 
 
@@ -35,14 +41,25 @@ class RunInProgress(StorageError):
     """Another live process is running the run we would resume."""
 
 
-@dataclass(frozen=True, slots=True)
-class RunStart:
-    run_id: int
-    resumed: bool
-    pending: int
+def _process_started(pid: int) -> float | None:
+    """When process `pid` started (epoch seconds), from /proc; None where there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        # Field 22, counted after the command name (which may hold spaces and parentheses).
+        ticks = float(stat.rsplit(")", 1)[1].split()[19])
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
-def _alive(pid: int | None) -> bool:
+def _alive(pid: int | None, since: str | None = None) -> bool:
+    """True when `pid` is a live process other than this one (and, where /proc can tell,
+    one that was already running at `since`: a reused pid is not the run's process)."""
     if not pid or pid == os.getpid():
         return False
     try:
@@ -50,8 +67,55 @@ def _alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    started = _process_started(pid)
+    if started is not None and since:
+        with contextlib.suppress(ValueError):
+            if started > datetime.fromisoformat(since).timestamp() + PID_CLOCK_SLACK_S:
+                return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    run_id: int
+    resumed: bool
+    pending: int
+    #: (run id, pid) of a run whose process was gone: marked interrupted, its lock taken over.
+    took_over: tuple[int, int] | None = None
+
+
+def _running(db: Database) -> list[tuple[int, str | None, int | None, str | None, str | None]]:
+    return db.execute(
+        "select id, coalesce(kind, 'verify'), pid, host, coalesce(locked_at, started_at) from runs"
+        " where state = 'running' order by id"
+    ).fetchall()
+
+
+def _take_lock(db: Database) -> tuple[int, int] | None:
+    """One run at a time per database: refuse while another live process runs one.
+
+    Runs whose process is gone (on this machine) are marked interrupted, so a
+    crashed run never blocks the next night's. Called inside the write
+    transaction that inserts the new run, so two starts cannot both pass.
+    """
+    here = socket.gethostname()
+    took_over = None
+    for run_id, kind, pid, host, since in _running(db):
+        if host and host != here:
+            raise RunInProgress(
+                f"run {run_id} ({kind}) is running on {host} (pid {pid}) since {since};"
+                " it cannot be checked from this machine: wait for it to finish"
+            )
+        if _alive(pid, since):
+            raise RunInProgress(
+                f"run {run_id} ({kind}) is already running on this database:"
+                f" pid {pid} on {host or here} since {since}; wait for it to finish"
+            )
+        if pid != os.getpid():
+            db.execute("update runs set state = 'interrupted' where id = ?", [run_id])
+            took_over = (run_id, pid or 0)
+    return took_over
 
 
 def start_run(
@@ -61,49 +125,103 @@ def start_run(
     limit: int | None = None,
     new_run: bool = False,
     kind: str = "verify",
+    backlinks: Sequence[int] | None = None,
 ) -> RunStart:
     """Resume the unfinished run of this kind over the same sites, or start a new one.
 
-    A `verify` run owns the sites' backlinks; a discovery run (`crawl`,
-    `mentions`) starts empty and gains backlinks as it finds them.
+    A `verify` run owns the sites' backlinks (`backlinks`: only these, in this
+    order, e.g. the due ones); a discovery run (`crawl`, `mentions`) starts empty
+    and gains backlinks as it finds them. Raises `RunInProgress` while another
+    process runs any run on this database.
     """
     key = json.dumps(sorted(sites))
-    # Only the latest run over these sites can be resumed: an older unfinished
-    # one was abandoned (`new_run`), and its checks must not land after newer ones.
-    latest = db.execute(
-        "select id, pid, state from runs where sites = ? and coalesce(kind, 'verify') = ?"
-        " order by id desc limit 1",
-        [key, kind],
-    ).fetchone()
-    unfinished = latest[:2] if latest and latest[2] in ("running", "interrupted") else None
     with writing(db):
+        took_over = _take_lock(db)
+        # Only the latest run over these sites can be resumed: an older unfinished
+        # one was abandoned (`new_run`), and its checks must not land after newer ones.
+        latest = db.execute(
+            "select id, state from runs where sites = ? and coalesce(kind, 'verify') = ?"
+            " order by id desc limit 1",
+            [key, kind],
+        ).fetchone()
+        unfinished = latest[0] if latest and latest[1] in ("running", "interrupted") else None
         if unfinished is not None:
-            run_id, pid = unfinished
-            if _alive(pid):
-                raise RunInProgress(f"run {run_id} is still running (pid {pid}); wait for it")
             if not new_run:
                 db.execute(
-                    "update runs set state = 'running', pid = ? where id = ?", [os.getpid(), run_id]
+                    "update runs set state = 'running', pid = ?, host = ?, locked_at = ?"
+                    " where id = ?",
+                    [os.getpid(), socket.gethostname(), now(), unfinished],
                 )
-                return RunStart(run_id, True, pending_count(db, run_id))
-            db.execute("update runs set state = 'interrupted' where id = ?", [run_id])
+                return RunStart(unfinished, True, pending_count(db, unfinished), took_over)
+            db.execute("update runs set state = 'interrupted' where id = ?", [unfinished])
+        started = now()
         run_id = int(
             db.execute(
-                "insert into runs (started_at, state, sites, pid, kind)"
-                " values (?, 'running', ?, ?, ?)",
-                [now(), key, os.getpid(), kind],
+                "insert into runs (started_at, locked_at, state, sites, pid, kind, host)"
+                " values (?, ?, 'running', ?, ?, ?, ?)",
+                [started, started, key, os.getpid(), kind, socket.gethostname()],
             ).lastrowid
             or 0
         )
         if kind != "verify":
-            return RunStart(run_id, False, 0)
-        marks = ",".join("?" * len(sites))
-        db.execute(
-            f"insert into run_items (run_id, backlink_id) select ?, id from backlinks"
-            f" where site in ({marks}) order by id limit ?",
-            [run_id, *sites, -1 if limit is None else limit],
-        )
-    return RunStart(run_id, False, pending_count(db, run_id))
+            return RunStart(run_id, False, 0, took_over)
+        if backlinks is not None:
+            db.conn.executemany(
+                "insert into run_items (run_id, backlink_id) values (?, ?)",
+                ((run_id, backlink_id) for backlink_id in backlinks),
+            )
+        else:
+            marks = ",".join("?" * len(sites))
+            db.execute(
+                f"insert into run_items (run_id, backlink_id) select ?, id from backlinks"
+                f" where site in ({marks}) order by id limit ?",
+                [run_id, *sites, -1 if limit is None else limit],
+            )
+    return RunStart(run_id, False, pending_count(db, run_id), took_over)
+
+
+#: Scrapy's close reason when CLOSESPIDER_TIMEOUT (`verify --max-time`) is reached.
+BUDGET_SPENT = "closespider_timeout"
+#: Close reasons after which a run is finished (a spent time budget leaves the rest due).
+DONE_REASONS = frozenset({"finished", BUDGET_SPENT})
+
+
+def due_backlinks(
+    db: Database, sites: Sequence[str], at: str, limit: int | None = None
+) -> list[int]:
+    """Ids of the sites' backlinks due at `at` (`next_check_at` NULL or past), most
+    valuable first: vendor authority, then followed before not, then oldest."""
+    marks = ",".join("?" * len(sites))
+    rows = db.execute(
+        "select b.id from backlinks b left join ("
+        " select backlink_id, max(max(coalesce(domain_rating, 0), coalesce(domain_authority, 0),"
+        " coalesce(trust_flow, 0))) as authority from backlink_sources group by backlink_id"
+        ") s on s.backlink_id = b.id"
+        f" where b.site in ({marks}) and (b.next_check_at is null or b.next_check_at <= ?)"
+        " order by coalesce(s.authority, 0) desc, coalesce(b.follow, 0) desc, b.id limit ?",
+        [*sites, at, -1 if limit is None else limit],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def resumable(db: Database, sites: Sequence[str], kind: str = "verify") -> int | None:
+    """The run `start_run` would resume (without `new_run`), if any."""
+    row = db.execute(
+        "select id, state from runs where sites = ? and coalesce(kind, 'verify') = ?"
+        " order by id desc limit 1",
+        [json.dumps(sorted(sites)), kind],
+    ).fetchone()
+    return int(row[0]) if row and row[1] in ("running", "interrupted") else None
+
+
+def drop_pending(db: Database, run_id: int) -> int:
+    """Take the backlinks without a check out of the run (a spent budget: they stay due)."""
+    with writing(db):
+        return db.execute(
+            "delete from run_items where run_id = ? and backlink_id not in"
+            " (select backlink_id from checks where run_id = ?)",
+            [run_id, run_id],
+        ).rowcount
 
 
 def pending_count(db: Database, run_id: int) -> int:
@@ -249,14 +367,17 @@ def record_checks(
     checks: Sequence[Check],
     discoveries: Sequence[Discovery] = (),
     max_failures: int = DEFAULT_MAX_FAILURES,
+    policy: RecheckPolicy = DEFAULT_POLICY,
 ) -> int:
     """Store a batch of checks in one transaction; returns how many were new.
 
     A backlink that already has a check in this run keeps it (a resumed or
-    duplicated page cannot double a check).
+    duplicated page cannot double a check). Each checked backlink gets its
+    `next_check_at` from `policy`.
     """
     stamp = now()
     written = 0
+    stored: list[Check] = []
     with writing(db):
         checks = list(checks)
         for found in discoveries:
@@ -298,6 +419,7 @@ def record_checks(
             if not cursor.rowcount:
                 continue
             written += 1
+            stored.append(check)
             status = check.status.value
             db.execute(
                 _UPDATE_BACKLINK,
@@ -323,10 +445,52 @@ def record_checks(
                     check.backlink_id,
                 ],
             )
+        _schedule(db, stored, policy)
     return written
 
 
-def close_dropped(db: Database, run_id: int, max_failures: int = DEFAULT_MAX_FAILURES) -> int:
+def _schedule(db: Database, checks: Sequence[Check], policy: RecheckPolicy) -> None:
+    """Set `next_check_at` of freshly checked backlinks (after their row was updated)."""
+    facts: dict[int, tuple[str | None, float | None]] = {}
+    ids = [check.backlink_id for check in checks]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for backlink_id, lost_since, authority in db.execute(
+            "select b.id, b.lost_since, (select max(max(coalesce(s.domain_rating, 0),"
+            " coalesce(s.domain_authority, 0), coalesce(s.trust_flow, 0)))"
+            f" from backlink_sources s where s.backlink_id = b.id) from backlinks b"
+            f" where b.id in ({marks})",
+            chunk,
+        ):
+            facts[backlink_id] = (lost_since, authority)
+    db.conn.executemany(
+        "update backlinks set next_check_at = ? where id = ?",
+        [
+            (
+                recheck.next_check_at(
+                    check.checked_at or now(),
+                    check.status.value,
+                    check.follow,
+                    check.consecutive_failures or 0,
+                    facts.get(check.backlink_id, (None, None))[0],
+                    facts.get(check.backlink_id, (None, None))[1],
+                    None,  # referral visits: not recorded yet
+                    policy,
+                ),
+                check.backlink_id,
+            )
+            for check in checks
+        ],
+    )
+
+
+def close_dropped(
+    db: Database,
+    run_id: int,
+    max_failures: int = DEFAULT_MAX_FAILURES,
+    policy: RecheckPolicy = DEFAULT_POLICY,
+) -> int:
     """Give a check to every backlink of a finished crawl that got no answer at all.
 
     Scrapy can drop a request without calling back (a middleware filter, a
@@ -338,7 +502,7 @@ def close_dropped(db: Database, run_id: int, max_failures: int = DEFAULT_MAX_FAI
         for ref in refs
     ]
     if dropped:
-        record_checks(db, run_id, dropped, max_failures=max_failures)
+        record_checks(db, run_id, dropped, max_failures=max_failures, policy=policy)
     return len(dropped)
 
 

@@ -42,6 +42,7 @@ from verifier.models import (
 )
 from verifier.store import crawls, mentions, runs, storage, targets
 from verifier.verdict.history import DEFAULT_MAX_FAILURES
+from verifier.verdict.recheck import DEFAULT_POLICY, RecheckPolicy
 
 
 class WriterError(RuntimeError):
@@ -95,6 +96,7 @@ class BatchWriter:
         max_failures: int = DEFAULT_MAX_FAILURES,
         on_written: Written | None = None,
         depth: int = 4,
+        policy: RecheckPolicy = DEFAULT_POLICY,
     ) -> None:
         self.db_path = db_path
         self.on_written = on_written
@@ -107,6 +109,7 @@ class BatchWriter:
             [
                 *[sys.executable, "-m", "verifier.store.writer", str(db_path), str(run_id)],
                 *[str(max_failures), str(batches_in), str(results_out), str(os.getpid())],
+                policy.to_json(),
             ],
             pass_fds=(batches_in, results_out),
             # Its own session: Ctrl-C and a SIGTERM to the crawler's group reach the
@@ -213,7 +216,12 @@ def _next(batches: Connection) -> Batch | None:
 
 
 def _serve(
-    batches: Connection, results: Connection, db_path: str, run_id: int, max_failures: int
+    batches: Connection,
+    results: Connection,
+    db_path: str,
+    run_id: int,
+    max_failures: int,
+    policy: RecheckPolicy = DEFAULT_POLICY,
 ) -> None:
     db = None
     failed = False
@@ -227,7 +235,9 @@ def _serve(
                 if batch.targets:
                     targets.record_target_checks(db, run_id, batch.targets)
                 if batch.checks or batch.discoveries:
-                    runs.record_checks(db, run_id, batch.checks, batch.discoveries, max_failures)
+                    runs.record_checks(
+                        db, run_id, batch.checks, batch.discoveries, max_failures, policy
+                    )
                     settled = batch.checks + [d.check for d in batch.discoveries]
                     results.send(("written", dict(Counter(c.status.value for c in settled))))
                 # After the checks: a page's outreach status may rest on a backlink just stored.
@@ -250,11 +260,12 @@ def _serve(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The writer process: `python -m verifier.store.writer DB RUN_ID MAX_FAILURES IN OUT PARENT`.
+    """The writer process: `python -m verifier.store.writer DB RUN_ID MAX_FAILURES IN OUT PARENT
+    POLICY` (POLICY: `RecheckPolicy.to_json`).
 
     (Started by `BatchWriter`.)
     """
-    db_path, run_id, max_failures, batches, results, parent = argv or sys.argv[1:]
+    db_path, run_id, max_failures, batches, results, parent, policy = argv or sys.argv[1:]
     _detach(int(parent))
     _serve(
         Connection(int(batches), writable=False),
@@ -262,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         db_path,
         int(run_id),
         int(max_failures),
+        RecheckPolicy.from_json(policy),
     )
 
 
