@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from scrapy.settings import Settings
+from scrapy.settings import BaseSettings, Settings
 
 from verifier.store.writer import die_with_parent
 
@@ -38,12 +38,45 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     return overrides
 
 
+_BOOLEANS = ("0", "1", "true", "false")
+#: Scrapy reads these with getfloat although their defaults are whole numbers.
+FLOAT_SETTINGS = frozenset({"DOWNLOAD_TIMEOUT", "DNS_TIMEOUT", "CLOSESPIDER_TIMEOUT"})
+
+
+def _check_type(name: str, value: str, default: object) -> None:
+    """Refuse a value that the setting's type cannot read (Scrapy would fail mid-run)."""
+    kind = type(default)
+    try:
+        if kind is bool:
+            if value.strip().lower() not in _BOOLEANS:
+                raise ValueError
+        elif kind is int and name not in FLOAT_SETTINGS:
+            int(value)
+        elif kind in (int, float):
+            float(value)
+        elif (
+            isinstance(default, dict | BaseSettings)
+            and value.strip()
+            and not isinstance(json.loads(value), dict)
+        ):
+            raise ValueError
+    except ValueError:
+        wanted = {bool: "0/1/true/false", int: "a whole number", float: "a number"}
+        spelled = "a number" if name in FLOAT_SETTINGS else wanted.get(kind, 'a JSON object ("{}")')
+        raise SettingError(f"-s {name}={value!r}: expected {spelled}") from None
+
+
 def build_settings(overrides: Mapping[str, str], log_level: str | None = None) -> Settings:
+    """Scrapy's settings with backcheck's and the `-s` overrides; raises `SettingError`
+    for a value the setting's type cannot read (`-s DOWNLOAD_TIMEOUT=ten`)."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     if log_level:
         settings.set("LOG_LEVEL", log_level, priority="cmdline")
     for name, value in overrides.items():
+        default = settings.get(name)
+        if default is not None:
+            _check_type(name, value, default)
         settings.set(name, value, priority="cmdline")
     return settings
 

@@ -325,6 +325,15 @@ def test_verify_usage_errors(tmp_path: Path) -> None:
     assert bad_time.returncode == 2 and "'ten' is not a duration" in bad_time.stderr
     assert run_cli(["verify", "--max-time", "5d", "--db", db]).returncode == 2
     assert run_cli(["verify", "-s", "NOEQUALS", "--db", db]).returncode == 2
+    for setting, says in [
+        ("DOWNLOAD_TIMEOUT=ten", "expected a number"),
+        ("CONCURRENT_REQUESTS=2.5", "expected a whole number"),
+        ("ROBOTSTXT_OBEY=maybe", "expected 0/1/true/false"),
+        ("ITEM_PIPELINES=notjson", "expected a JSON object"),
+    ]:
+        bad = run_cli(["verify", "-s", setting, "--db", db])
+        assert bad.returncode == 2 and says in bad.stderr and "Traceback" not in bad.stderr
+        assert not Path(db).exists()  # nothing written
     no_site = run_cli(["verify", "--db", db])
     assert no_site.returncode == 1 and "backcheck init" in no_site.stderr
 
