@@ -213,11 +213,21 @@ def after_run(db: Database, run_id: int, alerting: Alerting) -> dict[str, Any] |
             return None
 
 
+_PHRASES = {
+    "sent": "notification sent",
+    "partial": "notification partly sent",
+    "failed": "notification failed",
+    "nothing_to_send": "no notification: nothing changed",
+    "not_configured": "no notification target configured",
+    "deferred": "notification deferred until the run is resumed and ends",
+}
+
+
 def describe(entry: Mapping[str, Any]) -> str:
     """One line for the terminal, e.g. `notification sent to 2 targets (1 lost)`."""
     counts = ", ".join(f"{n} {kind}" for kind, n in (entry.get("counts") or {}).items() if n)
-    status = str(entry["status"]).replace("_", " ")
-    line = f"notification {status}"
+    status = str(entry["status"])
+    line = _PHRASES.get(status, f"notification {status}")
     if entry.get("targets") and entry["status"] in ("sent", "partial", "failed"):
         line += f" to {entry['targets']} target{'s' if entry['targets'] != 1 else ''}"
     if counts:

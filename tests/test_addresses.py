@@ -217,3 +217,12 @@ def test_middleware_turns_a_refused_lookup_into_a_refusal() -> None:
 def test_a_redirect_word_in_the_rule_is_not_too_many_redirects() -> None:
     exc = AddressRefused("redirect.evil.test resolves to 169.254.169.254 is link-local")
     assert reason_for(Failure(exc))[0] is Reason.CRAWL_ERROR
+
+
+def test_the_project_settings_install_the_guard() -> None:
+    from crawler import settings
+
+    assert settings.TWISTED_DNS_RESOLVER == "crawler.resolver.AddressGuardResolver"
+    # Nearer the downloader than RetryMiddleware (550): a refused lookup is not retried.
+    assert settings.DOWNLOADER_MIDDLEWARES["crawler.middlewares.AddressGuardMiddleware"] > 550
+    assert settings.BACKCHECK_REFUSE_PRIVATE_ADDRESSES is False

@@ -143,7 +143,7 @@ def test_digest_to_webhook_and_email_then_resent(lost_next, hooks, smtp, tmp_pat
     # A first run: every backlink is `new`, nothing is sent.
     assert hook.posts == [] and inbox.messages == []
     assert notification(db, 1)["status"] == "nothing_to_send"
-    assert "run 1: notification nothing to send" in first.stderr
+    assert "run 1: no notification: nothing changed" in first.stderr
 
     second = run_cli(["verify", *FAST, *notify, "--db", db], server, extra_env=ENV)
     assert second.returncode == 0, second.stderr
@@ -204,7 +204,7 @@ def test_retry_after_a_500_then_failures_are_recorded(lost_next, hooks) -> None:
     again = run_cli(["notify", "--run", "2", *both, "--db", db], server, extra_env=ENV)
     assert again.returncode == 1
     assert again.stderr.splitlines()[-1] == (
-        "Error: run 2: notification partial to 2 targets (1 lost): JSON: failure"
+        "Error: run 2: notification partly sent to 2 targets (1 lost): JSON: failure"
     )
     port = broken.server.server_address[1]
     assert f"notification to json://127.0.0.1:{port}/hook failed (failure)" in again.stderr

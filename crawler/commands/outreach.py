@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import click
 
 from crawler.commands.options import db_option, open_db, site_option
-from crawler.commands.report import render
+from crawler.commands.report import raw_csv_option, render
 from verifier import reports
+from verifier.reports.render import write_csv
 from verifier.store import outreach as queue
 from verifier.store import storage
 
@@ -61,9 +61,10 @@ def _rows(db_path: str, site: str | None, status: str | None) -> list[reports.Ro
     default="table",
     show_default=True,
 )
+@raw_csv_option
 @site_option
 @db_option
-def list_(status: str | None, fmt: str, site: str | None, db_path: str) -> None:
+def list_(status: str | None, fmt: str, raw_csv: bool, site: str | None, db_path: str) -> None:
     """List outreach targets, best first (see `backcheck report outreach --help`).
 
     \b
@@ -75,7 +76,7 @@ def list_(status: str | None, fmt: str, site: str | None, db_path: str) -> None:
         backcheck outreach list --status new --format json
     """
     rows = _rows(db_path, site, status)
-    render(reports.Result(rows, []), reports.OUTREACH, fmt)
+    render(reports.Result(rows, []), reports.OUTREACH, fmt, raw_csv)
 
 
 @outreach.command("set")
@@ -113,24 +114,26 @@ def set_(url: str, status: str, note: str | None, site: str | None, db_path: str
     help="The CSV file to write.",
 )
 @click.option("--status", type=click.Choice(queue.STATUSES), help="Only targets with this status.")
+@raw_csv_option
 @site_option
 @db_option
-def export(out: str, status: str | None, site: str | None, db_path: str) -> None:
+def export(out: str, status: str | None, raw_csv: bool, site: str | None, db_path: str) -> None:
     """Write the queue as CSV for an outreach tool (e-mails joined by `;`).
 
     \b
     Columns: page_url, domain, title, term, kind, context, placement, emails,
     contact_url, author, status, priority, reason.
 
+    Titles and contexts come from other people's pages: a cell that a spreadsheet
+    would run as a formula gets a leading ' (see --raw-csv).
+
     \b
     Example:
         backcheck outreach export --out targets.csv --status new
     """
     rows = _rows(db_path, site, status)
+    values = ({**row, "emails": ";".join(row.get("emails") or [])} for row in rows)
+    cells = (["" if v.get(c) is None else v[c] for c in EXPORT_COLUMNS] for v in values)
     with Path(out).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in rows:
-            values = {**row, "emails": ";".join(row.get("emails") or [])}
-            writer.writerow(["" if values.get(c) is None else values[c] for c in EXPORT_COLUMNS])
+        write_csv(handle, EXPORT_COLUMNS, cells, raw_csv, lineterminator="\r\n")
     click.echo(f"wrote {len(rows)} targets to {out}")

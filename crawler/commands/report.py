@@ -22,6 +22,8 @@ def report() -> None:
     """Print a report from the database (tables on a terminal, JSON/CSV for pipes).
 
     Every report is also a SQL view, report_<name>, for Datasette or plain SQL.
+    Page text is written by strangers: in CSV, a cell that a spreadsheet would run
+    as a formula gets a leading ' (--raw-csv writes cells exactly as stored).
 
     \b
     Example:
@@ -63,13 +65,28 @@ def _table(rows: list[dict[str, Any]], report_def: reports.Report, notes: list[s
         console.print(note, markup=False, highlight=False)
 
 
-def render(result: reports.Result, report_def: reports.Report, fmt: str) -> None:
+#: The help of --raw-csv, shared by every command that writes CSV.
+RAW_CSV_HELP = (
+    "Write CSV cells exactly as stored. By default a cell that starts with = + - @, a tab"
+    " or a carriage return (a spreadsheet formula: page text is written by strangers)"
+    " gets a leading ' and data cells are quoted, as OWASP advises; use this for pipes"
+    " that want the bytes."
+)
+
+
+def raw_csv_option(func: Any) -> Any:
+    return click.option("--raw-csv", "raw_csv", is_flag=True, help=RAW_CSV_HELP)(func)
+
+
+def render(
+    result: reports.Result, report_def: reports.Report, fmt: str, raw_csv: bool = False
+) -> None:
     """Data on stdout; the notes under a table, or on stderr for JSON and CSV."""
     rows = result.rows
     if fmt == "json":
         click.echo(reports.render_json(rows))
     elif fmt == "csv":
-        click.echo(reports.render_csv(rows), nl=False)
+        click.echo(reports.render_csv(rows, raw=raw_csv), nl=False)
     elif fmt == "markdown":
         text = reports.render_markdown(rows, _columns(rows, report_def), result.notes)
         click.echo(text, nl=False)
@@ -98,7 +115,12 @@ def report_command(report_def: reports.Report) -> click.Command:
     """The click command for one report: shared options plus the report's own."""
 
     def callback(
-        fmt: str, since: dt.datetime | None, site: str | None, db_path: str, **options: Any
+        fmt: str,
+        raw_csv: bool,
+        since: dt.datetime | None,
+        site: str | None,
+        db_path: str,
+        **options: Any,
     ) -> None:
         db = open_db(db_path)
         try:
@@ -106,7 +128,7 @@ def report_command(report_def: reports.Report) -> click.Command:
         except storage.StorageError as exc:
             raise click.ClickException(str(exc)) from exc
         params = {"site": domain, "since": since_value(since), **options}
-        render(reports.run_report(db, report_def, params), report_def, fmt)
+        render(reports.run_report(db, report_def, params), report_def, fmt, raw_csv)
 
     command = click.Command(
         report_def.name,
@@ -131,6 +153,7 @@ def report_command(report_def: reports.Report) -> click.Command:
             default="table",
             show_default=True,
         ),
+        raw_csv_option,
     ):
         command = decorator(command)
     return command

@@ -183,8 +183,8 @@ _AUTHORITY = """
 #: `change` was decided against: the old anchor and target, a lost link's anchor and,
 #: for a backlink imported without a target (any link counts), the target it had).
 _CHECKS = f"""
-    select c.change, b.source_url, coalesce(b.target_url, base.observed_target), c.reason, c.nofollow_source,
-           c.anchor, c.observed_target, base.anchor, base.observed_target,
+    select c.change, b.source_url, coalesce(b.target_url, base.observed_target), c.reason,
+           c.nofollow_source, c.anchor, c.observed_target, base.anchor, base.observed_target,
            prev.status, {_AUTHORITY}
     from checks c
     join backlinks b on b.id = c.backlink_id

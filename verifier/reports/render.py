@@ -5,9 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TextIO
 
 FORMATS = ("table", "json", "csv", "markdown")
+
+#: First characters that make a spreadsheet run a cell as a formula (OWASP "CSV
+#: Injection"), with their fullwidth forms, which some spreadsheets fold to ASCII.
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+#: Text that a spreadsheet reads as a plain number (`-5`, `+1.5e3`): no formula, kept as is.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def render_json(rows: Sequence[Mapping[str, object]]) -> str:
@@ -26,12 +34,55 @@ def render_json(rows: Sequence[Mapping[str, object]]) -> str:
     return "[\n" + ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n]"
 
 
-def render_csv(rows: Sequence[Mapping[str, object]], columns: Sequence[str] = ()) -> str:
+def csv_cell(value: object) -> object:
+    """`value` made safe to open in a spreadsheet: a formula becomes text.
+
+    Cells come from pages that strangers write (anchors, titles, contexts): one
+    that starts with = + - @, a tab or a carriage return, or with whitespace
+    before one of them, gets a leading `'` (OWASP's advice). Numbers, and text
+    that is just a number, are left alone.
+
+    >>> print(csv_cell('=HYPERLINK("http://evil.test","x")'))
+    '=HYPERLINK("http://evil.test","x")
+    >>> csv_cell(" @SUM(A1)"), csv_cell("-5"), csv_cell(-5), csv_cell("Acme"), csv_cell(None)
+    ("' @SUM(A1)", '-5', -5, 'Acme', None)
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    first = value[0] if value[0] in FORMULA_STARTS else value.lstrip()[:1]
+    if first in FORMULA_STARTS and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def write_csv(
+    out: TextIO,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    raw: bool = False,
+    lineterminator: str = "\n",
+) -> None:
+    """Write a header and rows as CSV, every cell neutralised by `csv_cell` unless `raw`.
+
+    Neutralised, data cells are also quoted (OWASP again): a spreadsheet that
+    splits on `;` or tabs then still sees one cell, never a formula after the split.
+    `raw` writes the values exactly as they are, for pipes.
+    """
+    csv.writer(out, lineterminator=lineterminator).writerow(columns)
+    if raw:
+        csv.writer(out, lineterminator=lineterminator).writerows(rows)
+        return
+    writer = csv.writer(out, lineterminator=lineterminator, quoting=csv.QUOTE_ALL)
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
+
+
+def render_csv(
+    rows: Sequence[Mapping[str, object]], columns: Sequence[str] = (), raw: bool = False
+) -> str:
+    """Report rows as CSV (`write_csv`): the columns given, or the first row's keys."""
     out = io.StringIO()
     fields = list(columns or (rows[0].keys() if rows else ()))
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(out, fields, ([row.get(f) for f in fields] for row in rows), raw)
     return out.getvalue()
 
 
