@@ -5,9 +5,11 @@ Scrapy is imported only inside the crawling commands, so reports start fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,7 +24,6 @@ from crawler.commands.options import (
     db_option,
     open_db,
     overrides_option,
-    quiet_option,
     site_option,
     start_run,
 )
@@ -190,7 +191,10 @@ def import_(
     "[default: the number of cores; one for runs under 100 backlinks per process].",
 )
 @notify_options
-@quiet_option
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show the whole log on the console (Scrapy's too)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress; only errors on the console.")
 @site_option
 @db_option
 def verify(
@@ -203,11 +207,16 @@ def verify(
     new_run: bool,
     processes: int | None,
     alerting: Alerting,
+    verbose: bool,
     quiet: bool,
     site: str | None,
     db_path: str,
 ) -> None:
     """Re-fetch every referring page and record each backlink's verdict.
+
+    The console shows a progress bar on a terminal (a progress line every
+    minute otherwise) and warnings; each run's full log is kept in
+    `<db name>.logs/run-<id>.log` (the last 30 runs'; BACKCHECK_KEEP_LOGS).
 
     An interrupted run (even killed with SIGKILL) is resumed by the next
     `verify`: only backlinks without a check in it are fetched.
@@ -219,8 +228,9 @@ def verify(
     and exits 0 without starting a run. One run at a time per database.
 
     \b
-    Exit codes: 0 done (even with lost links), 1 error, 2 usage,
-    3 with --fail-on-lost when a backlink newly became lost.
+    Exit codes: 0 done (even with lost links), 1 error or a degraded run
+    (the crawler could not reach the web: backlinks keep their last verdict),
+    2 usage, 3 with --fail-on-lost when a backlink newly became lost.
 
     \b
     Example:
@@ -229,9 +239,9 @@ def verify(
         backcheck verify --processes 4 --quiet
         backcheck verify --due --max-time 2h --limit 50000
     """
-    from crawler import recheck, runner
+    from crawler import outage, progress, recheck, runlog, runner
 
-    log_level = "WARNING" if quiet else None
+    log_level = None  # the run's log file gets the whole log; -q and -v are for the console
     try:
         parsed = runner.parse_overrides(overrides)
         if max_time:
@@ -251,26 +261,58 @@ def verify(
             click.echo("nothing due")
             return
     started = start_run(db, sites, limit=limit, new_run=new_run, backlinks=due)
+    log_file = runlog.prepare(db_path, started.run_id, settings.getint("BACKCHECK_KEEP_LOGS"))
+    if not settings.get("LOG_FILE"):  # a user's -s LOG_FILE wins
+        parsed["LOG_FILE"] = str(log_file)
+        settings.set("LOG_FILE", str(log_file), priority="cmdline")
+    runs.set_log(db, started.run_id, settings.get("LOG_FILE"))
+    console = "INFO" if verbose else "ERROR" if quiet else "WARNING"
     verb = "resuming" if started.resumed else "starting"
-    click.echo(f"{verb} run {started.run_id}: {started.pending} backlinks to check", err=True)
+    if not quiet:
+        click.echo(
+            f"{verb} run {started.run_id}: {started.pending} backlinks to check"
+            f" (log: {settings.get('LOG_FILE')})",
+            err=True,
+        )
     shards = processes or min(
         os.cpu_count() or 1, max(1, started.pending // runner.MIN_PAGES_PER_PROCESS)
     )
+    scratch = tempfile.TemporaryDirectory(prefix="backcheck-progress-")
+    counts = [Path(scratch.name) / f"progress-{index}.json" for index in range(shards)]
+    display: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if not quiet:
+        total = runs.pending_page_count(db, started.run_id)
+        every = settings.getfloat("BACKCHECK_PROGRESS_RECORD_S")
+        display = progress.Display(counts, total, every)
+    with scratch, display:
+        if shards > 1:
+            reasons, stats = runner.crawl_sharded(
+                str(Path(db_path)),
+                started.run_id,
+                parsed,
+                shards,
+                log_level,
+                console_level=console,
+                progress=counts,
+            )
+        else:
+            settings.set("BACKCHECK_PROGRESS_FILE", str(counts[0]), priority="cmdline")
+            reasons = [
+                runner.crawl(str(Path(db_path)), started.run_id, settings, "verify", console)
+            ]
+            stats = {}
     if shards > 1:
-        reasons, stats = runner.crawl_sharded(
-            str(Path(db_path)), started.run_id, parsed, shards, log_level
-        )
         reason = ", ".join(sorted(set(reasons)))
         if set(reasons) <= runs.DONE_REASONS:
             if runs.BUDGET_SPENT in reasons:
                 runs.drop_pending(db, started.run_id)  # --max-time is up: the rest stays due
             max_failures = settings.getint("BACKCHECK_MAX_FAILURES")
             runs.close_dropped(db, started.run_id, max_failures, recheck.policy(settings))
-            runs.finish_run(db, started.run_id, "finished", stats)
+            outage.settle_run(db, started.run_id, stats, settings)  # or degraded
         else:
             runs.finish_run(db, started.run_id, "interrupted", stats, error=f"shards: {reason}")
     else:
-        reason = runner.crawl(str(Path(db_path)), started.run_id, settings)
+        reason = reasons[0]
     summary = runs.summarize(db, started.run_id)
     if summary.state == "running":  # the crawl died before it could close the run
         summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")
@@ -280,11 +322,15 @@ def verify(
     else:
         click.echo(summary_line(summary))
     if summary.state == "failed":
-        raise click.ClickException(f"run {summary.run_id} failed ({reason}); see the log above")
+        raise click.ClickException(
+            f"run {summary.run_id} failed ({reason}); see its log: {settings.get('LOG_FILE')}"
+        )
     if summary.state == "interrupted":
         raise click.ClickException(
             f"run {summary.run_id} was interrupted ({reason}); `backcheck verify` resumes it"
         )
+    if summary.state == outage.DEGRADED:  # backlinks keep their last good verdict
+        raise click.ClickException(outage.message(summary.run_id))
     if fail_on_lost and summary.newly_lost:
         sys.exit(EXIT_NEWLY_LOST)
 

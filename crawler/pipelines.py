@@ -63,6 +63,8 @@ class SQLitePipeline:
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
+        if spider.run_id is None:  # `scrapy crawl verify -a due=1` with nothing due
+            return
         self.writer = BatchWriter(
             spider.db_path,
             spider.run_id,

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scrapy.settings import BaseSettings, Settings
@@ -95,13 +96,35 @@ def _spider_class(name: str) -> type:
     return VerifySpider
 
 
+def console_log(level: str | int) -> None:
+    """Send records at `level` and above to stderr too, beside Scrapy's LOG_FILE.
+
+    With LOG_FILE set, Scrapy logs to the file only: the console gets what
+    matters to a person watching (warnings, errors) unless asked for more.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
 def crawl(
-    db_path: str, run_id: int, settings: Settings, spider: str = "verify", **spider_args: str
+    db_path: str,
+    run_id: int,
+    settings: Settings,
+    spider: str = "verify",
+    console_level: str | None = None,
+    **spider_args: str,
 ) -> str:
-    """Run the run's spider in this process; returns Scrapy's finish reason."""
+    """Run the run's spider in this process; returns Scrapy's finish reason.
+
+    With `console_level` (and LOG_FILE set), the console shows that level and above.
+    """
     from scrapy.crawler import AsyncCrawlerProcess
 
     process = AsyncCrawlerProcess(settings)
+    if console_level and settings.get("LOG_FILE"):
+        console_log(console_level)
     crawler = process.create_crawler(_spider_class(spider))
     process.crawl(crawler, db=db_path, run_id=run_id, **spider_args)
     # Parsed pages make many short-lived objects; the default thresholds run the
@@ -126,10 +149,13 @@ def crawl_sharded(
     log_level: str | None = None,
     spider: str = "verify",
     spider_args: Mapping[str, str] | None = None,
+    console_level: str | None = None,
+    progress: Sequence[Path] = (),
 ) -> tuple[list[str], dict[str, object]]:
     """Crawl with `processes` crawler processes, each owning the pages of some domains.
 
     Returns each shard's finish reason and Scrapy stats summed over the shards.
+    `progress[i]`, when given, is where shard i writes its progress counts.
     """
     with tempfile.TemporaryDirectory(prefix="backcheck-shards-") as tmp:
         children = []
@@ -150,6 +176,10 @@ def crawl_sharded(
             ]
             if log_level:
                 args += ["--log-level", log_level]
+            if console_level:
+                args += ["--console-level", console_level]
+            if progress:
+                args += ["-s", f"BACKCHECK_PROGRESS_FILE={progress[index]}"]
             args += ["--spider", spider]
             for name, value in (spider_args or {}).items():
                 args += ["-a", f"{name}={value}"]
@@ -180,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shard", required=True)
     parser.add_argument("--stats-file", required=True)
     parser.add_argument("--log-level")
+    parser.add_argument("--console-level")
     parser.add_argument("-s", dest="overrides", action="append", default=[])
     parser.add_argument("--spider", default="verify", choices=("verify", "crawl", "mentions"))
     parser.add_argument("-a", dest="spider_args", action="append", default=[])
@@ -191,6 +222,7 @@ def main(argv: list[str] | None = None) -> None:
         args.run_id,
         settings,
         args.spider,
+        args.console_level,
         shard=args.shard,
         stats_file=args.stats_file,
         **extra,

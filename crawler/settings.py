@@ -34,7 +34,7 @@ COOKIES_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
-LOG_LEVEL = "INFO"
+LOG_LEVEL = "INFO"  # of the run's log file; the console shows warnings (`-v`: this level)
 # Skips the per-page DEBUG records below DEBUG level (crawler/logformatter.py).
 LOG_FORMATTER = "crawler.logformatter.LogFormatter"
 
@@ -45,6 +45,17 @@ BACKCHECK_CHECK_TARGETS = True  # also check our own pages that backlinks point 
 BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
 BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
+# An outage on the crawler's side (its network or DNS down) is not a night of lost links
+# (verifier/verdict/outage.py). A run ends `degraded` when at least SHARE of its referring
+# pages failed with dns_error, connection_error, timeout or tls_error, and those pages span
+# at least MIN_DOMAINS referring domains or at least TARGET_SHARE of the site's own target
+# pages (BACKCHECK_CHECK_TARGETS) failed the same way. Its checks stay in history but
+# count for nothing: backlinks keep their last good verdict, failure streaks do not grow,
+# the alert is one "run degraded" message and `verify` exits 1.
+BACKCHECK_OUTAGE_ENABLED = True
+BACKCHECK_OUTAGE_MIN_DOMAINS = 10
+BACKCHECK_OUTAGE_SHARE = 0.5
+BACKCHECK_OUTAGE_TARGET_SHARE = 0.9
 # The re-check policy behind `verify --due` (verifier/verdict/recheck.py): days until a
 # backlink is due again after a check. Live, followed and valuable links (vendor
 # authority or referral visits at or above the thresholds) daily, other live ones every
@@ -114,3 +125,13 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 # empty one (0.3 ms a page at 100). The pipeline only appends to a batch and
 # never awaits, so items of one page gain nothing from running in parallel.
 CONCURRENT_ITEMS = 1
+
+# Run logs and progress. `verify` keeps each run's full log beside the database
+# (`<db name>.logs/run-<id>.log`), the last BACKCHECK_KEEP_LOGS runs' logs; the console
+# gets warnings and errors only (`-v`: everything), with a live progress bar on a
+# terminal, else a one-line progress record every BACKCHECK_PROGRESS_RECORD_S seconds.
+BACKCHECK_KEEP_LOGS = 30
+BACKCHECK_PROGRESS_RECORD_S = 60.0
+# Set by `verify` for each crawler process: where it writes its progress counts.
+BACKCHECK_PROGRESS_FILE = ""
+EXTENSIONS = {"crawler.progress.ProgressFile": 500}

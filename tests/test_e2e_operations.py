@@ -191,3 +191,77 @@ def test_runs_lists_history_and_shows_one_with_scrapy_stats(web, tmp_path: Path)
     assert table.returncode == 0 and "finish_reason" in table.stdout
     missing = run_cli(["runs", "show", "99", "--db", db])
     assert missing.returncode == 1 and "no run 99" in missing.stderr
+
+
+ANSI = "\x1b["
+DUMP = ("Overridden settings", "Enabled extensions", "Dumping Scrapy stats", "Scrapy 2.")
+
+
+def test_console_is_clean_with_progress_records_and_the_full_log_on_disk(
+    web, tmp_path: Path
+) -> None:
+    routes = {f"h{i}.blog.com/p": {"delay": 0.6, "body": page(link())} for i in range(6)}
+    server = web(routes=routes)
+    db = setup_db(tmp_path, [f"http://h{i}.blog.com/p" for i in range(6)])
+    settings = [
+        "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "RETRY_ENABLED=0", "-s", "CONCURRENT_REQUESTS=1",
+        "-s", "BACKCHECK_PROGRESS_RECORD_S=1",
+    ]  # fmt: skip
+    done = run_cli(["verify", *settings, "--db", db], server)
+    assert done.returncode == 0, done.stderr
+    err = done.stderr
+    assert ANSI not in err and ANSI not in done.stdout  # not a terminal: no escape codes
+    assert not any(marker in err for marker in DUMP), err
+    records = [line for line in err.splitlines() if line.startswith("progress: ")]
+    assert records and "/6 pages" in records[-1] and "unreachable 0" in records[-1], err
+    log = Path(db + ".logs") / "run-1.log"
+    text = log.read_text()
+    assert all(marker in text for marker in ("Overridden settings", "Dumping Scrapy stats"))
+    assert query(db, "select log from runs where id = 1") == [(str(log),)]
+    verbose = run_cli(["verify", "-v", *settings, "--db", db], server)
+    assert "Overridden settings" in verbose.stderr
+    quiet = run_cli(["verify", "-q", *settings, "--db", db], server)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert "run 3 finished" in quiet.stdout
+
+
+def test_only_the_last_logs_are_kept(web, tmp_path: Path) -> None:
+    server = web(routes={"h0.blog.com/p": {"body": page(link())}})
+    db = setup_db(tmp_path, ["http://h0.blog.com/p"])
+    for _ in range(3):
+        done = run_cli(["verify", *FAST, "-s", "BACKCHECK_KEEP_LOGS=2", "--db", db], server)
+        assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in Path(db + ".logs").iterdir()) == ["run-2.log", "run-3.log"]
+
+
+def test_a_terminal_gets_a_live_bar(web, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    routes = {f"h{i}.blog.com/p": {"delay": 0.4, "body": page(link())} for i in range(5)}
+    server = web(routes=routes)
+    db = setup_db(tmp_path, [f"http://h{i}.blog.com/p" for i in range(5)])
+    controller, terminal = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "verify", *FAST, "-s", "CONCURRENT_REQUESTS=1",
+         "--db", db],
+        cwd=ROOT, env={**proxy_env(server), "TERM": "xterm", "COLUMNS": "160"},
+        stdout=subprocess.PIPE, stderr=terminal, text=True,
+    )  # fmt: skip
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = child.communicate(timeout=60)
+    os.close(controller)
+    assert child.returncode == 0
+    screen = shown.decode("utf-8", "replace")
+    assert "pages" in screen and "/5" in screen and "live " in screen, screen[-2000:]
+    assert "progress: " not in screen  # the bar, not the records
+    assert "run 1 finished" in out

@@ -497,7 +497,7 @@ def test_record_checks_stores_verdict_and_evidence(db: Database) -> None:
     check.redirect_chain = [["http://a.test/1", 301]]
     check.content_hash = "abc"
     runs.record_checks(db, run_id, [check])
-    (row,) = db["checks"].rows
+    (row,) = db["checks_full"].rows  # the check with its evidence (verifier.store.evidence)
     assert row["run_id"] == run_id and row["backlink_id"] == bid
     assert (row["status"], row["reason"], row["change"], row["follow"]) == ("live", None, "new", 0)
     assert (row["rel"], row["content_hash"]) == ("nofollow ugc", "abc")

@@ -1,7 +1,8 @@
 """VerifySpider: fetch each referring page once and hand it to the verifier.
 
 Runnable by the CLI (`backcheck verify`) and by Scrapy/Scrapyd directly:
-`scrapy crawl verify -a db=backcheck.db [-a site=acme.com] [-a limit=N] [-a new_run=1]`.
+`scrapy crawl verify -a db=backcheck.db [-a site=acme.com] [-a limit=N] [-a new_run=1]
+[-a due=1]` (`due=1`: only the backlinks due for a check, as `backcheck verify --due`).
 
 Every page read is also read for brand mentions (`verifier.mentions.reading`),
 and the open outreach targets are fetched again: one that now links to the site
@@ -18,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 from scrapy import signals
 
-from crawler import recheck
+from crawler import outage, recheck
 from crawler.failures import reason_for
+from crawler.progress import PAGES_STAT
 from crawler.spiders.plumbing import (
     HANDLED_STATUSES,
     ContactPages,
@@ -54,24 +56,21 @@ class VerifySpider(scrapy.Spider):
         run_id: str | int | None = None,
         shard: str | None = None,
         stats_file: str | None = None,
+        due: str | bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.db_path = db
         self.db = database.open_db(db)
         if run_id is None:
-            sites = storage.pick_sites(self.db, site, one=False)
-            started = runs.start_run(
-                self.db,
-                sites,
-                limit=None if limit in (None, "") else int(limit),
-                new_run=is_true(new_run),
-            )
-            run_id = started.run_id
-        self.run_id = int(run_id)
-        self.sites = json.loads(
-            self.db.execute("select sites from runs where id = ?", [self.run_id]).fetchone()[0]
-        )
+            count = None if limit in (None, "") else int(limit)
+            run_id = self._start_run(site, count, is_true(new_run), is_true(due))
+        # None: `due=1` found nothing due; the crawl then ends at once, without a run.
+        self.run_id = None if run_id is None else int(run_id)
+        self.sites: list[str] = []
+        if self.run_id is not None:
+            sql = "select sites from runs where id = ?"
+            self.sites = json.loads(self.db.execute(sql, [self.run_id]).fetchone()[0])
         self.readers: dict[str, reading.SiteReader] = {}  # set in from_crawler
         self.linked_pages = True
         self.contact_pages = ContactPages(self.db)
@@ -80,6 +79,19 @@ class VerifySpider(scrapy.Spider):
         self.shard = tuple(int(v) for v in shard.split("/")) if shard else None
         self.stats_file = stats_file
         self.write_failed = False  # set by the pipeline when checks could not be stored
+
+    def _start_run(
+        self, site: str | None, limit: int | None, new_run: bool, due: bool
+    ) -> int | None:
+        """Start or resume a run as `backcheck verify [--due]` does; None: nothing is due."""
+        sites = storage.pick_sites(self.db, site, one=False)
+        picked = None
+        if due and (new_run or runs.resumable(self.db, sites) is None):
+            picked = runs.due_backlinks(self.db, sites, storage.now(), limit)
+            if not picked:
+                self.logger.info("nothing due")
+                return None
+        return runs.start_run(self.db, sites, limit=limit, new_run=new_run, backlinks=picked).run_id
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> VerifySpider:
@@ -91,6 +103,8 @@ class VerifySpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.run_id is None:
+            return
         for refs in runs.pending_pages(self.db, self.run_id, self.shard):
             await backout(self.crawler)
             try:
@@ -172,6 +186,7 @@ class VerifySpider(scrapy.Spider):
     def parse(self, response: Response, refs: list[BacklinkRef]) -> Iterator[Any]:
         # In the event loop's thread: a parse thread was measured slower
         # (GIL hand-offs cost more than the GIL-free lxml parse saves).
+        self.crawler.stats.inc_value(PAGES_STAT)
         items = reading.read_verified(
             fetch_from(response), refs, self.readers, self.linked_pages, self.wants_contacts
         )
@@ -180,6 +195,7 @@ class VerifySpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[Check]:
         request = failure.request
         reason, detail = reason_for(failure)
+        self.crawler.stats.inc_value(PAGES_STAT)
         self.crawler.stats.inc_value(f"backcheck/failure/{reason.value}")
         fetch = failed_fetch(request.url, request.meta)
         for ref in request.cb_kwargs["refs"]:
@@ -191,6 +207,8 @@ class VerifySpider(scrapy.Spider):
         A shard only reports its stats: the parent process closes the run once
         every shard is done.
         """
+        if self.run_id is None:
+            return
         # CoreStats may record finish_reason only after this handler has run.
         stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
         if self.write_failed:
@@ -206,4 +224,7 @@ class VerifySpider(scrapy.Spider):
         policy = recheck.policy(self.settings)
         if finished and runs.close_dropped(self.db, self.run_id, max_failures, policy):
             self.logger.warning("some backlinks got no answer from the crawl: crawl_error")
-        runs.finish_run(self.db, self.run_id, "finished" if finished else "interrupted", stats)
+        if finished:  # or `degraded`, when the crawler could not reach the web
+            outage.settle_run(self.db, self.run_id, stats, self.settings)
+        else:
+            runs.finish_run(self.db, self.run_id, "interrupted", stats)

@@ -25,8 +25,9 @@ CHANGES = Report(
         with chosen as (
             select coalesce(:run, case when :since is null then (
                 select max(r.id) from runs r
-                where :site is null
-                   or exists (select 1 from json_each(r.sites) j where j.value = :site)
+                where r.state is not 'degraded'  -- its checks count for nothing
+                  and (:site is null
+                       or exists (select 1 from json_each(r.sites) j where j.value = :site))
             ) end) as run_id
         ), start as (
             -- checks of a run are never older than its start: the bound lets the

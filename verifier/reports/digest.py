@@ -182,17 +182,21 @@ _AUTHORITY = """
 #: (`prev`, for "newly unreachable") and last live-or-lost one (`base`, what
 #: `change` was decided against: the old anchor and target, a lost link's anchor and,
 #: for a backlink imported without a target (any link counts), the target it had).
+#: Checks of degraded runs count for neither (verifier/store/outage.py).
 _CHECKS = f"""
+    with degraded as (select id from runs where state = 'degraded')
     select c.change, b.source_url, coalesce(b.target_url, base.observed_target), c.reason,
            c.nofollow_source, c.anchor, c.observed_target, base.anchor, base.observed_target,
            prev.status, {_AUTHORITY}
     from checks c
     join backlinks b on b.id = c.backlink_id
     left join checks prev on prev.id = (
-        select max(q.id) from checks q where q.backlink_id = c.backlink_id and q.id < c.id)
+        select max(q.id) from checks q where q.backlink_id = c.backlink_id and q.id < c.id
+          and q.run_id not in degraded)
     left join checks base on base.id = (
         select max(q.id) from checks q
-        where q.backlink_id = c.backlink_id and q.id < c.id and q.status != 'unreachable')
+        where q.backlink_id = c.backlink_id and q.id < c.id and q.status != 'unreachable'
+          and q.run_id not in degraded)
     where c.run_id = ? and c.change not in ('new', 'unchanged')
     order by b.source_url, b.target_url
 """

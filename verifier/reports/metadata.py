@@ -103,7 +103,8 @@ TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
         "Runs",
         "One row per `backcheck verify` run, with its counts and Scrapy stats.",
         {
-            "state": "running, finished, failed or interrupted",
+            "state": "running, finished, failed, interrupted or degraded (the crawler"
+            " could not reach the web: its checks count for nothing)",
             "sites": "JSON list of the domains the run covers",
             "pid": "The process that ran it",
             "newly_lost": "Backlinks that became lost in this run",

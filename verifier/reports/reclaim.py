@@ -134,6 +134,8 @@ BROKEN_TARGETS = Report(
             select t.site, t.url_key, max(t.run_id) as run_id
             from target_checks t
             where (:site is null or t.site = :site) and (:since is null or t.checked_at >= :since)
+              -- a degraded run (the crawler could not reach the web) counts for nothing
+              and t.run_id not in (select id from runs where state = 'degraded')
             group by t.site, t.url_key
         ), broken as (
             select t.*, coalesce(json_array_length(nullif(t.redirect_chain, '')), 0) as redirects,

@@ -13,8 +13,9 @@ SUMMARY = Report(
                    strftime('%Y-%m-%dT%H:%M:%S', coalesce(:now, 'now'), '-30 days') as d30
         ), picked as (
             select s.domain as site,
+                   -- a degraded run (the crawler could not reach the web) counts for nothing
                    (select max(r.id) from runs r, json_each(r.sites) j
-                    where j.value = s.domain) as run_id
+                    where j.value = s.domain and r.state is not 'degraded') as run_id
             from sites s
             where :site is null or s.domain = :site
         ), last_run as (

@@ -48,6 +48,31 @@ LATER_EVIDENCE_COLUMNS: dict[str, type] = {
     "mentions": int,  # brand terms on the page (discovery); NULL when the page was not read
 }
 
+#: Evidence that stays the same while the page does (m007): stored once per backlink and
+#: distinct values in `evidence`, which a check names by `evidence_id`. The rest of the
+#: evidence (size, fetch_ms, content_hash, mentions) is measured anew by every fetch and
+#: stays on the check. Checks written before m007 hold all of it inline.
+SHARED_EVIDENCE_COLUMNS: dict[str, type] = {
+    name: EVIDENCE_COLUMNS[name]
+    for name in (
+        "redirect_chain",
+        "content_type",
+        "x_robots_tag",
+        "meta_robots",
+        "canonical",
+        "link_html",
+        "context_before",
+        "context_after",
+        "detail",
+    )
+}
+#: Evidence kept on each check row, also after m007.
+CHECK_EVIDENCE_COLUMNS: dict[str, type] = {
+    name: kind
+    for name, kind in {**EVIDENCE_COLUMNS, **LATER_EVIDENCE_COLUMNS}.items()
+    if name not in SHARED_EVIDENCE_COLUMNS
+}
+
 
 @migrations()
 def m001_initial(db: Database) -> None:
@@ -404,3 +429,42 @@ def m006_operations(db: Database) -> None:
     db.table("runs").add_column("locked_at", str)  # when `pid` took the run (start or resume)
     db.table("runs").add_column("notification", str)  # JSON: what alerting did, never a secret
     db.table("runs").add_column("log", str)  # the run's full log file, beside the database
+
+
+#: Every check with its evidence, wherever it is kept: the shared row (m007 on) or the
+#: check's own columns (older checks). For Datasette and plain SQL; reports join
+#: `evidence` themselves, so that they can name their indexes.
+CHECKS_FULL_VIEW = (
+    "select c.id, c.run_id, c.backlink_id, c.checked_at, "
+    + ", ".join(f"c.{name}" for name in VERDICT_COLUMNS)
+    + ", "
+    + ", ".join(
+        f"coalesce(c.{name}, e.{name}) as {name}"
+        if name in SHARED_EVIDENCE_COLUMNS
+        else f"c.{name}"
+        for name in (*EVIDENCE_COLUMNS, *LATER_EVIDENCE_COLUMNS)
+    )
+    + ", c.evidence_id from checks c left join evidence e on e.id = c.evidence_id"
+)
+
+
+@migrations()
+def m007_shared_evidence(db: Database) -> None:
+    # Bounded growth (issue #12): a nightly run adds a check per backlink, and most pages
+    # show their link as they did the night before. The link's HTML, context, canonical,
+    # robots directives, redirects and detail are stored once per backlink and distinct
+    # values (`digest`: 64 bits of BLAKE2b over them, see verifier.store.evidence), and
+    # checks point at them. No foreign key from checks.evidence_id: deleting an evidence
+    # row would then scan every check (prune deletes only rows no check names). Older
+    # checks keep their evidence inline (readable through `checks_full`); `backcheck
+    # prune` moves it over as it goes, so opening an old database rewrites nothing.
+    db.table("evidence").create(
+        {"id": int, "backlink_id": int, "digest": int, **SHARED_EVIDENCE_COLUMNS},
+        pk="id",
+        foreign_keys=[("backlink_id", "backlinks", "id")],
+    )
+    db.execute(
+        "create unique index idx_evidence_backlink_id_digest on evidence (backlink_id, digest)"
+    )
+    db.table("checks").add_column("evidence_id", int)
+    db.execute(f"create view checks_full as {CHECKS_FULL_VIEW}")

@@ -24,7 +24,8 @@ from sqlite_utils import Database
 
 from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Status
 from verifier.store import outreach
-from verifier.store.migrations import EVIDENCE_COLUMNS, LATER_EVIDENCE_COLUMNS, VERDICT_COLUMNS
+from verifier.store.evidence import SHARED, shared_id
+from verifier.store.migrations import CHECK_EVIDENCE_COLUMNS, VERDICT_COLUMNS
 from verifier.store.storage import StorageError, now, upsert_backlink, writing
 from verifier.verdict import recheck
 from verifier.verdict.classify import check_failure
@@ -224,6 +225,24 @@ def drop_pending(db: Database, run_id: int) -> int:
         ).rowcount
 
 
+def pending_page_count(db: Database, run_id: int) -> int:
+    """Distinct referring pages the run still has to fetch."""
+    return int(
+        db.execute(
+            "select count(distinct b.source_key) from run_items r"
+            " join backlinks b on b.id = r.backlink_id left join checks c"
+            " on c.run_id = r.run_id and c.backlink_id = r.backlink_id"
+            " where r.run_id = ? and c.id is null",
+            [run_id],
+        ).fetchone()[0]
+    )
+
+
+def set_log(db: Database, run_id: int, path: str) -> None:
+    with writing(db):
+        db.execute("update runs set log = ? where id = ?", [path, run_id])
+
+
 def pending_count(db: Database, run_id: int) -> int:
     return int(
         db.execute(
@@ -331,7 +350,8 @@ def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
     }
 
 
-_EVIDENCE = [*EVIDENCE_COLUMNS, *LATER_EVIDENCE_COLUMNS]
+# The shared evidence goes to `evidence` (verifier.store.evidence), the rest on the check.
+_EVIDENCE = [*CHECK_EVIDENCE_COLUMNS, "evidence_id"]
 _CHECK_COLUMNS = ["run_id", "backlink_id", "checked_at", *VERDICT_COLUMNS, *_EVIDENCE]
 _INSERT_CHECK = (
     f"insert or ignore into checks ({', '.join(_CHECK_COLUMNS)})"
@@ -414,7 +434,8 @@ def record_checks(
                 _INSERT_CHECK,
                 [run_id, check.backlink_id, check.checked_at]
                 + verdict
-                + [_value(getattr(check, c)) for c in _EVIDENCE],
+                + [_value(getattr(check, c)) for c in CHECK_EVIDENCE_COLUMNS]
+                + [shared_id(db, check.backlink_id, [_value(getattr(check, c)) for c in SHARED])],
             )
             if not cursor.rowcount:
                 continue
