@@ -1,7 +1,7 @@
 """Time every report on a synthetic history of 1,000,000 backlinks and 10,000,000 checks.
 
-    python -m bench.reports_scale DB [--backlinks 1000000] [--runs 10] [--reuse]
-                                     [--json-out FILE]
+    python -m bench.reports_scale DB [--backlinks 1000000] [--runs 10] [--every DAYS] [--reuse]
+                                     [--json-out FILE] [--size-only]
 
 Issue #3: every report answers in under 2 seconds on such a database. This script
 
@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 
 from verifier import reports
 from verifier.models import PAGE_ERRORS, Change, Reason, Status
+from verifier.store import evidence as shared_evidence
 from verifier.store import storage
 from verifier.verdict.history import DEFAULT_MAX_FAILURES
 from verifier.verdict.urls import identity_key, registered_domain
@@ -196,9 +197,10 @@ C = {change: CHANGES.index(change) for change in CHANGES}
 CHECK_COLUMNS = _words(
     "id run_id backlink_id checked_at status reason change follow nofollow_source rel anchor"
     " anchor_changed target_changed observed_target link_count http_status final_url"
-    " consecutive_failures redirect_chain content_type size fetch_ms x_robots_tag meta_robots"
-    " canonical link_html context_before context_after content_hash detail"
+    " consecutive_failures size fetch_ms content_hash evidence_id"
 )
+#: The shared evidence (migration m007), one row per backlink and distinct values.
+EVIDENCE_COLUMNS = ["id", "backlink_id", "digest", *shared_evidence.SHARED]
 BACKLINK_COLUMNS = _words(
     "id site source_url target_url source_key target_key referring_domain expected_anchor"
     " sources imported_at first_seen last_live lost_since status reason change follow"
@@ -344,6 +346,9 @@ class History:
         self.page_errors = {REASONS.index(r) for r in PAGE_ERRORS}
         self.stamps: dict[int, list[str]] = {}
         self.tally = Tally()
+        # (backlink, hash of its shared evidence) -> evidence id, as record_checks shares them
+        self.evidence_ids: dict[tuple[int, int], int] = {}
+        self.new_evidence: list[tuple[Any, ...]] = []  # rows to insert with the next batch
 
     def _source(self, i: int) -> str:
         host = self.p.domains[self.domain[i]][0]
@@ -495,20 +500,23 @@ class History:
         if fetched:
             kind = "application/pdf" if reason is Reason.NOT_HTML else "text/html; charset=utf-8"
             fetch = (kind, 20_000 + (i * 7919) % 180_000, 80 + (i * 31 + run * 17) % 1500)
-        page = (header, meta, canonical, html_, before, after)
         digest = p.hashes[(i + (run if i % 4 == 0 else 0)) % 4096] if parsed else None
-        return (
-            check_id,
-            run,
-            i + 1,
-            at,
-            *verdict,
-            redirects,
-            *fetch,
-            *page,
-            digest,
-            evidence.detail,
-        )
+        shared = (redirects, fetch[0], header, meta, canonical, html_, before, after)
+        shared_id = self.shared_id(i + 1, (*shared, evidence.detail))
+        return (check_id, run, i + 1, at, *verdict, *fetch[1:], digest, shared_id)
+
+    def shared_id(self, backlink_id: int, values: tuple[Any, ...]) -> int | None:
+        """The evidence row of these values (SHARED order), as verifier.store.evidence
+        keeps them: one per backlink and distinct values, none when all are NULL."""
+        if all(value is None for value in values):
+            return None
+        key = (backlink_id, hash(values))
+        found = self.evidence_ids.get(key)
+        if found is None:
+            found = self.evidence_ids[key] = len(self.evidence_ids) + 1
+            row = (found, backlink_id, shared_evidence.digest(values), *values)
+            self.new_evidence.append(row)
+        return found
 
     def backlink_row(self, i: int, run: int, imported: str, sources: str) -> tuple[Any, ...]:
         """Backlink i as it stands after `run`, its last check, as verifier.store.runs leaves it."""
@@ -562,7 +570,8 @@ def heavy_indexes(con: sqlite3.Connection) -> list[tuple[str, str]]:
     """The explicit indexes of the big tables, in creation order: (name, SQL)."""
     return con.execute(
         "select name, sql from sqlite_master where type = 'index' and sql is not null"
-        " and tbl_name in ('checks', 'backlinks', 'backlink_sources', 'run_items') order by rowid"
+        " and tbl_name in ('checks', 'evidence', 'backlinks', 'backlink_sources', 'run_items')"
+        " order by rowid"
     ).fetchall()
 
 
@@ -588,8 +597,10 @@ def check_schema(path: Path) -> None:
         raise SystemExit(f"{path}: schema differs from the product's (see above)")
 
 
-def run_started(last_start: dt.datetime, run: int, runs: int) -> dt.datetime:
-    return last_start - (runs - run) * RUN_EVERY
+def run_started(
+    last_start: dt.datetime, run: int, runs: int, every: dt.timedelta = RUN_EVERY
+) -> dt.datetime:
+    return last_start - (runs - run) * every
 
 
 def load_run(con: sqlite3.Connection, h: History, run: int, started: dt.datetime) -> None:
@@ -608,6 +619,8 @@ def load_run(con: sqlite3.Connection, h: History, run: int, started: dt.datetime
         for i in range(start, min(start + BATCH, n)):
             h.step(i, run)
             batch.append(h.check_row(first_id + i + 1, run, i, stamps[i // CHECKS_PER_SECOND]))
+        con.executemany(_insert("evidence", EVIDENCE_COLUMNS), h.new_evidence)
+        h.new_evidence.clear()
         con.executemany(insert, batch)
     finished = started + dt.timedelta(seconds=seconds)
     load_targets(con, h, run, iso(finished))
@@ -692,7 +705,7 @@ def vendor_row(h: History, i: int, source: str, imported: str) -> tuple[Any, ...
     return (*line, rating, traffic, first, imported[:10], json.dumps(metrics))
 
 
-def build(path: Path, backlinks: int, runs: int) -> Built:
+def build(path: Path, backlinks: int, runs: int, every: dt.timedelta = RUN_EVERY) -> Built:
     """Create DB with the product's schema, then bulk-load the synthetic history."""
     built, clock = Built(backlinks, runs), time.perf_counter()
     db = storage.open_db(path)
@@ -717,14 +730,14 @@ def build(path: Path, backlinks: int, runs: int) -> Built:
         hours=1, seconds=backlinks // CHECKS_PER_SECOND
     )
     for run in range(1, runs + 1):
-        load_run(con, history, run, run_started(last_start, run, runs))
+        load_run(con, history, run, run_started(last_start, run, runs, every))
         built.runs_tally.append(asdict(history.tally))
         progress(
             f"run {run}/{runs}: {backlinks:,} checks {asdict(history.tally)}"
             f" ({time.perf_counter() - clock:.0f} s)"
         )
     built.checks = backlinks * runs
-    imported = iso(run_started(last_start, 1, runs) - dt.timedelta(days=1))
+    imported = iso(run_started(last_start, 1, runs, every) - dt.timedelta(days=1))
     load_backlinks(con, history, runs, imported)
     built.phases["rows"] = time.perf_counter() - clock
     progress(f"backlinks and vendor rows ({built.phases['rows']:.0f} s); indexes ...")
@@ -848,6 +861,43 @@ def time_variant(path: Path, report: reports.Report, variant: Variant) -> Timing
     return timing
 
 
+@dataclass
+class Streamed:
+    """`backcheck report NAME --format FMT` end to end, as a pipe reads it."""
+
+    report: str
+    fmt: str
+    rows: int = 0
+    first_row_s: float = 0.0  # from the start of the process to the first data row
+    total_s: float = 0.0
+    peak_rss_mb: float = 0.0  # the process's maximum resident set size
+
+
+def time_stream(path: Path, report: str, fmt: str, repo: Path = REPO) -> Streamed:
+    """Run the CLI in a subprocess, read its stdout as a pipe would, note when the
+    first data row arrives, and its peak memory (`repo`: the code to run)."""
+    cmd = [sys.executable, "-m", "crawler.cli", "report", report, "--site", SITE]
+    cmd += ["--format", fmt, "--db", str(path)]
+    env = {k: v for k, v in os.environ.items() if k != "BACKCHECK_DB"}
+    env["PYTHONPATH"] = str(repo)
+    result = Streamed(report, fmt)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    lines = 0
+    for _ in proc.stdout:  # the first line is "[" (JSON) or the header (CSV)
+        lines += 1
+        if lines == 2:
+            result.first_row_s = time.perf_counter() - start
+    _, status, usage = os.wait4(proc.pid, 0)
+    result.total_s = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with status {status}")
+    result.rows = lines - (2 if fmt == "json" else 1)
+    result.peak_rss_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return result
+
+
 def time_cli(path: Path) -> Timing:
     """`python -m crawler.cli report summary --db DB --format json`, start-up included."""
     timing = Timing("summary", "CLI end to end (no --site)", False)
@@ -877,11 +927,41 @@ def recent_since(path: Path) -> str:
 
 
 def counts(path: Path) -> dict[str, int]:
-    tables = ("backlinks", "checks", "runs", "run_items", "target_checks", "backlink_sources")
+    tables = ("backlinks", "checks", "evidence", "runs", "run_items", "target_checks")
+    tables += ("backlink_sources",)
     with sqlite3.connect(path) as con:
         found = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
     con.close()
     return found
+
+
+#: What each check adds to the file: its row, its shared evidence, its run item (indexes
+#: included). The rest (backlinks, vendor rows, target checks) does not grow per run.
+PER_CHECK = ("checks", "evidence", "run_items")
+
+
+def footprint(path: Path) -> dict[str, int]:
+    """Bytes in use per table, its indexes included (SQLite's dbstat), plus `file` and `free`."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        rows = con.execute(
+            "select m.tbl_name, sum(s.pgsize) from dbstat s"
+            " join sqlite_master m on m.name = s.name group by m.tbl_name"
+        ).fetchall()
+        page = con.execute("pragma page_size").fetchone()[0]
+        free = con.execute("pragma freelist_count").fetchone()[0] * page
+        pages = con.execute("pragma page_count").fetchone()[0] * page
+    con.close()
+    return dict(rows) | {"file": pages, "free": free}
+
+
+def bytes_per_check(sizes: dict[str, int], checks: int) -> str:
+    parts = {name: sizes.get(name, 0) / max(checks, 1) for name in PER_CHECK}
+    total = sum(parts.values())
+    spelled = " + ".join(f"{name} {value:.0f}" for name, value in parts.items())
+    return (
+        f"bytes per check: {spelled} = {total:.0f} (file {sizes['file'] / 1e9:.2f} GB,"
+        f" {sizes['free'] / 1e9:.2f} GB of it free pages)"
+    )
 
 
 def table(timings: list[Timing]) -> str:
@@ -927,8 +1007,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("db", type=Path, metavar="DB", help="the database to build and time")
     parser.add_argument("--backlinks", type=int, default=1_000_000, help="default 1,000,000")
     parser.add_argument("--runs", type=int, default=10, help="runs, each checks every backlink")
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=RUN_EVERY / dt.timedelta(days=1),
+        metavar="DAYS",
+        help="days between runs (default 4; 1 for a nightly history, e.g. --runs 365)",
+    )
     parser.add_argument("--reuse", action="store_true", help="time DB as it is when it exists")
     parser.add_argument("--json-out", type=Path, help="also write the results as JSON")
+    parser.add_argument(
+        "--size-only", action="store_true", help="measure bytes per check, time no report"
+    )
     args = parser.parse_args(argv)
     if args.backlinks < 10 or args.runs < 1:
         parser.error("--backlinks must be at least 10 and --runs at least 1")
@@ -951,11 +1041,17 @@ def execute(args: argparse.Namespace) -> int:
         if path.exists() and not ours(path):
             raise SystemExit(f"{path} exists and was not built by {MARKER}; not overwriting it")
         remove(path)
-        built = build(path, args.backlinks, args.runs)
+        built = build(path, args.backlinks, args.runs, dt.timedelta(days=args.every))
     else:
         check_schema(path)
     found = counts(path)
     progress("rows: " + ", ".join(f"{t} {n:,}" for t, n in found.items()))
+    sizes = footprint(path)
+    print(bytes_per_check(sizes, found["checks"]), flush=True)
+    if args.size_only:
+        if args.json_out:
+            args.json_out.write_text(json.dumps({"rows": found, "bytes": sizes}, indent=2))
+        return 0
     load = [os.getloadavg()[0]]
     timings = time_all(path)
     load.append(os.getloadavg()[0])
@@ -975,10 +1071,19 @@ def execute(args: argparse.Namespace) -> int:
     print(f"{len(failed)} over {BUDGET_S} s")
     for t in failed:
         print(f"  FAIL {t.report} {t.variant}: {t.best_s:.2f} s")
+    streamed = [time_stream(path, "backlinks", fmt) for fmt in ("json", "csv")]
+    for st in streamed:
+        print(
+            f"CLI report {st.report} --format {st.fmt}: {st.rows:,} rows, first row after"
+            f" {st.first_row_s:.2f} s, all in {st.total_s:.2f} s"
+            f" ({st.rows / st.total_s:,.0f} rows/s), peak RSS {st.peak_rss_mb:,.0f} MB"
+        )
     if args.json_out:
         payload = {"db": str(path), "size_bytes": path.stat().st_size, "rows": found}
+        payload["bytes"] = sizes
         payload |= {"built": asdict(built) if built else None, "budget_s": BUDGET_S}
         payload |= {"load_average": {"before": load[0], "after": load[1]}, "machine": machine()}
+        payload["streamed"] = [asdict(st) for st in streamed]
         payload["timings"] = [
             asdict(t) | {"verdict": t.verdict, "rows_per_s": t.rows_per_s} for t in timings
         ]

@@ -28,11 +28,13 @@ from crawler.commands.options import (
     start_run,
 )
 from crawler.commands.outreach import outreach
+from crawler.commands.prune import prune
 from crawler.commands.report import report
 from crawler.commands.runs import runs as runs_command
 from crawler.commands.serve import serve
 from crawler.notify import Alerting
 from verifier.store import runs, storage
+from verifier.verdict.urls import SiteError, check_site
 
 EXIT_NEWLY_LOST = 3
 
@@ -78,7 +80,14 @@ def init(
         backcheck init --site acme.com --brand "Acme" --brand "Acme Widgets" \\
             --competitor widgetco.com --keyword "blue widgets" --exclude "Acme Bank"
     """
-    db = open_db(db_path)
+    try:
+        site, note = check_site(site)
+        competitor = tuple(check_site(value)[0] for value in competitor)
+    except SiteError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if note:
+        click.echo(f"note: {note}", err=True)
+    db = open_db(db_path, create=True)
     try:
         profile = storage.save_site(db, site, brand, competitor, keyword, exclude)
     except storage.StorageError as exc:
@@ -379,10 +388,24 @@ cli.add_command(crawl)
 cli.add_command(mentions)
 cli.add_command(runs_command)
 cli.add_command(notify)
+cli.add_command(prune)
 
 
 def main() -> None:
-    cli(prog_name="backcheck")
+    """The `backcheck` entry point: a usage error is one line naming the culprit (exit 2)."""
+    try:
+        code = cli.main(prog_name="backcheck", standalone_mode=False)
+    except click.UsageError as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"Error: {exc.format_message()}{where}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -47,11 +47,12 @@ BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
 # An outage on the crawler's side (its network or DNS down) is not a night of lost links
 # (verifier/verdict/outage.py). A run ends `degraded` when at least SHARE of its referring
-# pages failed with dns_error, connection_error, timeout or tls_error, and those pages span
-# at least MIN_DOMAINS referring domains or at least TARGET_SHARE of the site's own target
-# pages (BACKCHECK_CHECK_TARGETS) failed the same way. Its checks stay in history but
-# count for nothing: backlinks keep their last good verdict, failure streaks do not grow,
-# the alert is one "run degraded" message and `verify` exits 1.
+# pages failed with dns_error, connection_error, timeout or tls_error across at least
+# MIN_DOMAINS referring domains or, for smaller profiles, when at least TARGET_SHARE of
+# the referring pages and of the site's own target pages (BACKCHECK_CHECK_TARGETS) failed
+# so. Its checks stay in history but count for nothing: backlinks keep their last good
+# verdict, failure streaks do not grow, the alert is one "run degraded" message and
+# `verify` exits 1.
 BACKCHECK_OUTAGE_ENABLED = True
 BACKCHECK_OUTAGE_MIN_DOMAINS = 10
 BACKCHECK_OUTAGE_SHARE = 0.5

@@ -202,7 +202,7 @@ def test_verify_every_verdict_and_history(web, tmp_path: Path) -> None:
         states = conn.execute("select state from runs order by id").fetchall()
         assert states == [("finished",)] * 3
         evidence = conn.execute(
-            "select redirect_chain, link_html, context_before, content_hash from checks"
+            "select redirect_chain, link_html, context_before, content_hash from checks_full"
             " c join backlinks b on b.id = c.backlink_id"
             " where c.run_id = 1 and b.source_url in ('http://f.blog.com/refresh',"
             " 'http://a.blog.com/live') order by b.source_url"

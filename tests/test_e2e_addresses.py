@@ -61,7 +61,8 @@ def _verdicts(db: str) -> dict[str, tuple[str, str | None]]:
 def _details(db: str) -> dict[str, str | None]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "select b.source_url, c.detail from checks c join backlinks b on b.id = c.backlink_id"
+            "select b.source_url, c.detail from checks_full c"
+            " join backlinks b on b.id = c.backlink_id"
         ).fetchall()
     return dict(rows)
 
@@ -105,7 +106,7 @@ def test_link_local_is_never_fetched(web, tmp_path: Path) -> None:
     )
     with sqlite3.connect(db) as conn:
         chain = conn.execute(
-            "select c.redirect_chain from checks c join backlinks b on b.id = c.backlink_id"
+            "select c.redirect_chain from checks_full c join backlinks b on b.id = c.backlink_id"
             " where b.source_url = 'http://a.blog.com/meta'"
         ).fetchone()[0]
     assert json.loads(chain) == [["http://a.blog.com/meta", 302]]

@@ -82,8 +82,11 @@ def test_the_generic_list_covers_four_languages_at_least() -> None:
 )
 def test_image_links_in_sql(anchor: str, html: str | None, image: bool) -> None:
     db = Database(memory=True)
-    got = db.execute(
-        f"select {IMAGE_SQL} from (select ? as anchor) b, (select ? as link_html) c",
-        [anchor, html],
-    ).fetchone()[0]
-    assert bool(got) is image
+    sql = (
+        f"select {IMAGE_SQL} from (select ? as anchor) b,"
+        " (select ? as link_html) c, (select ? as link_html) e"
+    )
+    # On the check itself (before migration m007), or in its shared evidence row.
+    for inline, shared in ((html, None), (None, html)):
+        got = db.execute(sql, [anchor, inline, shared]).fetchone()[0]
+        assert bool(got) is image

@@ -20,7 +20,6 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,7 +45,9 @@ def query(db: Path, sql: str) -> list[tuple]:
 def setup_db(tmp_path: Path, sources: list[str]) -> Path:
     db = tmp_path / "nightly.db"
     links = tmp_path / "links.csv"
-    links.write_text("source_url,target_url\n" + "".join(f"{s},https://acme.com/\n" for s in sources))
+    links.write_text(
+        "source_url,target_url\n" + "".join(f"{s},https://acme.com/\n" for s in sources)
+    )
     assert run_cli(["init", "--site", "acme.com", "--db", str(db)]).returncode == 0
     imported = run_cli(["import", str(links), "--db", str(db)])
     assert imported.returncode == 0, imported.stderr
@@ -54,6 +55,32 @@ def setup_db(tmp_path: Path, sources: list[str]) -> Path:
 
 
 # --- Scrapyd -----------------------------------------------------------------------------
+
+
+def test_verify_spider_due_argument_picks_what_the_cli_picks(tmp_path: Path) -> None:
+    """`-a due=1` (a Scrapyd job's nightly policy): the due backlinks within `limit`,
+    in `runs.due_backlinks` order; nothing due starts no run."""
+    from crawler.spiders.verify import VerifySpider
+    from verifier.store import runs
+
+    db = setup_db(tmp_path, [f"http://d{i}.blog.com/p" for i in range(4)])
+    query(db, "update backlinks set next_check_at = '2999-01-01' where source_url like '%d1.%'")
+    spider = VerifySpider(db=str(db), due="1", limit="2")
+    assert spider.run_id == 1
+    picked = query(
+        db,
+        "select b.source_url from run_items r join backlinks b on b.id = r.backlink_id"
+        " where r.run_id = 1 order by r.rowid",
+    )
+    assert picked == [("http://d0.blog.com/p",), ("http://d2.blog.com/p",)]
+    runs.finish_run(spider.db, 1, "finished")
+
+    query(db, "update backlinks set next_check_at = '2999-01-01'")
+    idle = VerifySpider(db=str(db), due="1")
+    assert (idle.run_id, idle.sites) == (None, [])
+    assert query(db, "select count(*) from runs") == [(1,)]
+    everything = VerifySpider(db=str(db))  # without `due`: every backlink, as before
+    assert runs.pending_count(everything.db, everything.run_id) == 4
 
 
 def free_port() -> int:
@@ -143,12 +170,12 @@ class Scrapyd:
 
 
 @pytest.fixture
-def scrapyd_home(tmp_path: Path) -> Iterator[Path]:
+def scrapyd_home(tmp_path: Path) -> Path:
     if shutil.which("scrapyd-deploy", path=str(BIN)) is None:
         pytest.skip("scrapyd-client is not installed (pip install -e '.[test]')")
     home = tmp_path / "scrapyd"
     home.mkdir()
-    yield home
+    return home
 
 
 def test_scrapyd_deploys_and_runs_the_nightly_verify(web, tmp_path: Path, scrapyd_home) -> None:
@@ -159,6 +186,7 @@ def test_scrapyd_deploys_and_runs_the_nightly_verify(web, tmp_path: Path, scrapy
 
     # Jobs inherit scrapyd's environment: their requests go to the virtual web.
     env = {**proxy_env(server), "HOME": str(scrapyd_home)}
+    had_setup_py = (ROOT / "setup.py").exists()
     scrapyd = Scrapyd(scrapyd_home, env)
     try:
         scrapyd.wait_ready()
@@ -177,6 +205,7 @@ def test_scrapyd_deploys_and_runs_the_nightly_verify(web, tmp_path: Path, scrapy
         assert deployed.returncode == 0, deployed.stderr
         assert json.loads(deployed.stdout)["status"] == "ok", deployed.stdout
         assert 'Deploying to project "backcheck"' in deployed.stderr
+        assert list((scrapyd_home / "eggs" / PROJECT).glob("*.egg")), "no egg stored"
         spiders = scrapyd.get("listspiders.json", project=PROJECT)
         assert {"verify", "crawl", "mentions"} <= set(spiders["spiders"]), spiders
 
@@ -205,8 +234,8 @@ def test_scrapyd_deploys_and_runs_the_nightly_verify(web, tmp_path: Path, scrapy
         assert server.hits("s0.blog.com", "/p") == 1
     finally:
         scrapyd.stop()
-    # The deploy packed a copy: the work tree gained no setup.py, build/ or egg-info.
-    assert not (ROOT / "setup.py").exists()
+    # The deploy packed a copy: the work tree gained no generated setup.py or egg-info.
+    assert (ROOT / "setup.py").exists() == had_setup_py
     assert not (ROOT / "project.egg-info").exists()
 
 
@@ -233,8 +262,12 @@ def test_the_readme_crontab_line_runs(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / "backcheck").mkdir(parents=True)
     (home / ".config" / "backcheck").mkdir(parents=True)
-    (home / ".config" / "backcheck" / "backcheck.env").write_text("BACKCHECK_NOTIFY=\n")
-    db = home / "backcheck" / "backcheck.db"
+    # The example environment file, with one setting the run can only get from it.
+    db = home / "seo data" / "backcheck.db"
+    db.parent.mkdir()
+    example = (ROOT / "deploy" / "backcheck.env.example").read_text()
+    env_file = home / ".config" / "backcheck" / "backcheck.env"
+    env_file.write_text(f"{example}BACKCHECK_DB='{db}'\n")
     assert run_cli(["init", "--site", "acme.com", "--db", str(db)]).returncode == 0
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh"}
     done = subprocess.run(
@@ -246,6 +279,7 @@ def test_the_readme_crontab_line_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert (home / "backcheck" / "verify.log").read_text().strip() == "nothing due"
+    assert not (home / "backcheck" / "backcheck.db").exists()  # BACKCHECK_DB was exported
 
 
 def unit_copies(folder: Path) -> list[Path]:

@@ -72,7 +72,10 @@ def _count(number: int, noun: str) -> str:
 def _write_atomically(path: str, text: str) -> None:
     """Write the whole file or nothing: a temporary file in the same folder, renamed."""
     folder = Path(path).resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=".disavow-", suffix=".txt", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".disavow-", suffix=".txt", dir=folder)
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot write: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(text.encode("utf-8"))

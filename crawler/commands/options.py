@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any, ClassVar
 
 import click
@@ -47,7 +48,14 @@ def site_option(func: Any) -> Any:
     )(func)
 
 
-def open_db(db_path: str) -> Any:
+def open_db(db_path: str, create: bool = False) -> Any:
+    """The database at `db_path`; only `create` (init) makes a new one, so a typo in
+    `--db` is an error rather than an empty database left behind."""
+    if not create and not Path(db_path).exists():
+        raise click.ClickException(
+            f"{db_path}: no such database; create it with `backcheck init --site DOMAIN"
+            f" --db {db_path}`"
+        )
     try:
         return database.open_db(db_path)
     except storage.StorageError as exc:

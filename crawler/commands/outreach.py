@@ -134,6 +134,9 @@ def export(out: str, status: str | None, raw_csv: bool, site: str | None, db_pat
     rows = _rows(db_path, site, status)
     values = ({**row, "emails": ";".join(row.get("emails") or [])} for row in rows)
     cells = (["" if v.get(c) is None else v[c] for c in EXPORT_COLUMNS] for v in values)
-    with Path(out).open("w", newline="", encoding="utf-8") as handle:
-        write_csv(handle, EXPORT_COLUMNS, cells, raw_csv, lineterminator="\r\n")
+    try:
+        with Path(out).open("w", newline="", encoding="utf-8") as handle:
+            write_csv(handle, EXPORT_COLUMNS, cells, raw_csv, lineterminator="\r\n")
+    except OSError as exc:
+        raise click.ClickException(f"{out}: cannot write: {exc.strerror or exc}") from exc
     click.echo(f"wrote {len(rows)} targets to {out}")

@@ -7,6 +7,9 @@ options (--format, --since, --site, --db) plus the report's own.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -98,6 +101,25 @@ def render(
             click.echo(note, err=True)
 
 
+def stream(rows: Iterator[dict[str, Any]], fmt: str, raw_csv: bool = False) -> None:
+    """JSON or CSV written as the rows are read: flat memory, the first rows at once.
+
+    The same text as `render`. A reader that stops early (`| head`) ends the
+    command quietly, as it would a command that had printed everything at once.
+    """
+    out = sys.stdout
+    try:
+        if fmt == "json":
+            reports.write_json(out, rows)
+        else:
+            reports.stream_csv(out, rows, raw=raw_csv)
+        out.flush()
+    except BrokenPipeError:
+        # Python's advice: point stdout at devnull so the flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
 def _option(option: reports.Option) -> click.Option:
     if option.type is bool:
         return click.Option([option.flag, option.name], is_flag=True, help=option.help)
@@ -128,6 +150,9 @@ def report_command(report_def: reports.Report) -> click.Command:
         except storage.StorageError as exc:
             raise click.ClickException(str(exc)) from exc
         params = {"site": domain, "since": since_value(since), **options}
+        if fmt in ("json", "csv") and reports.streams(report_def):
+            stream(reports.iter_rows(db, report_def, params), fmt, raw_csv)
+            return
         render(reports.run_report(db, report_def, params), report_def, fmt, raw_csv)
 
     command = click.Command(

@@ -32,6 +32,7 @@ from verifier.importers.rows import build_row, trusted, url_row
 from verifier.importers.sniff import (
     detect_encoding,
     iter_records,
+    looks_binary,
     open_text,
     sniff_container,
     sniff_delimiter,
@@ -83,6 +84,8 @@ def read_export(path: str | Path, site: str, fmt: str = "auto") -> ImportResult:
     domain = site_domain(site)
     if container := sniff_container(path):
         raise ImportRefused(name, f"this is {container}, not a CSV export; export it as CSV")
+    if looks_binary(path):
+        raise ImportRefused(name, "not a text file (binary data), not a backlink export")
     encoding = detect_encoding(path)
     with open_text(path, encoding) as stream:
         numbered = enumerate(stream, start=1)

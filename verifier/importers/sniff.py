@@ -48,6 +48,26 @@ def sniff_container(path: Path) -> str | None:
     return next((name for magic, name in CONTAINERS.items() if head.startswith(magic)), None)
 
 
+#: Control characters no text export holds (tab, line feed, form feed and CR are text).
+_CONTROLS = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32)])
+
+
+def looks_binary(path: Path) -> bool:
+    """True for a file that is no text in any encoding `detect_encoding` reads.
+
+    A NUL or more than 1 % control characters in the first 8 KB, unless the file
+    is UTF-16 (whose ASCII holds a NUL in every other byte).
+    """
+    with path.open("rb") as raw:
+        head = raw.read(8192)
+    if not head or head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if _bomless_utf16(head[:4096]):
+        return False
+    controls = len(head) - len(head.translate(None, _CONTROLS))
+    return controls > 0 and (b"\x00" in head or controls * 100 > len(head))
+
+
 def detect_encoding(path: Path) -> str:
     """The codec to read `path` with: a BOM decides, else UTF-8 if valid, else windows-1252."""
     with path.open("rb") as raw:

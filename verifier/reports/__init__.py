@@ -22,11 +22,13 @@ from verifier.reports._registry import (
     bind,
     create_views,
     get,
+    iter_rows,
     load_extensions,
     register,
     run,
     run_report,
     sql_list,
+    streams,
     view_definitions,
     view_sql,
 )
@@ -36,7 +38,15 @@ from verifier.reports.changes import CHANGES, UNREACHABLE
 from verifier.reports.domains import FOLLOW_RATIO, REFERRING_DOMAINS
 from verifier.reports.mentions import COMPETITOR_LINKS, MENTIONS, OUTREACH
 from verifier.reports.reclaim import BROKEN_TARGETS, LOST
-from verifier.reports.render import FORMATS, cell, render_csv, render_json, render_markdown
+from verifier.reports.render import (
+    FORMATS,
+    cell,
+    render_csv,
+    render_json,
+    render_markdown,
+    stream_csv,
+    write_json,
+)
 from verifier.reports.summary import SUMMARY
 from verifier.reports.velocity import VELOCITY
 
@@ -89,6 +99,7 @@ __all__ = [
     "cell",
     "create_views",
     "get",
+    "iter_rows",
     "load_extensions",
     "register",
     "render_csv",
@@ -97,6 +108,9 @@ __all__ = [
     "run",
     "run_report",
     "sql_list",
+    "stream_csv",
+    "streams",
     "view_definitions",
     "view_sql",
+    "write_json",
 ]

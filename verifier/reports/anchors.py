@@ -130,17 +130,18 @@ def categorize(anchor: str | None, image: bool, profile: SiteProfile) -> str:
     return "other"
 
 
-#: An image link: the link's HTML (from its last check) has an <img>, and the anchor is
-#: empty or is an image's alt (the parser falls back to alt text only for a link with no
-#: text; lxml writes attributes with double quotes, single ones when the value has a ").
+#: An image link: the link's HTML (from its last check: its shared evidence `e`, or the
+#: check's own column in a check older than migration m007) has an <img>, and the anchor
+#: is empty or is an image's alt (the parser falls back to alt text only for a link with
+#: no text; lxml writes attributes with double quotes, single ones when the value has a ").
 #: CASE, not AND: SQLite evaluates both sides of an AND in a result column.
-IMAGE_SQL = """
-    case when instr(c.link_html, '<img') > 0 then (
+_LINK_HTML = "coalesce(c.link_html, e.link_html)"
+_ALT = "replace(replace(replace(b.anchor, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+IMAGE_SQL = f"""
+    case when instr({_LINK_HTML}, '<img') > 0 then (
         coalesce(b.anchor, '') = ''
-        or instr(c.link_html, 'alt="' || replace(replace(replace(b.anchor, '&', '&amp;'),
-                 '<', '&lt;'), '>', '&gt;') || '"') > 0
-        or instr(c.link_html, 'alt=''' || replace(replace(replace(b.anchor, '&', '&amp;'),
-                 '<', '&lt;'), '>', '&gt;') || '''') > 0) else 0 end
+        or instr({_LINK_HTML}, 'alt="' || {_ALT} || '"') > 0
+        or instr({_LINK_HTML}, 'alt=''' || {_ALT} || '''') > 0) else 0 end
 """
 
 
@@ -233,6 +234,7 @@ ANCHORS = Report(
                    sum(coalesce(b.follow, 0)) as followed_links
             from backlinks b indexed by idx_backlinks_by_anchor
             left join checks c on c.id = b.last_check_id
+            left join evidence e on e.id = c.evidence_id
             where +b.status = 'live' and coalesce(b.anchor, '') = ''
               and (:site is null or b.site = :site) and (:since is null or b.first_seen >= :since)
             group by b.site, image
@@ -241,6 +243,7 @@ ANCHORS = Report(
                    t.followed_links
             from texts t join backlinks b on b.id = t.sample
             left join checks c on c.id = b.last_check_id
+            left join evidence e on e.id = c.evidence_id
             union all
             select site, anchor, image, live_links, referring_domains, followed_links
             from textless

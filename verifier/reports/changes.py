@@ -38,9 +38,11 @@ CHANGES = Report(
         select c.run_id, c.checked_at, c.change, c.status, c.reason, b.site,
                b.id as backlink_id, b.source_url, b.target_url, b.referring_domain,
                c.anchor, b.expected_anchor, c.follow, c.nofollow_source, c.rel,
-               c.observed_target, c.http_status, c.final_url, c.detail
+               c.observed_target, c.http_status, c.final_url,
+               coalesce(c.detail, e.detail) as detail
         from checks c indexed by idx_checks_change_checked_at
         join backlinks b on b.id = c.backlink_id
+        left join evidence e on e.id = c.evidence_id  -- shared evidence (m007 on)
         where c.change in {sql_list(CHANGE_ORDER)}
           and c.checked_at >= (select at from start)
           and ((select run_id from chosen) is null or c.run_id = (select run_id from chosen))
@@ -82,11 +84,13 @@ UNREACHABLE = Report(
     sql=f"""
         select b.site, b.id as backlink_id, b.source_url, b.target_url, b.referring_domain,
                b.reason, b.consecutive_failures, b.reason in {_PAGE_ERRORS} as counts_toward_lost,
-               b.baseline_status as last_verdict, b.http_status, b.final_url, c.detail,
+               b.baseline_status as last_verdict, b.http_status, b.final_url,
+               coalesce(c.detail, e.detail) as detail,
                b.last_checked, b.last_live
         from sites s
         cross join backlinks b indexed by idx_backlinks_site_status on b.site = s.domain
         left join checks c on c.id = b.last_check_id
+        left join evidence e on e.id = c.evidence_id  -- shared evidence (m007 on)
         where b.status = 'unreachable' and (:site is null or s.domain = :site)
           and (:since is null or b.last_checked >= :since)
         order by b.site, b.consecutive_failures desc, b.reason, b.source_url

@@ -120,8 +120,11 @@ TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
     ),
     "checks": (
         "Checks",
-        "One verdict per backlink per run, with the evidence behind it.",
+        "One verdict per backlink per run. The evidence that stays while the page does is"
+        " in `evidence` (`evidence_id`; older checks hold it inline): `checks_full` shows"
+        " each check with all of it.",
         {
+            "evidence_id": "The check's row in `evidence` (empty: nothing, or kept inline)",
             "run_id": "The run",
             "backlink_id": "The backlink",
             "checked_at": "When the page was fetched (UTC)",
@@ -137,6 +140,26 @@ TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
             "content_hash": "Hash of the page text",
             "detail": "Extra detail on the verdict (error message …)",
         },
+    ),
+    "evidence": (
+        "Evidence",
+        "What a check saw of the link, stored once per backlink and distinct values and"
+        " shared by every check that saw the same (`checks.evidence_id`).",
+        {
+            "backlink_id": "The backlink",
+            "digest": "64 bits of BLAKE2b over the values (the key, per backlink)",
+            "redirect_chain": "JSON [[url, status], ...]",
+            "link_html": "The link's HTML",
+            "context_before": "Text just before the link",
+            "context_after": "Text just after the link",
+            "detail": "Extra detail on the verdict (error message …)",
+        },
+    ),
+    "checks_full": (
+        "Checks with their evidence",
+        "Every check with all of its evidence, shared or inline: read this, not `checks`,"
+        " for the link's HTML, context, canonical, robots directives and detail.",
+        {"evidence_id": "The check's row in `evidence`"},
     ),
     "target_checks": (
         "Target checks",

@@ -31,11 +31,14 @@ LOST = Report(
                     where o.site = d.site and o.referring_domain = d.referring_domain
                       and o.status = 'live') as live_links
             from (select distinct site, referring_domain from lost) d
-        ), evidence as (
-            select l.*, lc.detail, vc.follow as was_followed,
+        ), found as (
+            -- evidence: the checks' shared rows (le, ve), or their own columns (before m007)
+            select l.*, coalesce(lc.detail, le.detail) as detail, vc.follow as was_followed,
                    coalesce(vc.anchor, l.expected_anchor) as last_anchor,
-                   coalesce(vc.context_before, lc.context_before) as before_text,
-                   coalesce(vc.context_after, lc.context_after) as after_text,
+                   coalesce(vc.context_before, ve.context_before, lc.context_before,
+                            le.context_before) as before_text,
+                   coalesce(vc.context_after, ve.context_after, lc.context_after,
+                            le.context_after) as after_text,
                    -- the lost check read the page as it is now (null: not read)
                    lc.mentions > 0 as mentions_brand,
                    coalesce(dl.live_links, 0) as domain_live_links,
@@ -44,6 +47,8 @@ LOST = Report(
             left join checks lc on lc.id = l.last_check_id
             left join checks vc indexed by idx_checks_backlink_id_checked_at
                 on vc.backlink_id = l.id and vc.checked_at = l.last_live and vc.status = 'live'
+            left join evidence le on le.id = lc.evidence_id
+            left join evidence ve on ve.id = vc.evidence_id
             left join metrics m on m.backlink_id = l.id
             left join domain_live dl
                 on dl.site = l.site and dl.referring_domain = l.referring_domain
@@ -60,7 +65,7 @@ LOST = Report(
                 + 0.10 * max(0.0, 1 - (julianday(coalesce(:now, 'now'))
                                        - julianday(lost_since)) / 90.0)
             ), 1) as priority
-            from evidence e
+            from found e
         )
         select site, id as backlink_id, source_url, target_url, referring_domain, reason,
                lost_since, last_live, last_checked, last_anchor as anchor,

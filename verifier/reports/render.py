@@ -6,8 +6,11 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TextIO
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
+from typing import TextIO, TypeVar
+
+T = TypeVar("T")
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -16,6 +19,10 @@ FORMATS = ("table", "json", "csv", "markdown")
 FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 #: Text that a spreadsheet reads as a plain number (`-5`, `+1.5e3`): no formula, kept as is.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+#: Rows encoded per write when streaming: one write per row costs more than the encoding.
+STREAM_BATCH = 1000
 
 
 def render_json(rows: Sequence[Mapping[str, object]]) -> str:
@@ -32,6 +39,23 @@ def render_json(rows: Sequence[Mapping[str, object]]) -> str:
     if not rows:
         return "[]"
     return "[\n" + ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n]"
+
+
+def write_json(out: TextIO, rows: Iterable[Mapping[str, object]]) -> int:
+    """Write `render_json`'s text (and a newline) as the rows come; returns the row count.
+
+    Memory stays flat however many rows there are, and the first ones are out
+    before the last are read.
+    """
+    count = 0
+    for batch in batched(rows, STREAM_BATCH):
+        out.write(
+            ("[\n" if not count else ",\n")
+            + ",\n".join(json.dumps(row, ensure_ascii=False) for row in batch)
+        )
+        count += len(batch)
+    out.write("\n]\n" if count else "[]\n")
+    return count
 
 
 def csv_cell(value: object) -> object:
@@ -73,7 +97,7 @@ def write_csv(
         csv.writer(out, lineterminator=lineterminator).writerows(rows)
         return
     writer = csv.writer(out, lineterminator=lineterminator, quoting=csv.QUOTE_ALL)
-    writer.writerows([csv_cell(value) for value in row] for row in rows)
+    writer.writerows([csv_cell(value) for value in row] for row in rows)  # lazily, row by row
 
 
 def render_csv(
@@ -84,6 +108,36 @@ def render_csv(
     fields = list(columns or (rows[0].keys() if rows else ()))
     write_csv(out, fields, ([row.get(f) for f in fields] for row in rows), raw)
     return out.getvalue()
+
+
+def stream_csv(
+    out: TextIO,
+    rows: Iterable[Mapping[str, object]],
+    columns: Sequence[str] = (),
+    raw: bool = False,
+) -> None:
+    """`render_csv`'s text written as the rows come (the columns: given, or the first row's)."""
+    rows = iter(rows)
+    first = next(rows, None)
+    fields = list(columns or (first.keys() if first is not None else ()))
+    ahead = [] if first is None else [first]
+    write_csv(out, fields, ([row.get(f) for f in fields] for row in chain(ahead, rows)), raw)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last may be shorter).
+
+    >>> list(batched(range(5), 2))
+    [[0, 1], [2, 3], [4]]
+    """
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def cell(value: object) -> str:

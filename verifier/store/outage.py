@@ -27,7 +27,14 @@ from verifier.models import PAGE_ERRORS
 from verifier.store import runs
 from verifier.store.migrations import VERDICT_COLUMNS
 from verifier.store.storage import writing
-from verifier.verdict.outage import NETWORK_ERRORS, Outage, OutageRule, Page, judge
+from verifier.verdict.outage import (
+    DEFAULT_RULE,
+    NETWORK_ERRORS,
+    Outage,
+    OutageRule,
+    Page,
+    judge,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +66,13 @@ def pages(db: Database, run_id: int) -> list[Page]:
 def target_errors(db: Database, run_id: int) -> list[str | None]:
     """The error of each of the site's target pages checked in the run (None: it answered)."""
     return [
-        row[0]
-        for row in db.execute("select error from target_checks where run_id = ?", [run_id])
+        row[0] for row in db.execute("select error from target_checks where run_id = ?", [run_id])
     ]
 
 
 def settle_run(
-    db: Database, run_id: int, stats: dict[str, Any] | None, rule: OutageRule = OutageRule()
-) -> RunSummary:
+    db: Database, run_id: int, stats: dict[str, Any] | None, rule: OutageRule = DEFAULT_RULE
+) -> runs.RunSummary:
     """Close a run whose crawl completed: `degraded` when it was an outage, else `finished`."""
     outage = judge_run(db, run_id, rule)
     if outage.degraded:
@@ -74,7 +80,7 @@ def settle_run(
     return runs.finish_run(db, run_id, "finished", stats)
 
 
-def judge_run(db: Database, run_id: int, rule: OutageRule = OutageRule()) -> Outage:
+def judge_run(db: Database, run_id: int, rule: OutageRule = DEFAULT_RULE) -> Outage:
     """Judge a finished run; when it is an outage, mark it degraded and `restore`.
 
     The caller then closes the run (`runs.finish_run`) in state `degraded`

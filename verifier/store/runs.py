@@ -350,8 +350,8 @@ def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
     }
 
 
-# The shared evidence goes to `evidence` (verifier.store.evidence), the rest on the check.
-_EVIDENCE = [*CHECK_EVIDENCE_COLUMNS, "evidence_id"]
+# Shared evidence goes to `evidence` (verifier.store.evidence); the rest stays on the check.
+_EVIDENCE = [*CHECK_EVIDENCE_COLUMNS, *SHARED, "evidence_id"]
 _CHECK_COLUMNS = ["run_id", "backlink_id", "checked_at", *VERDICT_COLUMNS, *_EVIDENCE]
 _INSERT_CHECK = (
     f"insert or ignore into checks ({', '.join(_CHECK_COLUMNS)})"
@@ -430,12 +430,16 @@ def record_checks(
             check.checked_at = check.checked_at or stamp
             # getattr, not dataclasses.asdict: asdict deep-copies every field.
             verdict = [_value(getattr(check, c)) for c in VERDICT_COLUMNS]
+            shared = [_value(getattr(check, c)) for c in SHARED]
+            evidence_id = shared_id(db, check.backlink_id, shared)
             cursor = db.execute(
                 _INSERT_CHECK,
                 [run_id, check.backlink_id, check.checked_at]
                 + verdict
                 + [_value(getattr(check, c)) for c in CHECK_EVIDENCE_COLUMNS]
-                + [shared_id(db, check.backlink_id, [_value(getattr(check, c)) for c in SHARED])],
+                # inline only when no shared row may hold it (see evidence.shared_id)
+                + (shared if evidence_id is None else [None] * len(shared))
+                + [evidence_id],
             )
             if not cursor.rowcount:
                 continue

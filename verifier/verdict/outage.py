@@ -5,15 +5,19 @@ page, and each backlink would turn `unreachable` (and, the Nth night, `lost`). A
 monitor must not report its own outage as the web's, so such a run is
 `degraded` and its checks are not believed (verifier/store/outage.py).
 
-The rule (settings BACKCHECK_OUTAGE_*, documented in crawler/settings.py): a run
-is an outage when at least `share` of its referring pages failed with a network
-reason (NETWORK_ERRORS) *and* the failure is broad: those pages span at least
-`min_domains` referring domains, or at least `target_share` of the site's own
-target pages, checked in the same run, failed with a network reason too. The
-share is always required: a run in which most pages answered saw the web, and
-the site's own server being down is the site's news, not the crawler's outage.
-The second way exists for small profiles, which have fewer referring domains
-than `min_domains`.
+The rule (settings BACKCHECK_OUTAGE_*, documented in crawler/settings.py) sees
+the pages that failed with a network reason (NETWORK_ERRORS). A run is an
+outage either way:
+
+- broad: at least `share` of its referring pages failed so, across at least
+  `min_domains` referring domains;
+- small profiles (fewer referring domains than that): nearly everything failed
+  so, at least `target_share` of the referring pages *and* of the site's own
+  target pages, which the same run checks.
+
+The site's own pages never suffice alone: our own server down while the web
+answers is the site's news, not the crawler's outage; and one dead referring
+page of two is just that.
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ class OutageRule:
     enabled: bool = True
     share: float = 0.5  # of the run's referring pages failing with a network reason
     min_domains: int = 10  # distinct referring domains among those pages
-    target_share: float = 0.9  # of the site's target pages failing the same way
+    target_share: float = 0.9  # of the pages and the target pages, for small profiles
+
+
+DEFAULT_RULE = OutageRule()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +88,7 @@ def is_network_error(reason: str | None) -> bool:
 
 
 def judge(
-    pages: Sequence[Page], target_errors: Iterable[str | None], rule: OutageRule = OutageRule()
+    pages: Sequence[Page], target_errors: Iterable[str | None], rule: OutageRule = DEFAULT_RULE
 ) -> Outage:
     """Apply the rule to a run's pages and the errors of its target checks (None: answered).
 
@@ -90,15 +97,18 @@ def judge(
     (True, False)
     >>> judge(down[:2], ["dns_error"]).degraded, judge(down[:2], [None]).degraded
     (True, False)
+    >>> judge(down[:1] + [Page("ok.com", None)], ["dns_error"]).degraded
+    False
     """
     failed = [page for page in pages if is_network_error(page.reason)]
     domains = len({page.domain or "" for page in failed})
     targets = list(target_errors)
     failed_targets = sum(1 for error in targets if is_network_error(error))
-    broad = domains >= rule.min_domains or (
-        bool(targets) and failed_targets >= rule.target_share * len(targets)
+    broad = len(failed) >= rule.share * len(pages) and domains >= rule.min_domains
+    small = (
+        bool(targets)
+        and failed_targets >= rule.target_share * len(targets)
+        and len(failed) >= rule.target_share * len(pages)
     )
-    degraded = (
-        rule.enabled and bool(failed) and len(failed) >= rule.share * len(pages) and broad
-    )
+    degraded = rule.enabled and bool(failed) and (broad or small)
     return Outage(len(pages), len(failed), domains, len(targets), failed_targets, degraded)

@@ -107,6 +107,69 @@ def site_domain(value: str) -> str:
     return registered_domain(host.split(":")[0])
 
 
+class SiteError(ValueError):
+    """What a user typed as a site (or competitor) is not a domain backcheck can watch."""
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def check_site(value: str) -> tuple[str, str | None]:
+    """The site's domain from what a user typed, and a note when it was reduced.
+
+    A URL or a subdomain is reduced to its registered domain (lower-cased, without
+    `www.`); an IP address or `localhost` is kept (an intranet). Spaces, invalid
+    labels and a bare public suffix are refused with `SiteError`.
+
+    >>> check_site("https://WWW.Acme.com/blog")
+    ('acme.com', "'https://WWW.Acme.com/blog' read as acme.com")
+    >>> check_site("acme.com"), check_site("127.0.0.1"), check_site("localhost")
+    (('acme.com', None), ('127.0.0.1', None), ('localhost', None))
+    >>> try:
+    ...     check_site("com")
+    ... except SiteError as refused:
+    ...     print(refused)
+    'com' is a public suffix, not a site: give the site's own domain (e.g. example.com)
+    """
+    text = value.strip()
+    if not text:
+        raise SiteError("the site is empty: give a domain such as example.com")
+    if any(char.isspace() for char in text):
+        raise SiteError(f"{value!r} is not a domain: it holds a space")
+    host = host_of(text) if "//" in text else normalize_host(text.split("/")[0])
+    if not host.startswith("["):
+        host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if not host:
+        raise SiteError(f"{value!r} is not a domain or a URL with a host")
+    if _is_ip(host) or host == "localhost":
+        domain = host.strip("[]")
+    else:
+        labels = host.split(".")
+        bad = next((label for label in labels if not _LABEL.fullmatch(label)), None)
+        if bad is not None or len(host) > 253:
+            why = "an empty label" if bad == "" else f"the label {bad!r}" if bad else "its length"
+            raise SiteError(f"{value!r} is not a valid domain name ({why})")
+        parts = _extractor()(host)
+        if parts.suffix and not parts.domain:
+            raise SiteError(
+                f"{value!r} is a public suffix, not a site: give the site's own domain"
+                f" (e.g. example.{host})"
+            )
+        domain = registered_domain(host)
+    note = None if domain == text.lower() else f"{value!r} read as {domain}"
+    return domain, note
+
+
 def may_be_written_in_unicode(domain: str) -> bool:
     """True for an internationalised domain: a page may write it in Unicode.
 
