@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urldefrag, urljoin, urlsplit
 
 from lxml import etree
 
@@ -435,18 +435,27 @@ _URL_NOISE = re.compile(r"[\t\n\r]")
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 
 
+_EXTENSION = re.compile(r"\.[a-z0-9]{1,5}$", re.IGNORECASE)  # .html, .php
+
+
+def _text_form(text: str) -> str:
+    return fold(_NOT_LETTERS.sub(" ", text))
+
+
+def _url_forms(parts: SplitResult) -> list[str]:
+    """A URL's last path segment (without its extension) and its query values."""
+    segment = _EXTENSION.sub("", unquote(parts.path).rstrip("/").rsplit("/", 1)[-1])
+    values = [unquote(pair.partition("=")[2]).strip() for pair in parts.query.split("&")]
+    return [segment.strip(), *values]
+
+
 def _names(pattern: re.Pattern[str], text: str, url: str) -> bool:
     """True when the link's whole text, or its URL's last path segment or a query
     value, is the name. Whole, not contained: "Contact lenses" and
     /blog/contact-lenses-guide are articles, not contact pages.
     """
-    if pattern.fullmatch(fold(_NOT_LETTERS.sub(" ", text))):
-        return True
-    parts = urlsplit(url)
-    segment = unquote(parts.path).rstrip("/").rsplit("/", 1)[-1]
-    segment = re.sub(r"\.[a-z0-9]{1,5}$", "", segment, flags=re.IGNORECASE)  # .html, .php
-    values = [unquote(pair.partition("=")[2]) for pair in parts.query.split("&")]
-    return any(pattern.fullmatch(value.strip()) for value in [segment, *values])
+    forms = [_text_form(text), *_url_forms(urlsplit(url))]
+    return any(pattern.fullmatch(form) for form in forms)
 
 
 #: A cheap first look: a contact or about link has one of these in its lower-cased text
@@ -481,15 +490,17 @@ def _elsewhere(href: str, domain: str | None) -> bool:
 def _may_be_named(text: str, href: str) -> bool:
     """False when `_names` is false for the link whatever it resolves to: a relative href
     with a path ends in the same segment and query once resolved."""
-    if any(_names(pattern, text, "") for pattern in (CONTACT_NAME, ABOUT_NAME)):
+    form = _text_form(text)
+    if CONTACT_NAME.fullmatch(form) or ABOUT_NAME.fullmatch(form):
         return True
     try:
-        path = urlsplit(href).path
+        parts = urlsplit(href)
     except ValueError:
         return True  # left to urljoin, as before
-    if path.rstrip("/").rsplit("/", 1)[-1] in ("", ".", ".."):
+    if parts.path.rstrip("/").rsplit("/", 1)[-1] in ("", ".", ".."):
         return True  # the resolved path is the base's, or its parent's
-    return any(_names(pattern, "", href) for pattern in (CONTACT_NAME, ABOUT_NAME))
+    forms = _url_forms(parts)
+    return any(CONTACT_NAME.fullmatch(f) or ABOUT_NAME.fullmatch(f) for f in forms)
 
 
 def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]]:
