@@ -126,3 +126,37 @@ def test_a_url_with_a_path_is_reduced_to_its_host_and_says_so(tmp_path: Path) ->
 def test_a_header_only_export_imports_nothing(workdir: Path) -> None:
     done = run_cli(["import", str(workdir / "header.csv"), "--db", str(workdir / "good.db")])
     assert done.returncode == 0 and "imported 0" in done.stdout, done.stderr
+
+
+def _read_only_copy(source: Path, target: Path) -> bool:
+    """`target`, a copy of `source` that nobody may write, not even root (chattr +i);
+    False where that cannot be made (another file system, no privileges)."""
+    import shutil
+    import subprocess
+
+    shutil.copy(source, target)
+    if os.geteuid() != 0:
+        target.chmod(0o444)
+        return True
+    made = subprocess.run(["chattr", "+i", str(target)], capture_output=True)
+    return made.returncode == 0
+
+
+def test_a_read_only_database_is_one_line_and_nothing_written(
+    workdir: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    frozen = tmp_path / "frozen.db"
+    if not _read_only_copy(workdir / "good.db", frozen):
+        pytest.skip("cannot make a read-only file here (chattr +i refused)")
+    try:
+        for args in (["init", "--site", "acme.com"], ["report", "summary"], ["verify"]):
+            done = run_cli([*args, "--db", str(frozen)])
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            assert done.returncode == 1 and len(lines) == 1, done.stderr
+            assert "the database is read-only" in lines[0] and "Traceback" not in done.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["frozen.db"]  # no -wal, -shm, logs
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(frozen)], check=False)

@@ -54,6 +54,14 @@ def open_db(path: str | Path, views: Mapping[str, str] | None = None) -> Databas
     `views` (name -> SELECT) are created or brought up to date after the
     migrations; `verifier.database.open_db` hands over the report views.
     """
+    if Path(path).exists():
+        try:  # before SQLite, which would leave -wal and -shm files behind
+            Path(path).open("r+b").close()
+        except OSError as exc:
+            raise StorageError(
+                f"{path}: the database is read-only ({exc.strerror or exc}); backcheck writes"
+                " to it, and to its folder (its -wal and -shm files)"
+            ) from exc
     try:
         db = Database(str(path))
         db.execute("PRAGMA busy_timeout = 30000")
