@@ -61,7 +61,8 @@ CHANGES = Report(
         target changed, and new backlinks (first verdict; `status` tells whether
         it was found live), in that order. Unchanged and unreachable checks are left
         out (see `report unreachable`). The last run is the latest that covers the
-        site, finished or not.
+        site, finished or not; a degraded run (the crawler could not reach the web)
+        counts for nothing and is skipped.
 
         \b
         JSON keys: run_id, checked_at, change, status, reason, site, backlink_id,

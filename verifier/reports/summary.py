@@ -103,6 +103,8 @@ SUMMARY = Report(
         One row per site. Counts of lost and regained are events (a backlink that
         went lost and came back counts in both) in the site's last run, the last 7
         and 30 days, and since --since DATE (the *_in_window keys, null without it).
+        A degraded run (the crawler could not reach the web) counts for nothing: the
+        last run is the latest other one.
 
         \b
         JSON keys: site, backlinks, checked, live_links, referring_domains,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,14 +55,14 @@ def open_db(path: str | Path, views: Mapping[str, str] | None = None) -> Databas
     `views` (name -> SELECT) are created or brought up to date after the
     migrations; `verifier.database.open_db` hands over the report views.
     """
-    if Path(path).exists():
-        try:  # before SQLite, which would leave -wal and -shm files behind
-            Path(path).open("r+b").close()
-        except OSError as exc:
-            raise StorageError(
-                f"{path}: the database is read-only ({exc.strerror or exc}); backcheck writes"
-                " to it, and to its folder (its -wal and -shm files)"
-            ) from exc
+    # Checked before SQLite, which would leave -wal and -shm files behind. With access(),
+    # not by opening the file: closing any descriptor of a database file drops every
+    # POSIX lock this process holds on it, under SQLite's feet.
+    if Path(path).exists() and not os.access(path, os.W_OK):
+        raise StorageError(
+            f"{path}: the database is read-only; backcheck writes to it, and to its folder"
+            " (its -wal and -shm files)"
+        )
     try:
         db = Database(str(path))
         db.execute("PRAGMA busy_timeout = 30000")
