@@ -5,13 +5,10 @@ Scrapy is imported only inside the crawling commands, so reports start fast.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 
 import click
 
@@ -29,6 +26,7 @@ from crawler.commands.options import (
 )
 from crawler.commands.outreach import outreach
 from crawler.commands.prune import prune
+from crawler.commands.referrals import REFERRAL_FORMATS, import_referrals
 from crawler.commands.report import report
 from crawler.commands.runs import runs as runs_command
 from crawler.commands.serve import serve
@@ -110,8 +108,13 @@ class _DryRun(Exception):
     "fmt",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "csv", "urls", "ahrefs", "semrush", "majestic", "moz", "gsc"]),
-    help="The export's format; auto detects it from the header row.",
+    type=click.Choice(
+        ["auto", "csv", "urls", "ahrefs", "semrush", "majestic", "moz", "gsc", *REFERRAL_FORMATS]
+    ),
+    help="The export's format; auto detects it from the header row. access-log (Apache or"
+    " nginx combined, vhost_combined or JSON lines, plain or .gz) and ga4 (a GA4 Exploration"
+    " with Page referrer and Sessions or Views, as CSV) import referral traffic instead"
+    " (`backcheck report referrals`); they are never detected.",
 )
 @click.option("--source", help="Name recorded as the source (default: the format).")
 @click.option("--dry-run", is_flag=True, help="Check the file and count, write nothing.")
@@ -131,16 +134,31 @@ def import_(
 
     Rejected rows are reported as FILE:LINE: reason on stderr; good rows are kept.
 
+    With --format access-log or ga4, referral visits are imported (per referring
+    page and UTC day); each referring page becomes a backlink candidate that the
+    next `verify` checks. Importing the same log again, or a rotated copy of one
+    already read, adds nothing; the first five malformed lines are reported, all
+    are counted, and --strict exits 1 when there was any.
+
     \b
     Example:
         backcheck import ahrefs-backlinks.csv --source ahrefs
         backcheck import links.csv --format csv --dry-run --strict
+        backcheck import /var/log/nginx/access.log.2.gz --format access-log --site acme.com
+        backcheck import ga4-referrers.csv --format ga4
     """
     from verifier.importers import ImportRefused, read_export
 
+    if fmt in REFERRAL_FORMATS and source is not None:
+        raise click.UsageError(
+            f"--source does not apply to --format {fmt}: its visits are recorded as"
+            f" source {'ga4' if fmt == 'ga4' else 'log'}"
+        )
     db = open_db(db_path)
     try:
         [domain] = storage.pick_sites(db, site, one=True)
+        if fmt in REFERRAL_FORMATS:
+            return import_referrals(db, domain, file, fmt, dry_run, strict)
         result = read_export(file, domain, fmt)
     except (storage.StorageError, ImportRefused) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -248,7 +266,8 @@ def verify(
         backcheck verify --processes 4 --quiet
         backcheck verify --due --max-time 2h --limit 50000
     """
-    from crawler import outage, progress, recheck, runlog, runner
+    from crawler import outage, recheck, runner
+    from crawler.console import Console, run_spider, use_run_log
 
     log_level = None  # the run's log file gets the whole log; -q and -v are for the console
     try:
@@ -270,46 +289,20 @@ def verify(
             click.echo("nothing due")
             return
     started = start_run(db, sites, limit=limit, new_run=new_run, backlinks=due)
-    log_file = runlog.prepare(db_path, started.run_id, settings.getint("BACKCHECK_KEEP_LOGS"))
-    if not settings.get("LOG_FILE"):  # a user's -s LOG_FILE wins
-        parsed["LOG_FILE"] = str(log_file)
-        settings.set("LOG_FILE", str(log_file), priority="cmdline")
-    runs.set_log(db, started.run_id, settings.get("LOG_FILE"))
-    console = "INFO" if verbose else "ERROR" if quiet else "WARNING"
+    log = use_run_log(db, db_path, started.run_id, parsed, settings)
     verb = "resuming" if started.resumed else "starting"
     if not quiet:
         click.echo(
-            f"{verb} run {started.run_id}: {started.pending} backlinks to check"
-            f" (log: {settings.get('LOG_FILE')})",
+            f"{verb} run {started.run_id}: {started.pending} backlinks to check (log: {log})",
             err=True,
         )
     shards = processes or min(
         os.cpu_count() or 1, max(1, started.pending // runner.MIN_PAGES_PER_PROCESS)
     )
-    scratch = tempfile.TemporaryDirectory(prefix="backcheck-progress-")
-    counts = [Path(scratch.name) / f"progress-{index}.json" for index in range(shards)]
-    display: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-    if not quiet:
-        total = runs.pending_page_count(db, started.run_id)
-        every = settings.getfloat("BACKCHECK_PROGRESS_RECORD_S")
-        display = progress.Display(counts, total, every)
-    with scratch, display:
-        if shards > 1:
-            reasons, stats = runner.crawl_sharded(
-                str(Path(db_path)),
-                started.run_id,
-                parsed,
-                shards,
-                log_level,
-                console_level=console,
-                progress=counts,
-            )
-        else:
-            settings.set("BACKCHECK_PROGRESS_FILE", str(counts[0]), priority="cmdline")
-            reasons = [
-                runner.crawl(str(Path(db_path)), started.run_id, settings, "verify", console)
-            ]
-            stats = {}
+    total = 0 if quiet else runs.pending_page_count(db, started.run_id)
+    reasons, stats = run_spider(
+        db_path, started.run_id, parsed, settings, shards, Console(verbose, quiet), total
+    )
     if shards > 1:
         reason = ", ".join(sorted(set(reasons)))
         if set(reasons) <= runs.DONE_REASONS:
@@ -331,9 +324,7 @@ def verify(
     else:
         click.echo(summary_line(summary))
     if summary.state == "failed":
-        raise click.ClickException(
-            f"run {summary.run_id} failed ({reason}); see its log: {settings.get('LOG_FILE')}"
-        )
+        raise click.ClickException(f"run {summary.run_id} failed ({reason}); see its log: {log}")
     if summary.state == "interrupted":
         raise click.ClickException(
             f"run {summary.run_id} was interrupted ({reason}); `backcheck verify` resumes it"

@@ -31,11 +31,13 @@ if TYPE_CHECKING:
 
 #: The spider's stat for referring pages done (fetched or failed), one per page.
 PAGES_STAT = "backcheck/pages_done"
+#: The crawl spider's stat for domains done (one per domain, whatever stopped it).
+DOMAINS_STAT = "backcheck/domains_done"
 STATUSES = ("live", "lost", "unreachable")
 
 
 class ProgressFile:
-    """Writes {"pages", "live", "lost", "unreachable"} to BACKCHECK_PROGRESS_FILE."""
+    """Writes {"pages", "domains", "live", "lost", "unreachable"} to BACKCHECK_PROGRESS_FILE."""
 
     def __init__(self, crawler: Crawler, path: Path, interval: float) -> None:
         self.crawler = crawler
@@ -63,9 +65,10 @@ class ProgressFile:
 
     def write(self) -> None:
         stats = self.crawler.stats
-        counts = {"pages": stats.get_value(PAGES_STAT, 0)} | {
-            status: stats.get_value(f"backcheck/status_count/{status}", 0) for status in STATUSES
-        }
+        counts = {
+            "pages": stats.get_value(PAGES_STAT, 0),
+            "domains": stats.get_value(DOMAINS_STAT, 0),
+        } | {status: stats.get_value(f"backcheck/status_count/{status}", 0) for status in STATUSES}
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(counts))
         os.replace(temporary, self.path)  # a reader never sees half a file
@@ -74,6 +77,7 @@ class ProgressFile:
 @dataclass(slots=True)
 class Counts:
     pages: int = 0
+    domains: int = 0
     live: int = 0
     lost: int = 0
     unreachable: int = 0
@@ -87,7 +91,7 @@ def read(paths: Sequence[Path]) -> Counts:
             values: dict[str, Any] = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        for name in ("pages", "live", "lost", "unreachable"):
+        for name in ("pages", "domains", "live", "lost", "unreachable"):
             setattr(total, name, getattr(total, name) + int(values.get(name, 0)))
     return total
 
@@ -106,17 +110,21 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def record(counts: Counts, total: int, elapsed: float) -> str:
-    """One progress line, for logs and pipes.
+def record(counts: Counts, total: int, elapsed: float, unit: str = "pages") -> str:
+    """One progress line, for logs and pipes; `unit` is what `total` counts.
 
-    >>> record(Counts(250, 200, 40, 10), 1000, 10.0)
+    >>> record(Counts(250, 0, 200, 40, 10), 1000, 10.0)
     'progress: 250/1000 pages (25.0 %), 25.0 pages/s, ETA 30s; live 200, lost 40, unreachable 10'
+    >>> record(Counts(90, 3, 1, 0, 0), 4, 30.0, "domains")
+    'progress: 3/4 domains (75.0 %), 3.0 pages/s, ETA 10s; live 1, lost 0, unreachable 0'
     """
+    done = counts.domains if unit == "domains" else counts.pages
     rate = counts.pages / elapsed if elapsed > 0 else 0.0
-    share = 100 * counts.pages / total if total else 100.0
-    eta = duration((total - counts.pages) / rate) if rate and total > counts.pages else "-"
+    per_unit = done / elapsed if elapsed > 0 else 0.0
+    share = 100 * done / total if total else 100.0
+    eta = duration((total - done) / per_unit) if per_unit and total > done else "-"
     return (
-        f"progress: {counts.pages}/{total} pages ({share:.1f} %), {rate:.1f} pages/s,"
+        f"progress: {done}/{total} {unit} ({share:.1f} %), {rate:.1f} pages/s,"
         f" ETA {eta}; live {counts.live}, lost {counts.lost}, unreachable {counts.unreachable}"
     )
 
@@ -135,9 +143,11 @@ class Display:
         every: float = 60.0,
         stream: TextIO | None = None,
         terminal: bool | None = None,
+        unit: str = "pages",
     ) -> None:
         self.paths = list(paths)
         self.total = total
+        self.unit = unit
         self.every = every
         self.stream = stream or sys.stderr
         self.terminal = self.stream.isatty() if terminal is None else terminal
@@ -159,7 +169,8 @@ class Display:
             return
         while not self.done.wait(self.every):
             elapsed = time.monotonic() - self.started
-            print(record(read(self.paths), self.total, elapsed), file=self.stream, flush=True)
+            line = record(read(self.paths), self.total, elapsed, self.unit)
+            print(line, file=self.stream, flush=True)
 
     def _bar(self) -> None:
         from rich.console import Console
@@ -174,7 +185,7 @@ class Display:
 
         console = Console(file=self.stream)
         columns: list[Any] = [
-            TextColumn("pages"),
+            TextColumn(self.unit),
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
@@ -194,4 +205,5 @@ class Display:
         elapsed = time.monotonic() - self.started
         rate = f"{counts.pages / elapsed:.1f} pages/s" if elapsed > 0 else ""
         text = f"live {counts.live} · lost {counts.lost} · unreachable {counts.unreachable}"
-        bar.update(job, completed=counts.pages, rate=rate, counts=text)
+        done = counts.domains if self.unit == "domains" else counts.pages
+        bar.update(job, completed=done, rate=rate, counts=text)

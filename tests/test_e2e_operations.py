@@ -265,3 +265,22 @@ def test_a_terminal_gets_a_live_bar(web, tmp_path: Path) -> None:
     assert "pages" in screen and "/5" in screen and "live " in screen, screen[-2000:]
     assert "progress: " not in screen  # the bar, not the records
     assert "run 1 finished" in out
+
+
+def test_crawl_console_counts_domains_and_keeps_its_log(web, tmp_path: Path) -> None:
+    routes = {
+        f"d{i}blog.com/": {"delay": 0.5, "body": page(link() + '<a href="/next">n</a>')}
+        for i in range(3)
+    }
+    routes.update({f"d{i}blog.com/next": {"delay": 0.5, "body": page("x")} for i in range(3)})
+    server = web(routes=routes)
+    db = setup_db(tmp_path, [])
+    (tmp_path / "domains.txt").write_text("".join(f"d{i}blog.com\n" for i in range(3)))
+    settings = [*FAST, "-s", "CONCURRENT_REQUESTS=1", "-s", "BACKCHECK_PROGRESS_RECORD_S=1"]
+    done = run_cli(["crawl", str(tmp_path / "domains.txt"), *settings, "--db", db], server)
+    assert done.returncode == 0, done.stderr
+    assert not any(marker in done.stderr for marker in DUMP), done.stderr
+    records = [line for line in done.stderr.splitlines() if line.startswith("progress: ")]
+    assert records and "/3 domains" in records[-1], done.stderr
+    log = Path(db + ".logs") / "run-1.log"
+    assert "Dumping Scrapy stats" in log.read_text() or "WARNING" in log.read_text()

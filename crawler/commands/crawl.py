@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -12,7 +11,6 @@ from crawler.commands.options import (
     db_option,
     open_db,
     overrides_option,
-    quiet_option,
     site_option,
     start_run,
 )
@@ -62,7 +60,10 @@ SUMMARY_KEYS = (
     help="Crawler processes, each owning some domains [default: 1; up to the cores].",
 )
 @notify_options
-@quiet_option
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show the whole log on the console (Scrapy's too)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress; only errors on the console.")
 @site_option
 @db_option
 def crawl(
@@ -75,6 +76,7 @@ def crawl(
     new_run: bool,
     processes: int | None,
     alerting: Alerting,
+    verbose: bool,
     quiet: bool,
     site: str | None,
     db_path: str,
@@ -102,11 +104,11 @@ def crawl(
         backcheck crawl prospects.txt --json --processes 2 > crawl.json
     """
     from crawler import runner
+    from crawler.console import Console, run_spider, use_run_log
 
-    log_level = "WARNING" if quiet else None
     try:
         parsed = runner.parse_overrides(overrides)
-        runner.build_settings(parsed, log_level)
+        settings = runner.build_settings(parsed)
     except runner.SettingError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
@@ -125,27 +127,36 @@ def crawl(
     if not started.resumed and not entries:
         runs.finish_run(db, started.run_id, "failed", error="no domain to crawl")
         raise click.ClickException(f"{file}: no domain to crawl")
+    log = use_run_log(db, db_path, started.run_id, parsed, settings)
     verb = "resuming" if started.resumed else "starting"
-    click.echo(f"{verb} crawl run {started.run_id}: {added} new domains", err=True)
+    if not quiet:
+        click.echo(f"{verb} crawl run {started.run_id}: {added} new domains (log: {log})", err=True)
     spider_args = {
         "max_pages": str(max_pages),
         "max_depth": str(max_depth),
         "sitemaps": "0" if no_sitemaps else "1",
     }
     shards = processes or 1
+    total = len(list(crawls.pending_domains(db, started.run_id)))
+    reasons, stats = run_spider(
+        db_path,
+        started.run_id,
+        parsed,
+        settings,
+        shards,
+        Console(verbose, quiet),
+        total,
+        spider="crawl",
+        spider_args=spider_args,
+        unit="domains",
+    )
+    reason = ", ".join(sorted(set(reasons)))
     if shards > 1:
-        reasons, stats = runner.crawl_sharded(
-            str(Path(db_path)), started.run_id, parsed, shards, log_level, "crawl", spider_args
-        )
-        reason = ", ".join(sorted(set(reasons)))
         pending = list(crawls.pending_domains(db, started.run_id))
         state = "finished" if set(reasons) == {"finished"} and not pending else "interrupted"
         runs.finish_run(
             db, started.run_id, state, stats, error=None if state == "finished" else reason
         )
-    else:
-        settings = runner.build_settings(parsed, log_level)
-        reason = runner.crawl(str(Path(db_path)), started.run_id, settings, "crawl", **spider_args)
     summary = runs.summarize(db, started.run_id)
     if summary.state == "running":
         summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")

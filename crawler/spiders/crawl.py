@@ -26,6 +26,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
 from crawler.failures import reason_for
+from crawler.progress import DOMAINS_STAT, PAGES_STAT
 from crawler.spiders.plumbing import (
     BACKOUT_POLL,
     HANDLED_STATUSES,
@@ -165,6 +166,7 @@ class CrawlSpider(scrapy.Spider):
             del self.active[progress.domain]
             stopped = progress.stop()
             self.crawler.stats.inc_value(f"backcheck/crawl/stopped/{stopped.value}")
+            self.crawler.stats.inc_value(DOMAINS_STAT)
             yield DomainDone(progress.domain, stopped.value)
 
     def _page_request(self, domain: str, url: str, depth: int) -> scrapy.Request:
@@ -198,6 +200,8 @@ class CrawlSpider(scrapy.Spider):
         if not seen.ok:
             progress.failures += 1
         progress.frontier.fetched(fetch.requested_url, ok=seen.ok, final_url=fetch.final_url)
+        if seen.ok:
+            self.crawler.stats.inc_value(PAGES_STAT)
         yield CrawledPage(domain, fetch.requested_url, depth, fetch.status, seen.ok, tuple(added))
         if depth == 0 and not progress.started:
             yield from self._start_sitemaps(progress, fetch.final_url)
