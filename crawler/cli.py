@@ -26,7 +26,7 @@ from crawler.commands.options import (
 )
 from crawler.commands.outreach import outreach
 from crawler.commands.prune import prune
-from crawler.commands.referrals import REFERRAL_FORMATS, import_referrals
+from crawler.commands.referrals import REFERRAL_FORMATS, format_hint, import_referrals
 from crawler.commands.report import report
 from crawler.commands.runs import runs as runs_command
 from crawler.commands.serve import serve
@@ -160,8 +160,11 @@ def import_(
         if fmt in REFERRAL_FORMATS:
             return import_referrals(db, domain, file, fmt, dry_run, strict)
         result = read_export(file, domain, fmt)
-    except (storage.StorageError, ImportRefused) as exc:
+    except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
+    except ImportRefused as exc:
+        hint = format_hint(file) if fmt == "auto" else ""
+        raise click.ClickException(str(exc) + hint) from exc
     for reject in result.rejects:
         click.echo(f"{file}:{reject.line}: {reject.reason}", err=True)
     name = source or result.format

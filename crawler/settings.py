@@ -62,7 +62,8 @@ BACKCHECK_OUTAGE_TARGET_SHARE = 0.9
 # authority or referral visits at or above the thresholds) daily, other live ones every
 # 3 days; unreachable ones at the next run after the first failure, then 1, 2, 4, 7 days
 # while they keep failing (the last value repeats); lost ones weekly for 8 weeks, then
-# monthly. `verify --due` takes the most valuable due links first.
+# monthly; spam (referral candidates never found linking) monthly. `verify --due` takes
+# the most valuable due links first.
 BACKCHECK_RECHECK_VALUABLE_DAYS = 1.0
 BACKCHECK_RECHECK_LIVE_DAYS = 3.0
 BACKCHECK_RECHECK_UNREACHABLE_DAYS = [0, 1, 2, 4, 7]
@@ -70,7 +71,7 @@ BACKCHECK_RECHECK_LOST_DAYS = 7.0
 BACKCHECK_RECHECK_LOST_WEEKLY_FOR_DAYS = 56.0
 BACKCHECK_RECHECK_LOST_LATER_DAYS = 30.0
 BACKCHECK_VALUABLE_AUTHORITY = 50.0  # Ahrefs DR, Moz DA or Majestic TF (0-100), the highest
-BACKCHECK_VALUABLE_VISITS = 10.0  # referral visits (once traffic is imported)
+BACKCHECK_VALUABLE_VISITS = 10.0  # referral visits in the last 30 days (logs or GA4)
 # `verify` also reads every page it parses for brand mentions (report lost's
 # mentions_brand, outreach targets) and re-reads open outreach targets.
 BACKCHECK_READ_MENTIONS = True

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from verifier import database
 from verifier.models import Check, Reason, Status
-from verifier.store import evidence, runs, storage
+from verifier.store import evidence, migrations, runs, storage
 from verifier.store.migrations import SHARED_EVIDENCE_COLUMNS
 
 SITE = "acme.com"
@@ -85,22 +85,19 @@ def test_a_check_without_shared_evidence_has_no_row(db: Database) -> None:
     assert row["evidence_id"] is None and row["detail"] is None
 
 
-def test_error_details_and_redirects_are_shared_too(db: Database) -> None:
-    failed = Check(1, Status.UNREACHABLE, reason=Reason.TIMEOUT, detail="took longer than 30 s")
-    moved = Check(
-        2, Status.LOST, reason=Reason.REDIRECTED_AWAY, redirect_chain=[["http://a.test/2", 301]]
-    )
-    run(db, failed, moved)
-    failed = Check(1, Status.UNREACHABLE, reason=Reason.TIMEOUT, detail="took longer than 30 s")
-    moved = Check(
-        2, Status.LOST, reason=Reason.REDIRECTED_AWAY, redirect_chain=[["http://a.test/2", 301]]
-    )
-    run(db, failed, moved)
-    assert {row["detail"] for row in full(db, 1)} == {"took longer than 30 s"}
-    assert [json.loads(row["redirect_chain"]) for row in full(db, 2)] == [
-        [["http://a.test/2", 301]]
-    ] * 2
-    assert db.execute("select count(*) from evidence").fetchone()[0] == 2
+def test_redirects_are_shared_and_details_stay_on_the_check(db: Database) -> None:
+    for detail in ("took longer than 30 s", "took longer than 30 s", "refused"):
+        failed = Check(1, Status.UNREACHABLE, reason=Reason.TIMEOUT, detail=detail)
+        chain = [["http://a.test/2", 301]]
+        moved = Check(2, Status.LOST, reason=Reason.REDIRECTED_AWAY, redirect_chain=chain)
+        run(db, failed, moved)
+    # The detail is a note on this verdict (reports read it from the check itself).
+    assert [row["detail"] for row in full(db, 1)] == ["took longer than 30 s"] * 2 + ["refused"]
+    assert [row["evidence_id"] for row in full(db, 1)] == [None] * 3
+    stored = db.execute("select detail from checks where backlink_id = 1 order by id")
+    assert [row[0] for row in stored] == ["took longer than 30 s"] * 2 + ["refused"]
+    assert [json.loads(row["redirect_chain"]) for row in full(db, 2)] == [chain] * 3
+    assert db.execute("select count(*) from evidence").fetchone()[0] == 1
 
 
 def test_checks_from_before_m007_stay_readable(db: Database) -> None:
@@ -131,3 +128,60 @@ def test_digest_tells_values_apart() -> None:
     assert evidence.digest(["a", None]) == evidence.digest(["a", None])
     assert len({evidence.digest(v) for v in (["a", None], [None, "a"], ["a", ""], ["a"])}) == 4
     assert -(2**63) <= evidence.digest(["x" * 5000]) < 2**63
+
+
+def test_a_database_from_before_m007_opens_and_reads_the_same(tmp_path: Path) -> None:
+    """Migration m007 on a database with history: old checks stay readable, vendor
+    dates move onto the backlinks, and new checks share their evidence."""
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.migrations.apply(old, stop_before="m007_bounded_growth")
+    old["sites"].insert({"domain": SITE})
+    old["backlinks"].insert_all(
+        {"id": n, "site": SITE, "source_url": f"http://a.test/{n}", "source_key": f"a{n}",
+         "target_key": "", "referring_domain": "a.test"} for n in (1, 2)
+    )  # fmt: skip
+    old["backlink_sources"].insert_all(
+        [
+            {"backlink_id": 1, "source": "ahrefs", "vendor_first_seen": "2023-05-01"},
+            {"backlink_id": 1, "source": "semrush", "vendor_first_seen": "2022-01-09"},
+            {"backlink_id": 2, "source": "gsc"},
+        ]
+    )
+    old["runs"].insert({"id": 1, "state": "finished", "sites": json.dumps([SITE])})
+    old["checks"].insert(
+        {"run_id": 1, "backlink_id": 1, "checked_at": "2024-01-01T00:00:00+00:00",
+         "status": "live", "link_html": "<a>old</a>", "detail": "as stored then"}
+    )  # fmt: skip
+    old.close()
+
+    db = database.open_db(path)
+    (row,) = full(db, 1)
+    assert (row["link_html"], row["detail"], row["evidence_id"]) == (
+        "<a>old</a>",
+        "as stored then",
+        None,
+    )
+    vendor = dict(db.execute("select id, vendor_first_seen from backlinks").fetchall())
+    assert vendor == {1: "2022-01-09", 2: None}
+    run(db, live(1))
+    assert full(db, 1)[1]["evidence_id"] is not None
+    db.close()
+
+
+def test_triggers_keep_the_earliest_vendor_date_on_the_backlink(db: Database) -> None:
+    def vendor() -> str | None:
+        return db.execute("select vendor_first_seen from backlinks where id = 1").fetchone()[0]
+
+    sources = db["backlink_sources"]
+    sources.insert({"backlink_id": 1, "source": "ahrefs", "vendor_first_seen": "2023-05-01"})
+    sources.insert({"backlink_id": 1, "source": "gsc"})
+    assert vendor() == "2023-05-01"
+    sources.insert({"backlink_id": 1, "source": "semrush", "vendor_first_seen": "2022-01-09"})
+    assert vendor() == "2022-01-09"
+    sources.update((1, "semrush"), {"vendor_first_seen": "2024-02-02"})  # a corrected export
+    assert vendor() == "2023-05-01"
+    sources.delete((1, "ahrefs"))
+    assert vendor() == "2024-02-02"
+    sources.delete((1, "semrush"))
+    assert vendor() is None

@@ -16,7 +16,8 @@ from verifier import reports
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    return acme_history(tmp_path_factory.mktemp("reports") / "acme.db")
+    # With referral traffic: its unverified candidate must show in no report but referrals.
+    return acme_history(tmp_path_factory.mktemp("reports") / "acme.db", referrals=True)
 
 
 def rows(db: Database, report: reports.Report, **params: object) -> list[dict]:

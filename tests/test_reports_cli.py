@@ -21,7 +21,7 @@ NAMES = [report.name for report in reports.BUILTIN]
 @pytest.fixture(scope="module")
 def db_file(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("cli") / "acme.db"
-    acme_history(path).close()
+    acme_history(path, referrals=True).close()
     return str(path)
 
 

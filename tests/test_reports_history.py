@@ -29,6 +29,7 @@ from verifier.models import (
     TargetCheck,
 )
 from verifier.store import mentions, runs, storage, targets
+from verifier.store import referrals as referral_store
 
 SITE = "acme.com"
 R1, R2, R3 = "2024-03-01T02:00:00+00:00", "2024-03-08T02:00:00+00:00", "2024-03-15T02:00:00+00:00"
@@ -192,7 +193,7 @@ def add_target_checks(db: Database) -> None:
     )
 
 
-def acme_history(path: Path, last_run: int = 3) -> Database:
+def acme_history(path: Path, last_run: int = 3, referrals: bool = False) -> Database:
     db = database.open_db(path)
     storage.save_site(db, SITE, brands=["Acme"], keywords=["blue widgets"])
     add_links(db, LINKS)
@@ -202,7 +203,35 @@ def acme_history(path: Path, last_run: int = 3) -> Database:
     if last_run == 3:
         add_target_checks(db)
         add_discovery(db)
+    if referrals:
+        add_referrals(db)
     return db
+
+
+def add_referrals(db: Database) -> None:
+    """Referral visits: backlink 1's page (log and GA4), an unverified candidate, an origin.
+
+    The candidate (http://z.example/post) is no backlink until verified: no other
+    report may count it.
+    """
+    page = ("http://a.com/1", "a.com", False)
+    visits = {
+        ("http://a.com/1", "2024-03-10", "2024-03-10"): 4,
+        ("http://a.com/1", "2024-03-12", "2024-03-12"): 3,
+        ("http://z.example/post", "2024-03-14", "2024-03-14"): 2,
+        ("https://o.example/", "2024-03-14", "2024-03-14"): 3,
+    }
+    pages = {
+        "http://a.com/1": page,
+        "http://z.example/post": ("http://z.example/post", "z.example", False),
+        "https://o.example/": ("https://o.example/", "o.example", True),
+    }
+    with storage.writing(db):
+        referral_store.add_visits(db, SITE, "log", visits, pages)
+        assert referral_store.settle(db, SITE, "log", "access.log") == 1
+        ga4 = {("http://a.com/1", "2024-03-01", "2024-03-15"): 5}
+        referral_store.add_visits(db, SITE, "ga4", ga4, {"http://a.com/1": page}, replace=True)
+        assert referral_store.settle(db, SITE, "ga4", "ga4.csv") == 0
 
 
 def add_discovery(db: Database) -> None:

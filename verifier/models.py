@@ -14,6 +14,10 @@ class Status(StrEnum):
     LIVE = "live"
     LOST = "lost"
     UNREACHABLE = "unreachable"
+    # A backlink candidate from referral traffic (access log, GA4) that was never found
+    # live and whose check says lost: referrer spam or a page that never linked. It is
+    # never a lost link (verifier.verdict.history.settle decides).
+    SPAM = "spam"
 
 
 class Reason(StrEnum):

@@ -38,6 +38,7 @@ from verifier.reports.changes import CHANGES, UNREACHABLE
 from verifier.reports.domains import FOLLOW_RATIO, REFERRING_DOMAINS
 from verifier.reports.mentions import COMPETITOR_LINKS, MENTIONS, OUTREACH
 from verifier.reports.reclaim import BROKEN_TARGETS, LOST
+from verifier.reports.referrals import REFERRALS
 from verifier.reports.render import (
     FORMATS,
     cell,
@@ -65,6 +66,7 @@ BUILTIN: tuple[Report, ...] = (
     MENTIONS,
     OUTREACH,
     COMPETITOR_LINKS,
+    REFERRALS,
 )
 for _report in BUILTIN:
     register(_report)
@@ -83,6 +85,7 @@ __all__ = [
     "LOST",
     "MENTIONS",
     "OUTREACH",
+    "REFERRALS",
     "REFERRING_DOMAINS",
     "REPORTS",
     "SUMMARY",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from verifier.models import PAGE_ERRORS
 from verifier.reports._registry import Option, Report, sql_list
+from verifier.reports.referrals import CANDIDATE_IDS
 
 #: Changes worth reporting, in the order the report lists them.
 CHANGE_ORDER = (
@@ -38,12 +39,10 @@ CHANGES = Report(
         select c.run_id, c.checked_at, c.change, c.status, c.reason, b.site,
                b.id as backlink_id, b.source_url, b.target_url, b.referring_domain,
                c.anchor, b.expected_anchor, c.follow, c.nofollow_source, c.rel,
-               c.observed_target, c.http_status, c.final_url,
-               coalesce(c.detail, e.detail) as detail
+               c.observed_target, c.http_status, c.final_url, c.detail
         from checks c indexed by idx_checks_change_checked_at
         join backlinks b on b.id = c.backlink_id
-        left join evidence e on e.id = c.evidence_id  -- shared evidence (m007 on)
-        where c.change in {sql_list(CHANGE_ORDER)}
+        where c.change in {sql_list(CHANGE_ORDER)} and c.status is not 'spam'
           and c.checked_at >= (select at from start)
           and ((select run_id from chosen) is null or c.run_id = (select run_id from chosen))
           and (:site is null or b.site = :site)
@@ -59,7 +58,8 @@ CHANGES = Report(
 
         Newly lost (with the reason), regained, nofollowed, followed, anchor or
         target changed, and new backlinks (first verdict; `status` tells whether
-        it was found live), in that order. Unchanged and unreachable checks are left
+        it was found live), in that order; referral candidates found not to link
+        (`spam`) are left out. Unchanged and unreachable checks are left
         out (see `report unreachable`). The last run is the latest that covers the
         site, finished or not; a degraded run (the crawler could not reach the web)
         counts for nothing and is skipped.
@@ -85,15 +85,14 @@ UNREACHABLE = Report(
     sql=f"""
         select b.site, b.id as backlink_id, b.source_url, b.target_url, b.referring_domain,
                b.reason, b.consecutive_failures, b.reason in {_PAGE_ERRORS} as counts_toward_lost,
-               b.baseline_status as last_verdict, b.http_status, b.final_url,
-               coalesce(c.detail, e.detail) as detail,
+               b.baseline_status as last_verdict, b.http_status, b.final_url, c.detail,
                b.last_checked, b.last_live
         from sites s
         cross join backlinks b indexed by idx_backlinks_site_status on b.site = s.domain
         left join checks c on c.id = b.last_check_id
-        left join evidence e on e.id = c.evidence_id  -- shared evidence (m007 on)
         where b.status = 'unreachable' and (:site is null or s.domain = :site)
           and (:since is null or b.last_checked >= :since)
+          and b.id not in {CANDIDATE_IDS}  -- referral candidates never found live
         order by b.site, b.consecutive_failures desc, b.reason, b.source_url
     """,
     booleans=("counts_toward_lost",),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from verifier.reports._registry import Context, Report, Row
+from verifier.reports.referrals import COUNTED
 
 REFERRING_DOMAINS = Report(
     name="referring-domains",
     title="Referring domains",
-    sql="""
+    sql=f"""
         with domains as (
             select b.site, b.referring_domain,
                    sum(b.status = 'live') as live_links,
@@ -21,7 +22,8 @@ REFERRING_DOMAINS = Report(
                    coalesce(max(case when b.last_live is not null then b.lost_since end),
                             max(b.lost_since)) as last_lost_since
             from backlinks b indexed by idx_backlinks_by_domain
-            where :site is null or b.site = :site
+            where (:site is null or b.site = :site)
+              and {COUNTED}  -- not referral candidates never found live
             group by b.site, b.referring_domain
         ), rated as (
             select d.*,

@@ -1,7 +1,7 @@
 """One self-contained HTML page of a site's link profile: summary, charts and tables.
 
 `collect` runs the registered reports (summary, velocity, follow-ratio, anchors,
-referring-domains, lost) through `verifier.reports`; `render` turns their rows
+referring-domains, lost, referrals) through `verifier.reports`; `render` turns their rows
 into a page that loads nothing: styles and one script are inline, charts are
 inline SVG (`verifier.reports.charts`), and a Content-Security-Policy lets the browser
 fetch nothing else (it names the inline style and script by hash). Every value
@@ -119,6 +119,7 @@ RUNS: dict[str, tuple[str, dict[str, Any]]] = {
     "categories": ("anchors", {"by": "category"}),
     "domains": ("referring-domains", {}),
     "lost": ("lost", {}),
+    "referrals": ("referrals", {}),
     "outreach": ("outreach", {}),
 }
 
@@ -166,6 +167,11 @@ def render(data: ReportData) -> str:
         _anchors(got["categories"], got["anchors"]),
         _table_section("domains", "Referring domains", got["domains"]),
         _table_section("lost", "Reclamation queue: lost backlinks, best first", got["lost"]),
+        _table_section(
+            "referrals",
+            "Referral visits per referring page (access logs, GA4; never added together)",
+            got["referrals"],
+        ),
         _table_section(
             "outreach",
             "Outreach: pages that mention you without linking, best first",

@@ -152,13 +152,12 @@ TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
             "link_html": "The link's HTML",
             "context_before": "Text just before the link",
             "context_after": "Text just after the link",
-            "detail": "Extra detail on the verdict (error message …)",
         },
     ),
     "checks_full": (
         "Checks with their evidence",
         "Every check with all of its evidence, shared or inline: read this, not `checks`,"
-        " for the link's HTML, context, canonical, robots directives and detail.",
+        " for the link's HTML, context, canonical, robots directives and redirects.",
         {"evidence_id": "The check's row in `evidence`"},
     ),
     "target_checks": (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from verifier.models import PAGE_ERRORS
 from verifier.reports._registry import Report, sql_list
+from verifier.reports.referrals import CANDIDATE_IDS
 
 #: Reasons that, repeated, turned an unreachable page into a lost backlink.
 _PAGE_ERRORS = sql_list(sorted(PAGE_ERRORS))
@@ -33,7 +34,7 @@ LOST = Report(
             from (select distinct site, referring_domain from lost) d
         ), found as (
             -- evidence: the checks' shared rows (le, ve), or their own columns (before m007)
-            select l.*, coalesce(lc.detail, le.detail) as detail, vc.follow as was_followed,
+            select l.*, lc.detail, vc.follow as was_followed,
                    coalesce(vc.anchor, l.expected_anchor) as last_anchor,
                    coalesce(vc.context_before, ve.context_before, lc.context_before,
                             le.context_before) as before_text,
@@ -42,7 +43,14 @@ LOST = Report(
                    -- the lost check read the page as it is now (null: not read)
                    lc.mentions > 0 as mentions_brand,
                    coalesce(dl.live_links, 0) as domain_live_links,
-                   m.domain_rating, m.trust_flow, m.domain_authority, m.page_traffic
+                   m.domain_rating, m.trust_flow, m.domain_authority, m.page_traffic,
+                   -- referral visits its page sent since the link was lost (logs or GA4,
+                   -- the larger count, never the sum)
+                   (select max(v.visits) from (
+                        select sum(d.visits) as visits from referral_days d
+                        where d.site = l.site and d.page_key = l.source_key
+                          and d.until >= substr(l.lost_since, 1, 10)
+                        group by d.source) v) as referral_visits
             from lost l
             left join checks lc on lc.id = l.last_check_id
             left join checks vc indexed by idx_checks_backlink_id_checked_at
@@ -72,6 +80,7 @@ LOST = Report(
                before_text as context_before, after_text as context_after,
                was_followed, http_status, final_url, detail, domain_rating, trust_flow,
                domain_authority, page_traffic, domain_live_links, priority, mentions_brand,
+               referral_visits,
                case
                    when reason = 'link_removed' then
                        'outreach: ask to restore the link (mentions brand: '
@@ -91,7 +100,9 @@ LOST = Report(
                    else 'review the evidence'
                end as action
         from scored
-        order by priority desc, lost_since desc, source_url
+        -- a lost link whose page still sends visitors comes first
+        order by coalesce(referral_visits, 0) > 0 desc, priority desc, lost_since desc,
+                 source_url
     """,
     booleans=("was_followed", "mentions_brand"),
     table_columns=("priority", "reason", "lost_since", "source_url", "anchor", "action"),
@@ -106,7 +117,11 @@ LOST = Report(
           followed  1 when the link was followed when last live
           only_link 1 when its referring domain has no other live link
           recency   1 - days since lost / 90 (0 after 90 days)
-        Unknown metrics count as 0.
+        Unknown metrics count as 0. A lost link whose referring page still sent
+        visitors after it was lost (referral_visits > 0, from `import --format
+        access-log` or `ga4`: the larger of the two counts) comes first, whatever
+        its priority: people still follow it, or the page still links in a way the
+        check could not see.
 
         Anchor and context are from the last check where the link was live.
         mentions_brand: whether the page, as the lost check read it, still mentions
@@ -121,7 +136,7 @@ LOST = Report(
         lost_since, last_live, last_checked, anchor, context_before, context_after,
         was_followed, http_status, final_url, detail, domain_rating, trust_flow,
         domain_authority, page_traffic, domain_live_links, priority, mentions_brand,
-        action.
+        referral_visits, action.
 
         \b
         Example:
@@ -134,7 +149,7 @@ LOST = Report(
 BROKEN_TARGETS = Report(
     name="broken-targets",
     title="Backlinks to our pages that fail or redirect",
-    sql="""
+    sql=f"""
         with latest as (
             select t.site, t.url_key, max(t.run_id) as run_id
             from target_checks t
@@ -160,6 +175,7 @@ BROKEN_TARGETS = Report(
             from broken k
             join backlinks b indexed by idx_backlinks_site_target_key
                 on b.site = k.site and b.target_key = k.url_key
+            where b.id not in {CANDIDATE_IDS}  -- referral candidates never found live
             group by k.site, k.url_key
         )
         select k.site, b.target_url, k.http_status as target_status,
@@ -167,6 +183,9 @@ BROKEN_TARGETS = Report(
                k.redirects, k.redirect_chain, k.issue, k.checked_at as target_checked_at,
                k.run_id as target_run_id, g.referring_domains, g.live_links,
                b.id as backlink_id, b.source_url, b.status, b.follow, b.anchor, b.referring_domain,
+               -- visitors this page sent to the broken page (access logs: 404/410 answers)
+               (select max(r.visits) from referral_broken r where r.site = b.site
+                and r.page_key = b.source_key and r.target_key = b.target_key) as referral_visits,
                case
                    when k.issue = 'client_error' then
                        'fix on our side: 301-redirect this URL to its replacement, or restore it'
@@ -181,7 +200,7 @@ BROKEN_TARGETS = Report(
         from broken k
         join targets g on g.site = k.site and g.url_key = k.url_key
         join backlinks b indexed by idx_backlinks_site_target_key
-            on b.site = k.site and b.target_key = k.url_key
+            on b.site = k.site and b.target_key = k.url_key and b.id not in {CANDIDATE_IDS}
         order by g.referring_domains desc, g.live_links desc, k.site, k.url_key,
                  b.status = 'live' desc, b.source_url
     """,
@@ -204,11 +223,17 @@ BROKEN_TARGETS = Report(
         first. The fix is on our side, usually a 301 redirect. --since DATE uses
         only target checks made on or after DATE.
 
+        An access log's 404/410 answers to visitors from another site's page
+        (`import --format access-log`) make that page a backlink candidate to the
+        broken URL; once `verify` finds it linking it is listed here, with
+        referral_visits: the visitors it sent there.
+
         \b
         JSON keys: site, target_url, target_status, target_final_url, redirects,
         redirect_chain (JSON [[url, status], ...]), issue (client_error, server_error,
         redirect), target_checked_at, target_run_id, referring_domains, live_links,
-        backlink_id, source_url, status, follow, anchor, referring_domain, action.
+        backlink_id, source_url, status, follow, anchor, referring_domain,
+        referral_visits, action.
 
         \b
         Example:

@@ -23,6 +23,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 #: Rows encoded per write when streaming: one write per row costs more than the encoding.
 STREAM_BATCH = 1000
+#: `json.dumps(row, ensure_ascii=False)` builds an encoder per call: one does for every row.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def render_json(rows: Sequence[Mapping[str, object]]) -> str:
@@ -38,7 +40,7 @@ def render_json(rows: Sequence[Mapping[str, object]]) -> str:
     """
     if not rows:
         return "[]"
-    return "[\n" + ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n]"
+    return "[\n" + ",\n".join(_ENCODE(row) for row in rows) + "\n]"
 
 
 def write_json(out: TextIO, rows: Iterable[Mapping[str, object]]) -> int:
@@ -51,7 +53,7 @@ def write_json(out: TextIO, rows: Iterable[Mapping[str, object]]) -> int:
     for batch in batched(rows, STREAM_BATCH):
         out.write(
             ("[\n" if not count else ",\n")
-            + ",\n".join(json.dumps(row, ensure_ascii=False) for row in batch)
+            + ",\n".join(_ENCODE(row) for row in batch)
         )
         count += len(batch)
     out.write("\n]\n" if count else "[]\n")

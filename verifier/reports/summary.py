@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from verifier.reports._registry import Report
+from verifier.reports.referrals import COUNTED
 
 SUMMARY = Report(
     name="summary",
     title="Link profile summary",
-    sql="""
+    sql=f"""
         with win as (
             select strftime('%Y-%m-%dT%H:%M:%S', coalesce(:now, 'now'), '-7 days') as d7,
                    strftime('%Y-%m-%dT%H:%M:%S', coalesce(:now, 'now'), '-30 days') as d30
@@ -29,7 +30,8 @@ SUMMARY = Report(
                    sum(b.status = 'lost') as lost_links,
                    sum(b.status = 'unreachable') as unreachable_links
             from backlinks b indexed by idx_backlinks_by_domain
-            where :site is null or b.site = :site
+            where (:site is null or b.site = :site)
+              and {COUNTED}  -- not referral candidates never found live
             group by b.site, b.referring_domain
         ), state as (
             select site, sum(backlinks) as backlinks, sum(checked) as checked,

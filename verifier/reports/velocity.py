@@ -41,16 +41,20 @@ VELOCITY_SQL = f"""
         where b.first_seen is not null and (:site is null or b.site = :site)
           and (:since is null or b.first_seen >= :since)
         group by b.site, b.first_seen
-    ), domains_in as (
-        -- a domain is new with its first live link: one pass over the index, in its order
-        select b.site, min(b.first_seen) as at
+    ), firsts as materialized (
+        -- a domain is new with its first live link (and, with --vendor, at the vendors'
+        -- first date of one of its links): one pass over the index, in its order
+        select b.site, min(b.first_seen) as at,
+               case when coalesce(:vendor, 0) then min(b.vendor_first_seen) end as vendor_at
         from backlinks b indexed by idx_backlinks_by_domain
-        where b.first_seen is not null and (:site is null or b.site = :site)
+        where :site is null or b.site = :site
         group by b.site, b.referring_domain
-    ), moves as (
+    ), domains_in as (
+        select site, at from firsts where at is not null
+    ), moves as materialized (
         -- lost and regained links, from the check history (a partial covering index of
         -- those checks); a link found live only after a lost first verdict is new, not
-        -- regained
+        -- regained. Read once: three parts below use it
         select b.site, b.referring_domain as domain, c.checked_at as at, c.change as kind
         from checks c indexed by idx_checks_moves
         join backlinks b on b.id = c.backlink_id
@@ -107,12 +111,14 @@ VELOCITY_SQL = f"""
         window w as (partition by site, domain order by at, delta desc
                      rows unbounded preceding)
     ), vendor_links as (
-        -- only with --vendor: the vendors' own first-seen dates, counted apart
-        select b.site, b.referring_domain as domain, min(s.vendor_first_seen) as at
-        from backlink_sources s join backlinks b on b.id = s.backlink_id
-        where coalesce(:vendor, 0) and s.vendor_first_seen is not null
+        -- only with --vendor: the vendors' own first-seen dates (each backlink's earliest,
+        -- kept on it by triggers), counted apart; one pass over their index, in its order
+        select b.site, b.vendor_first_seen as at, count(*) as n
+        from backlinks b indexed by idx_backlinks_vendor_first_seen
+        where coalesce(:vendor, 0) and b.vendor_first_seen is not null
           and (:site is null or b.site = :site)
-        group by s.backlink_id
+          and (:since is null or b.vendor_first_seen >= :since)
+        group by b.site, b.vendor_first_seen
     ), events as (
         -- counted per moment first (a check batch shares one), then per period
         select site, at, n as new_links, 0 as lost_links, 0 as regained_links,
@@ -134,14 +140,13 @@ VELOCITY_SQL = f"""
           and (:since is null or at >= :since)
         group by site, at
         union all
-        select site, at, 0, 0, 0, 0, 0, 0, count(*), 0
-        from vendor_links where :since is null or at >= :since
-        group by site, at
+        select site, at, 0, 0, 0, 0, 0, 0, n, 0
+        from vendor_links
         union all
-        select site, at, 0, 0, 0, 0, 0, 0, 0, count(*)
-        from (select site, min(at) as at from vendor_links group by site, domain)
-        where :since is null or at >= :since
-        group by site, at
+        select site, vendor_at, 0, 0, 0, 0, 0, 0, 0, count(*)
+        from firsts
+        where vendor_at is not null and (:since is null or vendor_at >= :since)
+        group by site, vendor_at
     ), tally as (
         select e.*, {_PERIOD.format(at="at")} as period from events e
     ), origin as (

@@ -50,8 +50,9 @@ LATER_EVIDENCE_COLUMNS: dict[str, type] = {
 
 #: Evidence that stays the same while the page does (m007): stored once per backlink and
 #: distinct values in `evidence`, which a check names by `evidence_id`. The rest of the
-#: evidence (size, fetch_ms, content_hash, mentions) is measured anew by every fetch and
-#: stays on the check. Checks written before m007 hold all of it inline.
+#: evidence is measured anew by every fetch (size, fetch_ms, content_hash, mentions) or is
+#: a short note on this verdict that reports read (detail), and stays on the check.
+#: Checks written before m007 hold all of it inline.
 SHARED_EVIDENCE_COLUMNS: dict[str, type] = {
     name: EVIDENCE_COLUMNS[name]
     for name in (
@@ -63,7 +64,6 @@ SHARED_EVIDENCE_COLUMNS: dict[str, type] = {
         "link_html",
         "context_before",
         "context_after",
-        "detail",
     )
 }
 #: Evidence kept on each check row, also after m007.
@@ -448,11 +448,33 @@ CHECKS_FULL_VIEW = (
 )
 
 
+#: backlinks.vendor_first_seen: the earliest first-seen date of the backlink's vendor
+#: rows, kept by triggers on backlink_sources whatever writes them (m007).
+_VENDOR_FIRST_SEEN = (
+    "(select min(s.vendor_first_seen) from backlink_sources s where s.backlink_id = {id})"
+)
+_VENDOR_TRIGGERS = {
+    "backlink_sources_vendor_insert": "after insert on backlink_sources"
+    " when new.vendor_first_seen is not null begin"
+    " update backlinks set vendor_first_seen = new.vendor_first_seen where id = new.backlink_id"
+    " and (vendor_first_seen is null or vendor_first_seen > new.vendor_first_seen); end",
+    "backlink_sources_vendor_update": "after update of vendor_first_seen, backlink_id"
+    " on backlink_sources when old.vendor_first_seen is not new.vendor_first_seen"
+    " or old.backlink_id is not new.backlink_id begin"
+    f" update backlinks set vendor_first_seen = {_VENDOR_FIRST_SEEN.format(id='backlinks.id')}"
+    " where id in (old.backlink_id, new.backlink_id); end",
+    "backlink_sources_vendor_delete": "after delete on backlink_sources"
+    " when old.vendor_first_seen is not null begin"
+    f" update backlinks set vendor_first_seen = {_VENDOR_FIRST_SEEN.format(id='backlinks.id')}"
+    " where id = old.backlink_id; end",
+}
+
+
 @migrations()
-def m007_shared_evidence(db: Database) -> None:
+def m007_bounded_growth(db: Database) -> None:
     # Bounded growth (issue #12): a nightly run adds a check per backlink, and most pages
     # show their link as they did the night before. The link's HTML, context, canonical,
-    # robots directives, redirects and detail are stored once per backlink and distinct
+    # robots directives, content type and redirects are stored once per backlink and distinct
     # values (`digest`: 64 bits of BLAKE2b over them, see verifier.store.evidence), and
     # checks point at them. No foreign key from checks.evidence_id: deleting an evidence
     # row would then scan every check (prune deletes only rows no check names). Older
@@ -468,3 +490,106 @@ def m007_shared_evidence(db: Database) -> None:
     )
     db.table("checks").add_column("evidence_id", int)
     db.execute(f"create view checks_full as {CHECKS_FULL_VIEW}")
+    # `report velocity --vendor` (issue #12: 4.1 s at 1M backlinks, budget 2 s) read every
+    # vendor row and joined its backlink. The earliest vendor date now sits on the
+    # backlink (triggers keep it), in the per-domain index that velocity already scans
+    # (recreated with it at the end) and in an index of its own, by date.
+    db.table("backlinks").add_column("vendor_first_seen", str)
+    db.execute(
+        "update backlinks set vendor_first_seen = "
+        + _VENDOR_FIRST_SEEN.format(id="backlinks.id")
+        + " where id in (select backlink_id from backlink_sources"
+        " where vendor_first_seen is not null)"
+    )
+    for name, sql in _VENDOR_TRIGGERS.items():
+        db.execute(f"create trigger {name} {sql}")
+    db.execute("drop index idx_backlinks_by_domain")
+    db.execute(
+        "create index idx_backlinks_by_domain on backlinks (site, referring_domain,"
+        " first_seen, status, follow, nofollow_source, rel, last_live, lost_since,"
+        " vendor_first_seen)"
+    )
+    db.execute(
+        "create index idx_backlinks_vendor_first_seen on backlinks (site, vendor_first_seen)"
+        " where vendor_first_seen is not null"
+    )
+
+
+@migrations()
+def m008_referrals(db: Database) -> None:
+    # Referral traffic (issue #11): visits from access logs and GA4 exports, per referring
+    # page (or origin, when the browser sent only that) and UTC day, kept per source (log,
+    # ga4) and never added together. A referring page becomes a backlink candidate
+    # (`candidate` = 1, target NULL or the broken page it sent visitors to) that `verify`
+    # checks like any backlink: it counts as a backlink once found live (`first_seen`),
+    # and a candidate never found live whose check says lost is `spam` instead. The partial
+    # index lists the candidates not (yet) counted, so that reports can leave them out
+    # without reading the backlinks table (b.id is in every index).
+    db.table("backlinks").add_column("candidate", int)
+    db.execute(
+        "create index idx_backlinks_candidates on backlinks (site, id)"
+        " where candidate = 1 and first_seen is null"
+    )
+    # WITHOUT ROWID: the rows are stored in key order, so that a site's pages, or a page's
+    # days, are read in one sweep rather than one table lookup per row.
+    db.execute(
+        """
+        create table referral_pages (
+            site text not null,
+            page_key text not null,  -- identity_key of the page (or origin): backlinks.source_key
+            source text not null,  -- log, ga4
+            page_url text,
+            domain text,  -- registered domain
+            origin integer,  -- 1: only an origin was sent (a domain to crawl, not a page)
+            visits integer,  -- the sum of its referral_days rows
+            first_day text,
+            last_day text,
+            primary key (site, page_key, source)
+        ) without rowid
+        """
+    )
+    db.execute(
+        """
+        create table referral_days (
+            site text not null,
+            page_key text not null,
+            source text not null,
+            day text not null,  -- UTC, YYYY-MM-DD
+            until text not null,  -- = day, except a GA4 export without a Date column: its end
+            visits integer,
+            primary key (site, page_key, source, day, until)
+        ) without rowid
+        """
+    )
+    db.execute(
+        """
+        create table referral_broken (
+            site text not null,
+            page_key text not null,  -- the referring page
+            source text not null,  -- log: only logs see the answer
+            target_key text not null,  -- identity_key of our page that answered 404/410
+            target_url text,
+            visits integer,
+            first_day text,
+            last_day text,
+            primary key (site, page_key, source, target_key)
+        ) without rowid
+        """
+    )
+    db.table("referral_imports").create(
+        {
+            "site": str,
+            "source": str,
+            "stream": str,  # log: hash of its first line; ga4: hash of the file
+            "file": str,
+            "layout": str,
+            "size": int,  # log: bytes imported (decompressed), ending at a line end
+            "crc": int,  # log: zlib.crc32 of those bytes
+            "lines": int,
+            "imported_at": str,
+            "first_day": str,
+            "last_day": str,
+            "counts": str,  # JSON: what the last import of it counted
+        },
+        pk=("site", "source", "stream"),
+    )

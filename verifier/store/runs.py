@@ -335,7 +335,8 @@ def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
     marks = ",".join("?" * len(ids))
     rows = db.execute(
         "select id, baseline_status, baseline_follow, baseline_anchor, baseline_target,"
-        f" consecutive_failures from backlinks where id in ({marks})",
+        " consecutive_failures, candidate = 1 and first_seen is null"  # m008: referrals
+        f" from backlinks where id in ({marks})",
         ids,
     ).fetchall()
     return {
@@ -345,6 +346,7 @@ def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
             anchor=row[3],
             target=row[4],
             consecutive_failures=row[5] or 0,
+            candidate=bool(row[6]),
         )
         for row in rows
     }
@@ -476,19 +478,23 @@ def record_checks(
 
 def _schedule(db: Database, checks: Sequence[Check], policy: RecheckPolicy) -> None:
     """Set `next_check_at` of freshly checked backlinks (after their row was updated)."""
-    facts: dict[int, tuple[str | None, float | None]] = {}
+    facts: dict[int, tuple[str | None, float | None, float | None]] = {}
     ids = [check.backlink_id for check in checks]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for backlink_id, lost_since, authority in db.execute(
+        for backlink_id, lost_since, authority, visits in db.execute(
             "select b.id, b.lost_since, (select max(max(coalesce(s.domain_rating, 0),"
             " coalesce(s.domain_authority, 0), coalesce(s.trust_flow, 0)))"
-            f" from backlink_sources s where s.backlink_id = b.id) from backlinks b"
-            f" where b.id in ({marks})",
+            " from backlink_sources s where s.backlink_id = b.id),"
+            # referral visits of the last 30 days (m008): logs or GA4, the larger count
+            " (select max(v.n) from (select sum(d.visits) as n from referral_days d"
+            "  where d.site = b.site and d.page_key = b.source_key"
+            "  and d.until >= date('now', '-30 days') group by d.source) v)"
+            f" from backlinks b where b.id in ({marks})",
             chunk,
         ):
-            facts[backlink_id] = (lost_since, authority)
+            facts[backlink_id] = (lost_since, authority, visits)
     db.conn.executemany(
         "update backlinks set next_check_at = ? where id = ?",
         [
@@ -498,9 +504,7 @@ def _schedule(db: Database, checks: Sequence[Check], policy: RecheckPolicy) -> N
                     check.status.value,
                     check.follow,
                     check.consecutive_failures or 0,
-                    facts.get(check.backlink_id, (None, None))[0],
-                    facts.get(check.backlink_id, (None, None))[1],
-                    None,  # referral visits: not recorded yet
+                    *facts.get(check.backlink_id, (None, None, None)),
                     policy,
                 ),
                 check.backlink_id,

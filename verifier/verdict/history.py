@@ -21,10 +21,15 @@ class Baseline:
     anchor: str | None = None
     target: str | None = None
     consecutive_failures: int = 0
+    #: A candidate from referral traffic never found live: a lost verdict makes it spam.
+    candidate: bool = False
 
 
 def settle(check: Check, baseline: Baseline, max_failures: int = DEFAULT_MAX_FAILURES) -> Check:
     """Fill `change` and `consecutive_failures`; N page errors in a row become `lost`.
+
+    A referral candidate never found live (`baseline.candidate`) whose verdict is
+    lost is `spam`: its page does not link, or cannot be read.
 
     A streak counts only page errors (timeout … http_error); anything else,
     including robots_blocked or not_html, ends it.
@@ -35,6 +40,8 @@ def settle(check: Check, baseline: Baseline, max_failures: int = DEFAULT_MAX_FAI
             check.status = Status.LOST
     else:
         check.consecutive_failures = 0
+    if baseline.candidate and check.status is Status.LOST:
+        check.status = Status.SPAM  # it never was a link, so it cannot be a lost one
     check.change = change(check, baseline)
     return check
 
@@ -45,6 +52,8 @@ def change(check: Check, baseline: Baseline) -> Change:
         return Change.UNREACHABLE
     if baseline.status is None:
         return Change.NEW
+    if baseline.status is Status.SPAM:  # never a link: found live it is a new one
+        return Change.NEW if check.status is Status.LIVE else Change.UNCHANGED
     if baseline.status is Status.LOST:
         return Change.REGAINED if check.status is Status.LIVE else Change.UNCHANGED
     if check.status is Status.LOST:

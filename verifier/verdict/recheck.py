@@ -12,6 +12,7 @@ setting, see `crawler/settings.py`):
   days while it keeps failing;
 * lost: weekly for 8 weeks after it was lost (a link put back is noticed
   soon), then monthly;
+* spam (a referral candidate never found linking): monthly, as old losses;
 * never checked (`next_check_at` NULL): at once.
 """
 
@@ -81,6 +82,8 @@ def interval_days(
     if status == "unreachable":
         steps = policy.unreachable_days
         return steps[min(max(failures, 1), len(steps)) - 1]
+    if status == "spam":
+        return policy.lost_later_days
     if lost_for_days < policy.lost_weekly_for_days:
         return policy.lost_days
     return policy.lost_later_days
