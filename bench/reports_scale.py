@@ -882,28 +882,44 @@ class Streamed:
     peak_rss_mb: float = 0.0  # the process's maximum resident set size
 
 
+#: Runs the CLI and, at exit, writes its peak RSS (VmHWM) to stderr. Not ru_maxrss: a
+#: child forked from this big process inherits its high-water mark on Linux.
+_PEAK_RSS = (
+    "import atexit, runpy, sys\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('peak-rss-kb ' + line.split()[1] + '\\n')\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['backcheck', *sys.argv[1:]]\n"
+    "runpy.run_module('crawler.cli', run_name='__main__')\n"
+)
+
+
 def time_stream(path: Path, report: str, fmt: str, repo: Path = REPO) -> Streamed:
     """Run the CLI in a subprocess, read its stdout as a pipe would, note when the
     first data row arrives, and its peak memory (`repo`: the code to run)."""
-    cmd = [sys.executable, "-m", "crawler.cli", "report", report, "--site", SITE]
+    cmd = [sys.executable, "-c", _PEAK_RSS, "report", report, "--site", SITE]
     cmd += ["--format", fmt, "--db", str(path)]
     env = {k: v for k, v in os.environ.items() if k != "BACKCHECK_DB"}
     env["PYTHONPATH"] = str(repo)
     result = Streamed(report, fmt)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
     lines = 0
     for _ in proc.stdout:  # the first line is "[" (JSON) or the header (CSV)
         lines += 1
         if lines == 2:
             result.first_row_s = time.perf_counter() - start
-    _, status, usage = os.wait4(proc.pid, 0)
+    errors = proc.stderr.read().decode()
+    status = proc.wait()
     result.total_s = time.perf_counter() - start
     if status != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with status {status}")
+        raise SystemExit(f"{' '.join(cmd)} failed with status {status}:\n{errors}")
     result.rows = lines - (2 if fmt == "json" else 1)
-    result.peak_rss_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+    peak = [line.split()[1] for line in errors.splitlines() if line.startswith("peak-rss-kb ")]
+    result.peak_rss_mb = int(peak[-1]) / 1024 if peak else 0.0
     return result
 
 

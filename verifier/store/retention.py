@@ -53,6 +53,9 @@ STRETCH_COLUMNS = (
 #: waits long for the lock (the writer's busy timeout is 30 s).
 BATCH = 500
 
+#: SQLite's page cache while pruning (negative: KiB), instead of the default 2 MB.
+PRUNE_CACHE_KIB = -256 * 1024
+
 #: Runs that may still resume: their checks say what is left to do.
 _OPEN_RUNS = "select id from runs where state in ('running', 'interrupted')"
 
@@ -126,6 +129,20 @@ def prune(db: Database, cutoff: str, *, dry_run: bool = False, batch: int = BATC
     """
     started = time.perf_counter()
     result = PruneResult(cutoff)
+    # A batch reads and deletes ~BATCH x runs rows all over the file and its indexes:
+    # with SQLite's default 2 MB of cache a third of the time went re-reading pages.
+    cache = db.execute("pragma cache_size").fetchone()[0]
+    db.execute(f"pragma cache_size = {PRUNE_CACHE_KIB}")
+    try:
+        _prune_all(db, cutoff, result, dry_run, batch)
+    finally:
+        db.execute(f"pragma cache_size = {int(cache)}")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _prune_all(db: Database, cutoff: str, result: PruneResult, dry_run: bool, batch: int) -> None:
+    """Every backlink, `batch` at a time (one transaction each), then the run items."""
     after = 0
     while True:
         with writing(db):
@@ -151,8 +168,6 @@ def prune(db: Database, cutoff: str, *, dry_run: bool = False, batch: int = BATC
             result.run_items_deleted = int(count)
         else:
             result.run_items_deleted = db.execute(f"delete {finished_runs}", [cutoff]).rowcount
-    result.seconds = time.perf_counter() - started
-    return result
 
 
 def _prune_batch(
