@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -195,10 +195,9 @@ class Display:
         ]
         # transient: the bar leaves no last frame behind; the summary line follows.
         with Progress(*columns, console=console, transient=True) as bar:
-            job = bar.add_task("verify", total=self.total or None, rate="", counts="")
-            update: Callable[[], None] = lambda: self._update(bar, job)  # noqa: E731
+            job = bar.add_task("run", total=self.total or None, rate="", counts="")
             while not self.done.wait(0.5):
-                update()
+                self._update(bar, job)
 
     def _update(self, bar: Any, job: Any) -> None:
         counts = read(self.paths)
