@@ -18,6 +18,7 @@ from crawler.commands.mentions import mentions
 from crawler.commands.notify import alert, notify, notify_options
 from crawler.commands.options import (
     Duration,
+    console_options,
     db_option,
     open_db,
     overrides_option,
@@ -221,10 +222,7 @@ def import_(
     "[default: the number of cores; one for runs under 100 backlinks per process].",
 )
 @notify_options
-@click.option(
-    "-v", "--verbose", is_flag=True, help="Show the whole log on the console (Scrapy's too)."
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress; only errors on the console.")
+@console_options
 @site_option
 @db_option
 def verify(

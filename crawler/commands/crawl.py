@@ -8,6 +8,7 @@ import click
 
 from crawler.commands.notify import alert, notify_options
 from crawler.commands.options import (
+    console_options,
     db_option,
     open_db,
     overrides_option,
@@ -60,10 +61,7 @@ SUMMARY_KEYS = (
     help="Crawler processes, each owning some domains [default: 1; up to the cores].",
 )
 @notify_options
-@click.option(
-    "-v", "--verbose", is_flag=True, help="Show the whole log on the console (Scrapy's too)."
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress; only errors on the console.")
+@console_options
 @site_option
 @db_option
 def crawl(

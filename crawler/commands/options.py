@@ -42,6 +42,16 @@ def quiet_option(func: Any) -> Any:
     )
 
 
+def console_options(func: Any) -> Any:
+    """`-v` (the whole log on the console) and `-q` (no progress, errors only) of a run."""
+    func = click.option(
+        "-q", "--quiet", is_flag=True, help="No progress; only errors on the console."
+    )(func)
+    return click.option(
+        "-v", "--verbose", is_flag=True, help="Show the whole log on the console (Scrapy's too)."
+    )(func)
+
+
 def site_option(func: Any) -> Any:
     return click.option(
         "--site", help="The site (domain) to work on, when the database holds several."
