@@ -51,10 +51,7 @@ def write_json(out: TextIO, rows: Iterable[Mapping[str, object]]) -> int:
     """
     count = 0
     for batch in batched(rows, STREAM_BATCH):
-        out.write(
-            ("[\n" if not count else ",\n")
-            + ",\n".join(_ENCODE(row) for row in batch)
-        )
+        out.write(("[\n" if not count else ",\n") + ",\n".join(_ENCODE(row) for row in batch))
         count += len(batch)
     out.write("\n]\n" if count else "[]\n")
     return count
