@@ -120,6 +120,12 @@ class _DryRun(Exception):
 @click.option("--source", help="Name recorded as the source (default: the format).")
 @click.option("--dry-run", is_flag=True, help="Check the file and count, write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any row is rejected.")
+@click.option(
+    "--competitor",
+    metavar="DOMAIN",
+    help="The export is of this competitor's backlinks (one of the site's `init"
+    " --competitor`s): they are checked by `verify --competitors` and compared in `report gap`.",
+)
 @site_option
 @db_option
 def import_(
@@ -128,6 +134,7 @@ def import_(
     source: str | None,
     dry_run: bool,
     strict: bool,
+    competitor: str | None,
     site: str | None,
     db_path: str,
 ) -> None:
@@ -147,6 +154,7 @@ def import_(
         backcheck import links.csv --format csv --dry-run --strict
         backcheck import /var/log/nginx/access.log.2.gz --format access-log --site acme.com
         backcheck import ga4-referrers.csv --format ga4
+        backcheck import widgetco-ahrefs.csv --competitor widgetco.com
     """
     from verifier.importers import ImportRefused, read_export
 
@@ -155,9 +163,18 @@ def import_(
             f"--source does not apply to --format {fmt}: its visits are recorded as"
             f" source {'ga4' if fmt == 'ga4' else 'log'}"
         )
+    if fmt in REFERRAL_FORMATS and competitor is not None:
+        raise click.UsageError(
+            f"--competitor does not apply to --format {fmt}: referral traffic is the site's own"
+        )
     db = open_db(db_path)
     try:
         [domain] = storage.pick_sites(db, site, one=True)
+        if competitor is not None:
+            try:
+                domain = storage.pick_competitor(db, domain, competitor)
+            except storage.StorageError as exc:
+                raise click.UsageError(str(exc)) from exc
         if fmt in REFERRAL_FORMATS:
             return import_referrals(db, domain, file, fmt, dry_run, strict)
         result = read_export(file, domain, fmt)
@@ -179,7 +196,8 @@ def import_(
     prefix = "dry run: would import" if dry_run else "imported"
     click.echo(
         f"{prefix} {counts.imported}, merged {counts.merged}, rejected "
-        f"{len(result.rejects)} ({result.format} export, site {domain})"
+        f"{len(result.rejects)} ({result.format} export, "
+        f"{'competitor' if competitor else 'site'} {domain})"
     )
     if strict and result.rejects:
         sys.exit(1)
@@ -216,6 +234,13 @@ def import_(
     "--new-run", is_flag=True, help="Start a new run instead of resuming an interrupted one."
 )
 @click.option(
+    "--competitors",
+    is_flag=True,
+    help="Also check the competitors' backlinks (`import --competitor`), in the same run: a"
+    " page that links to several of them is fetched once. Setting:"
+    " BACKCHECK_VERIFY_COMPETITORS.",
+)
+@click.option(
     "--processes",
     type=click.IntRange(min=1),
     help="Crawler processes, each owning the pages of some referring domains "
@@ -233,6 +258,7 @@ def verify(
     as_json: bool,
     fail_on_lost: bool,
     new_run: bool,
+    competitors: bool,
     processes: int | None,
     alerting: Alerting,
     verbose: bool,
@@ -266,6 +292,7 @@ def verify(
         backcheck verify -s DOWNLOAD_TIMEOUT=10 -s CONCURRENT_REQUESTS=32 --json
         backcheck verify --processes 4 --quiet
         backcheck verify --due --max-time 2h --limit 50000
+        backcheck verify --competitors
     """
     from crawler import outage, recheck, runner
     from crawler.console import Console, run_spider, use_run_log
@@ -281,6 +308,8 @@ def verify(
     db = open_db(db_path)
     try:
         sites = storage.pick_sites(db, site, one=False)
+        if competitors or settings.getbool("BACKCHECK_VERIFY_COMPETITORS"):
+            sites = storage.with_competitors(db, sites)
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
     due = None
@@ -342,6 +371,8 @@ def summary_line(s: runs.RunSummary) -> str:
         f"{s.seconds:.1f}s; live {s.live} ({s.followed} followed), lost {s.lost} "
         f"({s.newly_lost} newly), regained {s.regained}, unreachable {s.unreachable}"
     )
+    if s.competitor_links:
+        line += f"; competitors' links {s.competitor_links} (live {s.competitor_live})"
     if s.pending:
         line += f"; {s.pending} still pending (run `backcheck verify` to resume)"
     return line

@@ -44,6 +44,9 @@ ITEM_PIPELINES = {"crawler.pipelines.SQLitePipeline": 300}
 BACKCHECK_CHECK_TARGETS = True  # also check our own pages that backlinks point at (HEAD)
 BACKCHECK_BATCH_SIZE = 500  # checks per database transaction
 BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much work
+# Plain `verify` also checks the competitors' backlinks (as `verify --competitors`), so
+# that `report gap` is built on links that are live today.
+BACKCHECK_VERIFY_COMPETITORS = False
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
 # An outage on the crawler's side (its network or DNS down) is not a night of lost links
 # (verifier/verdict/outage.py). A run ends `degraded` when at least SHARE of its referring

@@ -60,12 +60,18 @@ def setup_db(tmp_path: Path, sources: list[str]) -> Path:
 def test_verify_spider_due_argument_picks_what_the_cli_picks(tmp_path: Path) -> None:
     """`-a due=1` (a Scrapyd job's nightly policy): the due backlinks within `limit`,
     in `runs.due_backlinks` order; nothing due starts no run."""
+    from scrapy.utils.test import get_crawler
+
     from crawler.spiders.verify import VerifySpider
     from verifier.store import runs
 
+    def spider_for(**args: str) -> VerifySpider:
+        # As Scrapy and Scrapyd make it: the run starts once the settings are known.
+        return VerifySpider.from_crawler(get_crawler(VerifySpider), db=str(db), **args)
+
     db = setup_db(tmp_path, [f"http://d{i}.blog.com/p" for i in range(4)])
     query(db, "update backlinks set next_check_at = '2999-01-01' where source_url like '%d1.%'")
-    spider = VerifySpider(db=str(db), due="1", limit="2")
+    spider = spider_for(due="1", limit="2")
     assert spider.run_id == 1
     picked = query(
         db,
@@ -76,10 +82,10 @@ def test_verify_spider_due_argument_picks_what_the_cli_picks(tmp_path: Path) -> 
     runs.finish_run(spider.db, 1, "finished")
 
     query(db, "update backlinks set next_check_at = '2999-01-01'")
-    idle = VerifySpider(db=str(db), due="1")
+    idle = spider_for(due="1")
     assert (idle.run_id, idle.sites) == (None, [])
     assert query(db, "select count(*) from runs") == [(1,)]
-    everything = VerifySpider(db=str(db))  # without `due`: every backlink, as before
+    everything = spider_for()  # without `due`: every backlink, as before
     assert runs.pending_count(everything.db, everything.run_id) == 4
 
 

@@ -24,9 +24,11 @@ _COUNTS = """
         (select count(*) from mention_pages where run_id = :run and not page_links_to_site)
             as unlinked_mentions,
         (select count(*) from checks c join backlinks b on b.id = c.backlink_id
-         where c.run_id = :run and b.imported_at >= :started) as backlinks_new,
+         where c.run_id = :run and b.imported_at >= :started and b.site = :site)
+            as backlinks_new,
         (select count(*) from checks c join backlinks b on b.id = c.backlink_id
-         where c.run_id = :run and b.imported_at < :started) as backlinks_known
+         where c.run_id = :run and b.imported_at < :started and b.site = :site)
+            as backlinks_known
 """
 
 
@@ -101,7 +103,9 @@ def mentions(
         "select started_at, stats, error from runs where id = ?", [started.run_id]
     ).fetchone()
     stats = json.loads(run_row[1] or "{}")
-    counts = dict(next(db.query(_COUNTS, {"run": started.run_id, "started": run_row[0]})))
+    counts = dict(
+        next(db.query(_COUNTS, {"run": started.run_id, "started": run_row[0], "site": sites[0]}))
+    )
     result = {
         "run_id": started.run_id,
         "state": summary.state,

@@ -95,6 +95,8 @@ def site_readers(db: Database, sites: list[str]) -> dict[str, SiteReader]:
     """What discovery looks for on a page, per site: brand terms, excludes, competitors."""
     readers = {}
     for domain in sites:
+        if storage.is_competitor(db, domain):
+            continue  # a competitor's backlinks are checked; its brand is not looked for
         profile = storage.load_site(db, domain)
         readers[domain] = SiteReader.build(
             profile.domain, profile.brands, profile.excludes, profile.competitors

@@ -2,7 +2,8 @@
 
 Runnable by the CLI (`backcheck verify`) and by Scrapy/Scrapyd directly:
 `scrapy crawl verify -a db=backcheck.db [-a site=acme.com] [-a limit=N] [-a new_run=1]
-[-a due=1]` (`due=1`: only the backlinks due for a check, as `backcheck verify --due`).
+[-a due=1] [-a competitors=1]` (`due=1`: only the backlinks due for a check, as
+`backcheck verify --due`; `competitors=1`: the competitors' backlinks too).
 
 Every page read is also read for brand mentions (`verifier.mentions.reading`),
 and the open outreach targets are fetched again: one that now links to the site
@@ -57,20 +58,19 @@ class VerifySpider(scrapy.Spider):
         shard: str | None = None,
         stats_file: str | None = None,
         due: str | bool = False,
+        competitors: str | bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.db_path = db
         self.db = database.open_db(db)
-        if run_id is None:
-            count = None if limit in (None, "") else int(limit)
-            run_id = self._start_run(site, count, is_true(new_run), is_true(due))
+        # Without a run id (Scrapy or Scrapyd), `from_crawler` starts or resumes one: the
+        # settings (BACKCHECK_VERIFY_COMPETITORS) are known only there.
+        count = None if limit in (None, "") else int(limit)
+        self.start_args = (site, count, is_true(new_run), is_true(due), is_true(competitors))
         # None: `due=1` found nothing due; the crawl then ends at once, without a run.
         self.run_id = None if run_id is None else int(run_id)
         self.sites: list[str] = []
-        if self.run_id is not None:
-            sql = "select sites from runs where id = ?"
-            self.sites = json.loads(self.db.execute(sql, [self.run_id]).fetchone()[0])
         self.readers: dict[str, reading.SiteReader] = {}  # set in from_crawler
         self.linked_pages = True
         self.contact_pages = ContactPages(self.db)
@@ -81,10 +81,18 @@ class VerifySpider(scrapy.Spider):
         self.write_failed = False  # set by the pipeline when checks could not be stored
 
     def _start_run(
-        self, site: str | None, limit: int | None, new_run: bool, due: bool
+        self,
+        site: str | None,
+        limit: int | None,
+        new_run: bool,
+        due: bool,
+        competitors: bool,
     ) -> int | None:
-        """Start or resume a run as `backcheck verify [--due]` does; None: nothing is due."""
+        """Start or resume a run as `backcheck verify [--due] [--competitors]` does; None:
+        nothing is due."""
         sites = storage.pick_sites(self.db, site, one=False)
+        if competitors:
+            sites = storage.with_competitors(self.db, sites)
         picked = None
         if due and (new_run or runs.resumable(self.db, sites) is None):
             picked = runs.due_backlinks(self.db, sites, storage.now(), limit)
@@ -96,6 +104,13 @@ class VerifySpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> VerifySpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.run_id is None:
+            site, limit, new_run, due, competitors = spider.start_args
+            competitors |= crawler.settings.getbool("BACKCHECK_VERIFY_COMPETITORS")
+            spider.run_id = spider._start_run(site, limit, new_run, due, competitors)
+        if spider.run_id is not None:
+            sql = "select sites from runs where id = ?"
+            spider.sites = json.loads(spider.db.execute(sql, [spider.run_id]).fetchone()[0])
         crawler.signals.connect(spider.closed_run, signal=signals.spider_closed)
         if crawler.settings.getbool("BACKCHECK_READ_MENTIONS"):
             spider.readers = site_readers(spider.db, spider.sites)

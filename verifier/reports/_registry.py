@@ -229,3 +229,19 @@ def sql_list(values: Iterable[str]) -> str:
     "('lost', 'it''s')"
     """
     return "(" + ", ".join("'" + value.replace("'", "''") + "'" for value in values) + ")"
+
+
+def on_site(column: str) -> str:
+    """`column` is the chosen site, or with no site (`:site` NULL) any of the user's sites.
+
+    Competitors' backlinks are stored under their own domain (role 'competitor' in
+    `sites`) and never belong to a report over "all sites". The second term is skipped
+    when a site is chosen, and its `+` keeps the planner's index choice as it was.
+
+    >>> on_site("b.site")[:40]
+    '(:site is null or b.site = :site) and ('
+    """
+    return (
+        f"(:site is null or {column} = :site) and (:site is not null"
+        f" or +{column} in (select domain from sites where role is not 'competitor'))"
+    )

@@ -22,7 +22,7 @@ import unicodedata
 from collections import defaultdict
 from functools import lru_cache
 
-from verifier.reports._registry import Context, Option, Report, Row
+from verifier.reports._registry import Context, Option, Report, Row, on_site
 from verifier.store.profile import SiteProfile
 from verifier.verdict.urls import host_on_domain, normalize_host
 
@@ -224,7 +224,7 @@ ANCHORS = Report(
                    count(distinct b.referring_domain) as referring_domains,
                    sum(coalesce(b.follow, 0)) as followed_links, max(b.id) as sample
             from backlinks b indexed by idx_backlinks_by_anchor
-            where +b.status = 'live' and b.anchor <> '' and (:site is null or b.site = :site)
+            where +b.status = 'live' and b.anchor <> '' and {on_site("b.site")}
               and (:since is null or b.first_seen >= :since)
             group by b.site, b.status, b.anchor collate nocase
         ), textless as (
@@ -236,7 +236,7 @@ ANCHORS = Report(
             left join checks c on c.id = b.last_check_id
             left join evidence e on e.id = c.evidence_id
             where +b.status = 'live' and coalesce(b.anchor, '') = ''
-              and (:site is null or b.site = :site) and (:since is null or b.first_seen >= :since)
+              and {on_site("b.site")} and (:since is null or b.first_seen >= :since)
             group by b.site, image
         ), together as (
             select t.site, t.anchor, {IMAGE_SQL} as image, t.live_links, t.referring_domains,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verifier.reports._registry import Option, Report
+from verifier.reports._registry import Option, Report, on_site
 from verifier.reports.referrals import CANDIDATE_IDS, referral_visits
 
 BACKLINKS = Report(
@@ -23,7 +23,7 @@ BACKLINKS = Report(
                b.consecutive_failures, b.sources, b.source_key, b.target_key,
                {referral_visits("b.site", "b.source_key")} as referral_visits
         from backlinks b indexed by idx_backlinks_site_source_key_target_key
-        where :status is null and (:site is null or b.site = :site)
+        where :status is null and {on_site("b.site")}
           and (:since is null or b.last_checked >= :since) and b.id not in {CANDIDATE_IDS}
         union all
         select b.id, b.site, b.source_url, b.target_url, b.status, b.reason, b.follow,
@@ -33,7 +33,7 @@ BACKLINKS = Report(
                b.consecutive_failures, b.sources, b.source_key, b.target_key,
                {referral_visits("b.site", "b.source_key")} as referral_visits
         from backlinks b indexed by idx_backlinks_status_site_source_key
-        where b.status = :status and (:site is null or b.site = :site)
+        where b.status = :status and {on_site("b.site")}
           and (:since is null or b.last_checked >= :since) and b.id not in {CANDIDATE_IDS}
         order by site, source_key, target_key
         )

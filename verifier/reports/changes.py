@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from verifier.models import PAGE_ERRORS
-from verifier.reports._registry import Option, Report, sql_list
+from verifier.reports._registry import Option, Report, on_site, sql_list
 from verifier.reports.referrals import CANDIDATE_IDS
 
 #: Changes worth reporting, in the order the report lists them.
@@ -45,7 +45,7 @@ CHANGES = Report(
         where c.change in {sql_list(CHANGE_ORDER)} and c.status is not 'spam'
           and c.checked_at >= (select at from start)
           and ((select run_id from chosen) is null or c.run_id = (select run_id from chosen))
-          and (:site is null or b.site = :site)
+          and {on_site("b.site")}
         order by b.site,
                  case c.change {_RANK} end,
                  b.source_url, b.target_url, c.checked_at
@@ -91,6 +91,7 @@ UNREACHABLE = Report(
         cross join backlinks b indexed by idx_backlinks_site_status on b.site = s.domain
         left join checks c on c.id = b.last_check_id
         where b.status = 'unreachable' and (:site is null or s.domain = :site)
+          and s.role is not 'competitor'
           and (:since is null or b.last_checked >= :since)
           and b.id not in {CANDIDATE_IDS}  -- referral candidates never found live
         order by b.site, b.consecutive_failures desc, b.reason, b.source_url

@@ -190,6 +190,7 @@ _CHECKS = f"""
            prev.status, {_AUTHORITY}
     from checks c
     join backlinks b on b.id = c.backlink_id
+    join sites s on s.domain = b.site and s.role is not 'competitor'  -- not a rival's links
     left join checks prev on prev.id = (
         select max(q.id) from checks q where q.backlink_id = c.backlink_id and q.id < c.id
           and q.run_id not in degraded)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verifier.reports._registry import Context, Report, Row
+from verifier.reports._registry import Context, Report, Row, on_site
 from verifier.reports.referrals import COUNTED
 
 REFERRING_DOMAINS = Report(
@@ -22,7 +22,7 @@ REFERRING_DOMAINS = Report(
                    coalesce(max(case when b.last_live is not null then b.lost_since end),
                             max(b.lost_since)) as last_lost_since
             from backlinks b indexed by idx_backlinks_by_domain
-            where (:site is null or b.site = :site)
+            where {on_site("b.site")}
               and {COUNTED}  -- not referral candidates never found live
             group by b.site, b.referring_domain
         ), rated as (
@@ -145,7 +145,7 @@ FOLLOW_RATIO = Report(
                    sum(case when b.follow or b.nofollow_source is not 'rel' then 0
                             when {_SPONSORED} then 0 else {_UGC} end) as ugc
             from backlinks b indexed by idx_backlinks_by_domain
-            where +b.status = 'live' and (:site is null or b.site = :site)
+            where +b.status = 'live' and {on_site("b.site")}
               and (:since is null or b.first_seen >= :since)
             group by b.site, b.referring_domain
         ), kinds as (
@@ -175,7 +175,7 @@ FOLLOW_RATIO = Report(
         from sites s
         join (select 'domains' as basis union all select 'links') k
         left join counts c on c.site = s.domain and c.basis = k.basis
-        where :site is null or s.domain = :site
+        where (:site is null or s.domain = :site) and s.role is not 'competitor'
         order by s.domain, k.basis
     """,
     table_columns=(

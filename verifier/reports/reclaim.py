@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from verifier.models import PAGE_ERRORS
-from verifier.reports._registry import Report, sql_list
+from verifier.reports._registry import Report, on_site, sql_list
 from verifier.reports.referrals import CANDIDATE_IDS
 
 #: Reasons that, repeated, turned an unreachable page into a lost backlink.
@@ -17,6 +17,7 @@ LOST = Report(
             select b.* from sites s
             cross join backlinks b indexed by idx_backlinks_site_status on b.site = s.domain
             where b.status = 'lost' and (:site is null or s.domain = :site)
+              and s.role is not 'competitor'
               and (:since is null or b.lost_since >= :since)
         ), metrics as (
             select s.backlink_id, max(s.domain_rating) as domain_rating,
@@ -153,7 +154,7 @@ BROKEN_TARGETS = Report(
         with latest as (
             select t.site, t.url_key, max(t.run_id) as run_id
             from target_checks t
-            where (:site is null or t.site = :site) and (:since is null or t.checked_at >= :since)
+            where {on_site("t.site")} and (:since is null or t.checked_at >= :since)
               -- a degraded run (the crawler could not reach the web) counts for nothing
               and t.run_id not in (select id from runs where state = 'degraded')
             group by t.site, t.url_key

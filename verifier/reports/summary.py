@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verifier.reports._registry import Report
+from verifier.reports._registry import Report, on_site
 from verifier.reports.referrals import COUNTED
 
 SUMMARY = Report(
@@ -18,7 +18,7 @@ SUMMARY = Report(
                    (select max(r.id) from runs r, json_each(r.sites) j
                     where j.value = s.domain and r.state is not 'degraded') as run_id
             from sites s
-            where :site is null or s.domain = :site
+            where (:site is null or s.domain = :site) and s.role is not 'competitor'
         ), last_run as (
             select p.site, r.id as run_id, r.state, r.started_at, r.finished_at
             from picked p left join runs r on r.id = p.run_id
@@ -30,7 +30,7 @@ SUMMARY = Report(
                    sum(b.status = 'lost') as lost_links,
                    sum(b.status = 'unreachable') as unreachable_links
             from backlinks b indexed by idx_backlinks_by_domain
-            where (:site is null or b.site = :site)
+            where {on_site("b.site")}
               and {COUNTED}  -- not referral candidates never found live
             group by b.site, b.referring_domain
         ), state as (
@@ -52,7 +52,7 @@ SUMMARY = Report(
             from checks c indexed by idx_checks_change_checked_at
             join backlinks b on b.id = c.backlink_id
             where c.change in ('lost', 'regained') and c.checked_at >= (select at from cut)
-              and (:site is null or b.site = :site)
+              and {on_site("b.site")}
         ), tally as (
             select e.site,
                    sum(e.change = 'lost' and e.run_id = l.run_id) as lost_last_run,

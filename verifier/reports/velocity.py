@@ -6,7 +6,7 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 
-from verifier.reports._registry import Context, Option, Report, Row
+from verifier.reports._registry import Context, Option, Report, Row, on_site
 
 #: A period is a spike (new) or a drop (lost) when its count is at least SPIKE_MIN and
 #: more than SPIKE_FACTOR times the median of the site's other periods (at least
@@ -38,7 +38,7 @@ VELOCITY_SQL = f"""
         -- a link is new when first found live: one pass over a partial index, in its order
         select b.site, b.first_seen as at, count(*) as n
         from backlinks b indexed by idx_backlinks_site_first_seen
-        where b.first_seen is not null and (:site is null or b.site = :site)
+        where b.first_seen is not null and {on_site("b.site")}
           and (:since is null or b.first_seen >= :since)
         group by b.site, b.first_seen
     ), firsts as materialized (
@@ -47,7 +47,7 @@ VELOCITY_SQL = f"""
         select b.site, min(b.first_seen) as at,
                case when coalesce(:vendor, 0) then min(b.vendor_first_seen) end as vendor_at
         from backlinks b indexed by idx_backlinks_by_domain
-        where :site is null or b.site = :site
+        where {on_site("b.site")}
         group by b.site, b.referring_domain
     ), domains_in as (
         select site, at from firsts where at is not null
@@ -59,7 +59,7 @@ VELOCITY_SQL = f"""
         from checks c indexed by idx_checks_moves
         join backlinks b on b.id = c.backlink_id
         where c.change in ('lost', 'regained') and c.checked_at <> b.first_seen
-          and (:site is null or b.site = :site)
+          and {on_site("b.site")}
     ), moved as materialized (
         -- the domains with a lost or regained link, and their first such move
         select site, domain, min(at) as at from moves group by site, domain
@@ -116,7 +116,7 @@ VELOCITY_SQL = f"""
         select b.site, b.vendor_first_seen as at, count(*) as n
         from backlinks b indexed by idx_backlinks_vendor_first_seen
         where coalesce(:vendor, 0) and b.vendor_first_seen is not null
-          and (:site is null or b.site = :site)
+          and {on_site("b.site")}
           and (:since is null or b.vendor_first_seen >= :since)
         group by b.site, b.vendor_first_seen
     ), events as (

@@ -593,3 +593,70 @@ def m008_referrals(db: Database) -> None:
         },
         pk=("site", "source", "stream"),
     )
+
+
+#: backlinks.authority / authority_source: the highest vendor authority of the backlink's
+#: vendor rows, each on its vendor's own 0-100 scale (Ahrefs DR, Moz DA, Majestic TF,
+#: Semrush page Authority Score), and which one it is; kept by triggers on
+#: backlink_sources whatever writes them (m009).
+_AUTHORITY = """(
+    select value, kind from (
+        select domain_rating as value, 'DR' as kind from backlink_sources
+        where backlink_id = {id} and domain_rating is not null
+        union all select domain_authority, 'DA' from backlink_sources
+        where backlink_id = {id} and domain_authority is not null
+        union all select trust_flow, 'TF' from backlink_sources
+        where backlink_id = {id} and trust_flow is not null
+        union all select json_extract(metrics, '$.page_ascore'), 'AS' from backlink_sources
+        where backlink_id = {id} and json_extract(metrics, '$.page_ascore') is not null
+    ) order by value desc, kind limit 1
+)"""
+_SET_AUTHORITY = (
+    "update backlinks set (authority, authority_source) = " + _AUTHORITY + " where {where}"
+)
+_AUTHORITY_TRIGGERS = {
+    "backlink_sources_authority_insert": "after insert on backlink_sources begin "
+    + _SET_AUTHORITY.format(id="new.backlink_id", where="id = new.backlink_id")
+    + "; end",
+    "backlink_sources_authority_update": "after update on backlink_sources begin "
+    + _SET_AUTHORITY.format(id="backlinks.id", where="id in (new.backlink_id, old.backlink_id)")
+    + "; end",
+    "backlink_sources_authority_delete": "after delete on backlink_sources begin "
+    + _SET_AUTHORITY.format(id="old.backlink_id", where="id = old.backlink_id")
+    + "; end",
+}
+
+
+@migrations()
+def m009_competitors(db: Database) -> None:
+    # Competitor gap (issue #11): a competitor's backlinks are backlinks whose `site` is
+    # the competitor's domain, checked by the same rules and kept in the same history.
+    # Its `sites` row (the foreign key needs one) has role 'competitor': it is never one
+    # of the user's sites (`pick_sites`, reports over all sites). A domain that is both
+    # (an agency watching two rivals) is a site.
+    db.table("sites").add_column("role", str)
+    db.execute("update sites set role = 'site'")
+    db.execute(
+        "insert or ignore into sites (domain, brands, competitors, keywords, excludes, role,"
+        " created_at, updated_at)"
+        " select distinct j.value, '[]', '[]', '[]', '[]', 'competitor', s.created_at,"
+        " s.updated_at from sites s, json_each(coalesce(s.competitors, '[]')) j"
+    )
+    # The gap's authority, on the backlink (as vendor_first_seen, m007), so that the gap
+    # reads the links of millions of competitor backlinks from one index.
+    db.table("backlinks").add_column("authority", float)
+    db.table("backlinks").add_column("authority_source", str)
+    db.execute(
+        _SET_AUTHORITY.format(
+            id="backlinks.id", where="id in (select backlink_id from backlink_sources)"
+        )
+    )
+    for name, sql in _AUTHORITY_TRIGGERS.items():
+        db.execute(f"create trigger {name} {sql}")
+    # Live links per referring domain (lost, gap, intersect, competitors): wider, so that
+    # the gap and the competitor table never read the backlinks table itself.
+    db.execute("drop index if exists idx_backlinks_live_by_domain")
+    db.execute(
+        "create index idx_backlinks_live_by_domain on backlinks (site, referring_domain,"
+        " follow, authority, authority_source, source_key) where status = 'live'"
+    )

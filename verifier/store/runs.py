@@ -549,6 +549,8 @@ class RunSummary:
     unreachable: int = 0
     pending: int = 0
     seconds: float = 0.0
+    competitor_links: int = 0  # competitors' backlinks checked (`verify --competitors`)
+    competitor_live: int = 0
 
 
 def summarize(db: Database, run_id: int) -> RunSummary:
@@ -557,7 +559,10 @@ def summarize(db: Database, run_id: int) -> RunSummary:
         " sum(c.status = 'live'), sum(c.status = 'live' and c.follow),"
         " sum(c.status = 'lost'), sum(c.change = ?), sum(c.change = ?),"
         " sum(c.status = 'unreachable')"
-        " from checks c join backlinks b on b.id = c.backlink_id where c.run_id = ?",
+        " from checks c join backlinks b on b.id = c.backlink_id"
+        # the user's links only: competitors' (`verify --competitors`) are counted apart
+        " join sites s on s.domain = b.site and s.role is not 'competitor'"
+        " where c.run_id = ?",
         [Change.LOST.value, Change.REGAINED.value, run_id],
     ).fetchone()
     state, started, finished = db.execute(
@@ -565,6 +570,13 @@ def summarize(db: Database, run_id: int) -> RunSummary:
     ).fetchone()
     summary = RunSummary(run_id, state, *[int(v or 0) for v in row])
     summary.pending = pending_count(db, run_id)
+    rivals = db.execute(
+        "select count(*), sum(c.status = 'live') from checks c"
+        " join backlinks b on b.id = c.backlink_id"
+        " join sites s on s.domain = b.site and s.role = 'competitor' where c.run_id = ?",
+        [run_id],
+    ).fetchone()
+    summary.competitor_links, summary.competitor_live = (int(v or 0) for v in rivals)
     if started and finished:
         delta = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
         summary.seconds = delta.total_seconds()

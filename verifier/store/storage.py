@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -102,16 +102,27 @@ def save_site(
     if not domain:
         raise StorageError(f"not a domain: {site!r}")
     old = next(db["sites"].rows_where("domain = ?", [domain]), {})
+    rivals = _merge(old.get("competitors"), map(site_domain, competitors))
+    if domain in rivals:
+        raise StorageError(f"{domain} cannot be its own competitor")
     row = {
         "domain": domain,
         "brands": json.dumps(_merge(old.get("brands"), brands)),
-        "competitors": json.dumps(_merge(old.get("competitors"), map(site_domain, competitors))),
+        "competitors": json.dumps(rivals),
         "keywords": json.dumps(_merge(old.get("keywords"), keywords)),
         "excludes": json.dumps(_merge(old.get("excludes"), excludes)),
+        "role": "site",
         "created_at": old.get("created_at") or now(),
         "updated_at": now(),
     }
     db.table("sites").upsert(row, pk="domain")
+    # A competitor's backlinks are backlinks of its own `sites` row (role 'competitor').
+    with db.conn:
+        db.conn.executemany(
+            "insert or ignore into sites (domain, brands, competitors, keywords, excludes, role,"
+            " created_at, updated_at) values (?, '[]', '[]', '[]', '[]', 'competitor', ?, ?)",
+            [(rival, row["updated_at"], row["updated_at"]) for rival in rivals],
+        )
     return load_site(db, domain)
 
 
@@ -129,7 +140,36 @@ def load_site(db: Database, domain: str) -> SiteProfile:
 
 
 def site_domains(db: Database) -> list[str]:
-    return [row["domain"] for row in db.query("select domain from sites order by domain")]
+    """The user's sites (not the competitors that only have backlinks stored)."""
+    sql = "select domain from sites where role is not 'competitor' order by domain"
+    return [row["domain"] for row in db.query(sql)]
+
+
+def is_competitor(db: Database, domain: str) -> bool:
+    """True when `domain` is stored only as some site's competitor."""
+    row = db.execute("select role from sites where domain = ?", [domain]).fetchone()
+    return row is not None and row[0] == "competitor"
+
+
+def with_competitors(db: Database, sites: Sequence[str]) -> list[str]:
+    """`sites` and then their competitors, each once: what `verify --competitors` checks."""
+    domains = list(sites)
+    for site in sites:
+        domains += [rival for rival in load_site(db, site).competitors if rival not in domains]
+    return domains
+
+
+def pick_competitor(db: Database, site: str, competitor: str) -> str:
+    """`competitor` as stored, when it is one of `site`'s competitors (else StorageError)."""
+    domain = site_domain(competitor)
+    rivals = load_site(db, site).competitors
+    if domain not in rivals:
+        named = ", ".join(rivals) or "none yet"
+        raise StorageError(
+            f"{domain or competitor!r} is not a competitor of {site} (its competitors: {named});"
+            f" add it with `backcheck init --site {site} --competitor {domain or competitor}`"
+        )
+    return domain
 
 
 def pick_sites(db: Database, site: str | None, *, one: bool) -> list[str]:
@@ -137,6 +177,11 @@ def pick_sites(db: Database, site: str | None, *, one: bool) -> list[str]:
     domains = site_domains(db)
     if site is not None:
         domain = site_domain(site)
+        if domain not in domains and is_competitor(db, domain):
+            raise StorageError(
+                f"{domain} is a competitor, not a site; its links are checked with"
+                " `backcheck verify --competitors` and compared in `backcheck report gap`"
+            )
         if domain not in domains:
             raise StorageError(f"no site {domain!r} in the database; run `backcheck init --site`")
         return [domain]

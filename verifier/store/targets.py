@@ -20,6 +20,8 @@ def pending_targets(db: Database, run_id: int) -> Iterator[tuple[str, str]]:
     rows = db.execute(
         "select distinct b.site, b.target_key"
         " from run_items r join backlinks b on b.id = r.backlink_id"
+        # a competitor's pages are not ours to check
+        " join sites s on s.domain = b.site and s.role is not 'competitor'"
         " where r.run_id = ? and b.target_key != '' and not exists (select 1 from target_checks t"
         " where t.run_id = r.run_id and t.url_key = b.target_key)"
         " order by b.site, b.target_key",
