@@ -7,6 +7,7 @@ options (--format, --since, --site, --db) plus the report's own.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -123,6 +124,10 @@ def stream(rows: Iterator[dict[str, Any]], fmt: str, raw_csv: bool = False) -> N
 def _option(option: reports.Option) -> click.Option:
     if option.type is bool:
         return click.Option([option.flag, option.name], is_flag=True, help=option.help)
+    if option.multiple:
+        return click.Option(
+            [option.flag, option.name], multiple=True, metavar="VALUE", help=option.help
+        )
     kind: Any = click.Choice(option.choices) if option.choices else option.type
     return click.Option(
         [option.flag, option.name],
@@ -131,6 +136,15 @@ def _option(option: reports.Option) -> click.Option:
         show_default=option.default is not None,
         help=option.help,
     )
+
+
+def _competitors(db: Any, site: str | None, named: tuple[str, ...]) -> tuple[str, ...]:
+    """`--competitor` values as stored; each must be a competitor of the site (exit 2)."""
+    try:
+        [domain] = storage.pick_sites(db, site, one=True)
+        return tuple(storage.pick_competitor(db, domain, value) for value in named)
+    except storage.StorageError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def report_command(report_def: reports.Report) -> click.Command:
@@ -149,6 +163,15 @@ def report_command(report_def: reports.Report) -> click.Command:
             domain = storage.pick_sites(db, site, one=False)[0] if site else None
         except storage.StorageError as exc:
             raise click.ClickException(str(exc)) from exc
+        if options.get("competitor"):
+            options["competitor"] = _competitors(db, domain, options["competitor"])
+        # A repeatable option reaches the SQL as a JSON array (NULL when not given).
+        options = {
+            name: (json.dumps(list(value)) if value else None)
+            if isinstance(value, tuple)
+            else value
+            for name, value in options.items()
+        }
         params = {"site": domain, "since": since_value(since), **options}
         if fmt in ("json", "csv") and reports.streams(report_def):
             stream(reports.iter_rows(db, report_def, params), fmt, raw_csv)

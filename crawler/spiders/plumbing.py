@@ -92,15 +92,24 @@ async def backout(crawler: Crawler) -> None:
 
 
 def site_readers(db: Database, sites: list[str]) -> dict[str, SiteReader]:
-    """What discovery looks for on a page, per site: brand terms, excludes, competitors."""
+    """What discovery looks for on a page, per site: brand terms, excludes, competitors.
+
+    A competitor among `sites` (`verify --competitors`) maps to its site's reader: the
+    pages that link to a competitor are read for the site's brand (`report gap`'s
+    mentions_brand, and outreach targets), never for the competitor's.
+    """
     readers = {}
     for domain in sites:
         if storage.is_competitor(db, domain):
-            continue  # a competitor's backlinks are checked; its brand is not looked for
+            continue
         profile = storage.load_site(db, domain)
         readers[domain] = SiteReader.build(
             profile.domain, profile.brands, profile.excludes, profile.competitors
         )
+    for reader in list(readers.values()):
+        for rival in reader.competitors:
+            if rival in sites:
+                readers.setdefault(rival, reader)
     return readers
 
 

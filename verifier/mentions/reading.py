@@ -153,22 +153,24 @@ def read_verified(
     mentions (its checks say None): what verify needs mentions for (lost links,
     outreach) is on the pages that do not link.
     """
-    wanted = [readers[ref.site] for ref in refs if ref.site in readers]
+    wanted = list({id(r): r for r in (readers.get(ref.site) for ref in refs) if r}.values())
     page, found = classify.read_fetch(fetch, refs, needs_body(wanted) if wanted else None)
     items: list[Item] = list(found)
     if page is None:
         return items
-    for domain in dict.fromkeys(ref.site for ref in refs):
-        reader = readers.get(domain)
-        if reader is None:
+    # Per site read for: its own checks, and its competitors' (read for the site's brand).
+    groups: dict[str, tuple[SiteReader, list[Check], list[Check]]] = {}
+    for ref, check in zip(refs, found, strict=False):
+        reader = readers.get(ref.site)
+        if reader is None or not isinstance(check, Check):
             continue
-        checks = [
-            c
-            for ref, c in zip(refs, found, strict=False)
-            if ref.site == domain and isinstance(c, Check)
-        ]
-        removed = any(c.reason is Reason.LINK_REMOVED for c in checks)
-        links = any(c.link_count for c in checks)
+        own, rivals = groups.setdefault(reader.domain, (reader, [], []))[1:]
+        (own if ref.site == reader.domain else rivals).append(check)
+    for reader, own, rivals in groups.values():
+        removed = any(c.reason is Reason.LINK_REMOVED for c in own)
+        links = any(c.link_count for c in own) or (
+            not own and bool(pages.links_to(page, reader.domain))
+        )
         if links and not linked_pages:
             continue
         terms, row = mentions_on(
@@ -180,37 +182,47 @@ def read_verified(
             "link_removed" if removed else None,
             wants_contacts,
         )
-        for check in checks:
+        for check in own + rivals:
             check.mentions = terms
         if row is not None:
             items.append(row)
     return items
 
 
-def _competitor_links(reader: SiteReader, fetch: Fetch, page: pages.Page) -> list[CompetitorLink]:
+def _competitor_links(
+    reader: SiteReader, fetch: Fetch, page: pages.Page, source: str
+) -> list[Item]:
+    """Links to competitors, per target: the row `report competitor-links` lists, and the
+    competitor's backlink with a full check (`report gap` reads those)."""
     meta = meta_directives(page.meta_robots)
     header = header_directives(fetch.x_robots_tag)
-    found: dict[str, CompetitorLink] = {}
+    items: list[Item] = []
     page_host = host_of(fetch.final_url)
     for competitor in reader.competitors:
         if host_on_domain(page_host, competitor):
             continue  # a competitor's own page: its internal links are not links to it
+        by_target: dict[str, list[Link]] = {}
         for link in pages.links_to(page, competitor):
-            key = identity_key(link.url)
-            if key in found:
-                continue
-            source = classify.nofollow_source(link, meta, header)
-            found[key] = CompetitorLink(
-                site=reader.domain,
-                competitor=competitor,
-                page_url=fetch.final_url,
-                target_url=link.url,
-                follow=source is None,
-                rel=" ".join(link.rel) or None,
-                nofollow_source=source,
-                anchor=link.anchor,
+            by_target.setdefault(identity_key(link.url), []).append(link)
+        for same in by_target.values():
+            link = same[0]
+            nofollow = classify.nofollow_source(link, meta, header)
+            items.append(
+                CompetitorLink(
+                    site=reader.domain,
+                    competitor=competitor,
+                    page_url=fetch.final_url,
+                    target_url=link.url,
+                    follow=nofollow is None,
+                    rel=" ".join(link.rel) or None,
+                    nofollow_source=nofollow,
+                    anchor=link.anchor,
+                )
             )
-    return list(found.values())
+            ref = BacklinkRef(0, competitor, fetch.final_url, link.url)
+            check = classify.check_page(ref, fetch, page, same)
+            items.append(Discovery(competitor, fetch.final_url, link.url, None, check, source))
+    return items
 
 
 def read_discovered(
@@ -259,7 +271,7 @@ def read_discovered(
                 Discovery(reader.domain, fetch.final_url, same[0].url, None, check, source)
             )
     if not host_on_domain(host_of(fetch.final_url), reader.domain):
-        items.extend(_competitor_links(reader, fetch, page))
+        items.extend(_competitor_links(reader, fetch, page, source))
     known_checks = [item for item in items if isinstance(item, Check)]
     removed = any(check.reason is Reason.LINK_REMOVED for check in known_checks)
     terms, row = mentions_on(
@@ -271,8 +283,9 @@ def read_discovered(
         "link_removed" if removed else None,
         wants_contacts,
     )
-    for check in known_checks:
-        check.mentions = terms
+    rival_checks = [i.check for i in items if isinstance(i, Discovery) and i.site != reader.domain]
+    for check in known_checks + rival_checks:
+        check.mentions = terms  # competitors' pages too: read for the site's brand
     if row is not None:
         items.append(row)
     return items

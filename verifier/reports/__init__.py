@@ -36,6 +36,7 @@ from verifier.reports.anchors import ANCHORS, categorize
 from verifier.reports.backlinks import BACKLINKS
 from verifier.reports.changes import CHANGES, UNREACHABLE
 from verifier.reports.domains import FOLLOW_RATIO, REFERRING_DOMAINS
+from verifier.reports.gap import COMPETITORS, GAP, INTERSECT
 from verifier.reports.mentions import COMPETITOR_LINKS, MENTIONS, OUTREACH
 from verifier.reports.reclaim import BROKEN_TARGETS, LOST
 from verifier.reports.referrals import REFERRALS
@@ -66,6 +67,9 @@ BUILTIN: tuple[Report, ...] = (
     MENTIONS,
     OUTREACH,
     COMPETITOR_LINKS,
+    GAP,
+    INTERSECT,
+    COMPETITORS,
     REFERRALS,
 )
 for _report in BUILTIN:
@@ -78,10 +82,13 @@ __all__ = [
     "BUILTIN",
     "CHANGES",
     "COMMON_PARAMS",
+    "COMPETITORS",
     "COMPETITOR_LINKS",
     "EXTENSION_MODULES",
     "FOLLOW_RATIO",
     "FORMATS",
+    "GAP",
+    "INTERSECT",
     "LOST",
     "MENTIONS",
     "OUTREACH",

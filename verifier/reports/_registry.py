@@ -45,8 +45,9 @@ class Option:
     name: str  # snake_case, e.g. "exact_threshold"
     help: str
     choices: tuple[str, ...] = ()
-    type: type = str  # str, int or float
+    type: type = str  # str, int, float or bool (a flag)
     default: str | int | float | None = None
+    multiple: bool = False  # repeatable: the SQL gets a JSON array (NULL when not given)
 
     @property
     def flag(self) -> str:

@@ -92,11 +92,17 @@ def write_csv(
     `raw` writes the values exactly as they are, for pipes.
     """
     csv.writer(out, lineterminator=lineterminator).writerow(columns)
+    rows = ([_joined(value) for value in row] for row in rows)  # lazily, row by row
     if raw:
         csv.writer(out, lineterminator=lineterminator).writerows(rows)
         return
     writer = csv.writer(out, lineterminator=lineterminator, quoting=csv.QUOTE_ALL)
-    writer.writerows([csv_cell(value) for value in row] for row in rows)  # lazily, row by row
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
+
+
+def _joined(value: object) -> object:
+    """A list (e-mail addresses, competitors) as one cell, "a, b", not Python's repr."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def render_csv(
