@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from sqlite_utils import Database
 
 from crawler.commands.notify import alert, notify_options
 from crawler.commands.options import (
@@ -16,7 +17,8 @@ from crawler.commands.options import (
     start_run,
 )
 from crawler.notify import Alerting
-from verifier.crawl import DomainListError, read_domain_file
+from verifier import reports
+from verifier.crawl import DomainListError, read_domain_file, read_domain_list
 from verifier.store import crawls, runs, storage
 
 #: The keys of each domain's line in `--json`: a public contract.
@@ -32,7 +34,18 @@ SUMMARY_KEYS = (
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--from-gap",
+    is_flag=True,
+    help="Crawl the domains of `report gap` (they link to competitors, not to us) instead"
+    " of FILE: each from its home page and its best page to pitch.",
+)
+@click.option(
+    "--min-competitors",
+    type=click.IntRange(min=1),
+    help="With --from-gap: competitors a domain must link to (as `report gap`).",
+)
 @click.option(
     "--max-pages",
     type=click.IntRange(min=1),
@@ -65,7 +78,9 @@ SUMMARY_KEYS = (
 @site_option
 @db_option
 def crawl(
-    file: str,
+    file: str | None,
+    from_gap: bool,
+    min_competitors: int | None,
     max_pages: int,
     max_depth: int,
     no_sitemaps: bool,
@@ -100,6 +115,7 @@ def crawl(
     Example:
         backcheck crawl domains.txt --max-pages 100 --max-depth 2
         backcheck crawl prospects.txt --json --processes 2 > crawl.json
+        backcheck crawl --from-gap --min-competitors 2 --max-pages 50
     """
     from crawler import runner
     from crawler.console import Console, run_spider, use_run_log
@@ -109,22 +125,33 @@ def crawl(
         settings = runner.build_settings(parsed)
     except runner.SettingError as exc:
         raise click.UsageError(str(exc)) from exc
-    try:
-        entries, bad = read_domain_file(file)
-    except DomainListError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for line in bad:
-        click.echo(line.describe(file), err=True)
+    if from_gap == (file is not None):
+        raise click.UsageError("give a FILE of domains, or --from-gap (not both)")
+    if min_competitors is not None and not from_gap:
+        raise click.UsageError("--min-competitors goes with --from-gap")
     db = open_db(db_path)
     try:
         [domain] = storage.pick_sites(db, site, one=True)
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
+    source = file or "report gap"
+    try:
+        if file is not None:
+            entries, bad = read_domain_file(file)
+        else:
+            entries, bad = read_domain_list(gap_lines(db, domain, min_competitors))
+    except DomainListError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in bad:
+        click.echo(line.describe(source), err=True)
+    if from_gap and not entries:
+        click.echo(f"no gap domains for {domain}: nothing to crawl")
+        return
     started = start_run(db, [domain], new_run=new_run, kind="crawl")
     added = crawls.add_domains(db, started.run_id, entries)
     if not started.resumed and not entries:
         runs.finish_run(db, started.run_id, "failed", error="no domain to crawl")
-        raise click.ClickException(f"{file}: no domain to crawl")
+        raise click.ClickException(f"{source}: no domain to crawl")
     log = use_run_log(db, db_path, started.run_id, parsed, settings)
     verb = "resuming" if started.resumed else "starting"
     if not quiet:
@@ -172,5 +199,16 @@ def crawl(
     if summary.state != "finished":
         raise click.ClickException(
             f"crawl run {summary.run_id} was {summary.state} ({reason}); "
-            "`backcheck crawl FILE` resumes it"
+            f"`backcheck crawl {'--from-gap' if from_gap else 'FILE'}` resumes it"
         )
+
+
+def gap_lines(db: Database, site: str, min_competitors: int | None) -> list[str]:
+    """`report gap`'s domains as domain-list lines: each domain, then its best page."""
+    rows = reports.run(db, reports.GAP, {"site": site, "min_competitors": min_competitors})
+    lines = []
+    for row in rows:
+        lines.append(row["referring_domain"])
+        if row["best_page"]:
+            lines.append(row["best_page"])
+    return lines
