@@ -22,6 +22,10 @@ _RIVALS = """
         where :competitor is null or j.value in (select value from json_each(:competitor))
     ), scope as (
         select site, count(*) as named from rivals group by site
+    ), crawls as materialized (
+        -- discovery's crawl runs of the sites: their pages were read for the brand
+        select r.id, c.site from chosen c join runs r
+        on r.kind = 'crawl' and r.sites = json_array(c.site)
     )"""
 
 #: Per referring domain, the live links to the competitors: one pass over the partial
@@ -31,7 +35,7 @@ _DOMAINS = """
         select r.site, r.competitor, b.referring_domain, b.follow, b.authority,
                b.authority_source
         from rivals r
-        join backlinks b indexed by idx_backlinks_live_by_domain on b.site = r.competitor
+        cross join backlinks b indexed by idx_backlinks_live_by_domain on b.site = r.competitor
         where b.status = 'live'
     ), domains as (
         -- the only max() of this select: authority_source comes from its row
@@ -65,16 +69,16 @@ _BEST_PAGE = """
 #: mentions) and none does; NULL when none was read.
 _MENTIONS_BRAND = """
     case
-        when exists (select 1 from mention_pages mp join mentions m
-                     on m.site = mp.site and m.page_key = mp.page_key
+        when exists (select 1 from mention_pages mp
                      where mp.site = d.site and mp.domain = d.referring_domain
-                       and m.kind in ('text', 'title')) then 1
+                       and exists (select 1 from mentions m
+                                   where m.site = mp.site and m.page_key = mp.page_key
+                                     and m.kind in ('text', 'title'))) then 1
         when exists (select 1 from mention_pages mp
                      where mp.site = d.site and mp.domain = d.referring_domain)
-          or exists (select 1 from crawl_pages p
-                     where p.domain = d.referring_domain and p.ok and p.run_id in (
-                         select r.id from runs r where r.kind = 'crawl'
-                           and r.sites = json_array(d.site)))
+          or exists (select 1 from crawls r join crawl_pages p
+                     on p.run_id = r.id and p.domain = d.referring_domain
+                     where r.site = d.site and p.ok)
           or exists (select 1 from backlinks b indexed by idx_backlinks_by_domain
                      join checks c on c.id = b.last_check_id
                      where b.site in (select d.site union all
