@@ -129,6 +129,8 @@ def _option(option: reports.Option) -> click.Option:
             [option.flag, option.name], multiple=True, metavar="VALUE", help=option.help
         )
     kind: Any = click.Choice(option.choices) if option.choices else option.type
+    if option.minimum is not None:
+        kind = click.IntRange(min=option.minimum)
     return click.Option(
         [option.flag, option.name],
         type=kind,

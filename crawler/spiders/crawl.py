@@ -193,7 +193,8 @@ class CrawlSpider(scrapy.Spider):
             yield from self._advance(progress)
             return
         known = storage.backlinks_on_page(self.db, self.site, fetch.final_url)
-        seen = visit(fetch, self.reader, domain, known, self.wants_contacts)
+        rivals = storage.rivals_on_page(self.db, self.reader.competitors, fetch.final_url)
+        seen = visit(fetch, self.reader, domain, known, self.wants_contacts, rivals)
         yield from self.contact_pages.follow(seen.items)
         # Links past the depth cap are refused, and remembered as `depth_limit`.
         added = [link for link in seen.links if progress.frontier.add(link, depth + 1) is None]

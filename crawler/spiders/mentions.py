@@ -130,6 +130,7 @@ class MentionsSpider(scrapy.Spider):
         fetch = fetch_from(response)
         self.crawler.stats.inc_value("backcheck/pages_read")
         known = storage.backlinks_on_page(self.db, self.site, fetch.requested_url)
+        rivals = storage.rivals_on_page(self.db, self.reader.competitors, fetch.requested_url)
         items = reading.read_discovered(
             fetch,
             self.reader,
@@ -137,6 +138,7 @@ class MentionsSpider(scrapy.Spider):
             known,
             follow_redirects=True,
             wants_contacts=self.wants_contacts,
+            rivals=rivals,
         )
         return self.contact_pages.follow(items)
 

@@ -93,11 +93,7 @@ async def backout(crawler: Crawler) -> None:
 
 def site_readers(db: Database, sites: list[str]) -> dict[str, SiteReader]:
     """What discovery looks for on a page, per site: brand terms, excludes, competitors.
-
-    A competitor among `sites` (`verify --competitors`) maps to its site's reader: the
-    pages that link to a competitor are read for the site's brand (`report gap`'s
-    mentions_brand, and outreach targets), never for the competitor's.
-    """
+    Competitors among `sites` (`verify --competitors`) have none: see `rival_readers`."""
     readers = {}
     for domain in sites:
         if storage.is_competitor(db, domain):
@@ -106,11 +102,21 @@ def site_readers(db: Database, sites: list[str]) -> dict[str, SiteReader]:
         readers[domain] = SiteReader.build(
             profile.domain, profile.brands, profile.excludes, profile.competitors
         )
-    for reader in list(readers.values()):
-        for rival in reader.competitors:
-            if rival in sites:
-                readers.setdefault(rival, reader)
     return readers
+
+
+def rival_readers(
+    readers: dict[str, SiteReader], sites: list[str]
+) -> dict[str, tuple[SiteReader, ...]]:
+    """Per competitor among `sites`, the readers of the sites it competes with: a page
+    that links to a competitor is read for those sites' brands (`report gap`'s
+    mentions_brand, outreach targets), never for the competitor's."""
+    rivals: dict[str, tuple[SiteReader, ...]] = {}
+    for reader in readers.values():
+        for rival in reader.competitors:
+            if rival in sites and rival not in readers:
+                rivals[rival] = (*rivals.get(rival, ()), reader)
+    return rivals
 
 
 class ContactPages:

@@ -31,6 +31,7 @@ from crawler.spiders.plumbing import (
     failed_fetch,
     fetch_from,
     is_true,
+    rival_readers,
     site_readers,
 )
 from verifier import database
@@ -72,6 +73,7 @@ class VerifySpider(scrapy.Spider):
         self.run_id = None if run_id is None else int(run_id)
         self.sites: list[str] = []
         self.readers: dict[str, reading.SiteReader] = {}  # set in from_crawler
+        self.rivals: dict[str, tuple[reading.SiteReader, ...]] = {}
         self.linked_pages = True
         self.contact_pages = ContactPages(self.db)
         self.wants_contacts = contacts_wanted(self.db)
@@ -114,6 +116,7 @@ class VerifySpider(scrapy.Spider):
         crawler.signals.connect(spider.closed_run, signal=signals.spider_closed)
         if crawler.settings.getbool("BACKCHECK_READ_MENTIONS"):
             spider.readers = site_readers(spider.db, spider.sites)
+            spider.rivals = rival_readers(spider.readers, spider.sites)
         spider.linked_pages = crawler.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
         return spider
 
@@ -203,7 +206,12 @@ class VerifySpider(scrapy.Spider):
         # (GIL hand-offs cost more than the GIL-free lxml parse saves).
         self.crawler.stats.inc_value(PAGES_STAT)
         items = reading.read_verified(
-            fetch_from(response), refs, self.readers, self.linked_pages, self.wants_contacts
+            fetch_from(response),
+            refs,
+            self.readers,
+            self.linked_pages,
+            self.wants_contacts,
+            self.rivals,
         )
         return self.contact_pages.follow(items)
 

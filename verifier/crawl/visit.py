@@ -31,17 +31,24 @@ def visit(
     scope: str,
     known: Sequence[BacklinkRef] = (),
     wants_contacts: WantsContacts = always,
+    rivals: Sequence[BacklinkRef] = (),
 ) -> Visit:
     """Read a crawled page once: discovery's items, and its links within `scope`.
 
     An error answer, a page that is not HTML, or one that redirected off the
     scope's registered domain is no page of the crawl: only its known backlinks
-    get their checks.
+    get their checks (`known` the site's, `rivals` its competitors').
     """
     if classify.status_reason(fetch) is not None:
-        return Visit(read_discovered(fetch, reader, "crawl", known, wants_contacts=wants_contacts))
+        return Visit(
+            read_discovered(
+                fetch, reader, "crawl", known, wants_contacts=wants_contacts, rivals=rivals
+            )
+        )
     page = pages.parse(fetch)
-    items = read_discovered(fetch, reader, "crawl", known, page, wants_contacts=wants_contacts)
+    items = read_discovered(
+        fetch, reader, "crawl", known, page, wants_contacts=wants_contacts, rivals=rivals
+    )
     if not host_on_domain(host_of(fetch.final_url), scope):
         return Visit(items)
     links = list(dict.fromkeys(link.url for link in pages.links_to(page, scope)))

@@ -13,7 +13,7 @@ Pages on the site itself and pages that answer an error are never mentions.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -146,14 +146,20 @@ def read_verified(
     readers: dict[str, SiteReader],
     linked_pages: bool = True,
     wants_contacts: WantsContacts = always,
+    rivals: Mapping[str, Sequence[SiteReader]] | None = None,
 ) -> list[Item]:
     """`classify.check_fetch` plus mentions: each check says how many terms its page holds.
 
     With `linked_pages` False, a page that links to the site is not read for
     mentions (its checks say None): what verify needs mentions for (lost links,
-    outreach) is on the pages that do not link.
+    outreach) is on the pages that do not link. A competitor's backlink (`rivals`:
+    competitor -> the readers of the sites it competes with) has its page read for
+    each of those sites' brands (a mention is stored per site); its check holds the
+    most terms one of them found (not None: the page was read).
     """
-    wanted = list({id(r): r for r in (readers.get(ref.site) for ref in refs) if r}.values())
+    rivals = rivals or {}
+    readers_of = {ref.site: _readers_of(ref.site, readers, rivals) for ref in refs}
+    wanted = list({r.domain: r for group in readers_of.values() for r in group}.values())
     page, found = classify.read_fetch(fetch, refs, needs_body(wanted) if wanted else None)
     items: list[Item] = list(found)
     if page is None:
@@ -161,12 +167,13 @@ def read_verified(
     # Per site read for: its own checks, and its competitors' (read for the site's brand).
     groups: dict[str, tuple[SiteReader, list[Check], list[Check]]] = {}
     for ref, check in zip(refs, found, strict=False):
-        reader = readers.get(ref.site)
-        if reader is None or not isinstance(check, Check):
+        owners = readers_of[ref.site]
+        if not isinstance(check, Check):
             continue
-        own, rivals = groups.setdefault(reader.domain, (reader, [], []))[1:]
-        (own if ref.site == reader.domain else rivals).append(check)
-    for reader, own, rivals in groups.values():
+        for reader in owners:
+            own, others = groups.setdefault(reader.domain, (reader, [], []))[1:]
+            (own if ref.site == reader.domain else others).append(check)
+    for reader, own, others in groups.values():
         removed = any(c.reason is Reason.LINK_REMOVED for c in own)
         links = any(c.link_count for c in own) or (
             not own and bool(pages.links_to(page, reader.domain))
@@ -182,18 +189,60 @@ def read_verified(
             "link_removed" if removed else None,
             wants_contacts,
         )
-        for check in own + rivals:
+        for check in own:
             check.mentions = terms
+        for check in others:  # read for each site it competes with: the most terms found
+            check.mentions = max(terms or 0, check.mentions or 0) if terms is not None else None
         if row is not None:
             items.append(row)
     return items
 
 
-def _competitor_links(
-    reader: SiteReader, fetch: Fetch, page: pages.Page, source: str
+def _readers_of(
+    site: str, readers: Mapping[str, SiteReader], rivals: Mapping[str, Sequence[SiteReader]]
+) -> Sequence[SiteReader]:
+    reader = readers.get(site)
+    return (reader,) if reader is not None else rivals.get(site, ())
+
+
+def _discoveries(
+    domain: str,
+    fetch: Fetch,
+    page: pages.Page,
+    links: Sequence[Link],
+    known: Sequence[BacklinkRef],
+    source: str,
 ) -> list[Item]:
-    """Links to competitors, per target: the row `report competitor-links` lists, and the
-    competitor's backlink with a full check (`report gap` reads those)."""
+    """New backlinks of `domain` (the site or a competitor) on the page: one per target
+    that no known backlink of the page covers. A known backlink that takes any link to
+    the domain (no target) covers the page: nothing is added beside it."""
+    if not links or any(ref.target_url is None for ref in known):
+        return []
+    # A known backlink's target as the verdict compares it (scheme, www., slash …).
+    known_targets = {compare_key(ref.target_url) for ref in known if ref.target_url}
+    by_target: dict[str, list[Link]] = {}
+    for link in links:
+        by_target.setdefault(identity_key(link.url), []).append(link)
+    found: list[Item] = []
+    for same in by_target.values():
+        if compare_key(same[0].url) in known_targets:
+            continue
+        ref = BacklinkRef(0, domain, fetch.final_url, same[0].url)
+        check = classify.check_page(ref, fetch, page, same)
+        found.append(Discovery(domain, fetch.final_url, same[0].url, None, check, source))
+    return found
+
+
+def _competitor_links(
+    reader: SiteReader,
+    fetch: Fetch,
+    page: pages.Page,
+    source: str,
+    rivals: Sequence[BacklinkRef],
+) -> list[Item]:
+    """Links to competitors: a row per target for `report competitor-links`, and the
+    competitors' backlinks (`report gap`): new ones with a full check, beside the checks
+    of those already known on the page (`rivals`)."""
     meta = meta_directives(page.meta_robots)
     header = header_directives(fetch.x_robots_tag)
     items: list[Item] = []
@@ -201,27 +250,26 @@ def _competitor_links(
     for competitor in reader.competitors:
         if host_on_domain(page_host, competitor):
             continue  # a competitor's own page: its internal links are not links to it
-        by_target: dict[str, list[Link]] = {}
-        for link in pages.links_to(page, competitor):
-            by_target.setdefault(identity_key(link.url), []).append(link)
-        for same in by_target.values():
-            link = same[0]
+        links = pages.links_to(page, competitor)
+        rows: dict[str, CompetitorLink] = {}
+        for link in links:
+            key = identity_key(link.url)
+            if key in rows:
+                continue
             nofollow = classify.nofollow_source(link, meta, header)
-            items.append(
-                CompetitorLink(
-                    site=reader.domain,
-                    competitor=competitor,
-                    page_url=fetch.final_url,
-                    target_url=link.url,
-                    follow=nofollow is None,
-                    rel=" ".join(link.rel) or None,
-                    nofollow_source=nofollow,
-                    anchor=link.anchor,
-                )
+            rows[key] = CompetitorLink(
+                site=reader.domain,
+                competitor=competitor,
+                page_url=fetch.final_url,
+                target_url=link.url,
+                follow=nofollow is None,
+                rel=" ".join(link.rel) or None,
+                nofollow_source=nofollow,
+                anchor=link.anchor,
             )
-            ref = BacklinkRef(0, competitor, fetch.final_url, link.url)
-            check = classify.check_page(ref, fetch, page, same)
-            items.append(Discovery(competitor, fetch.final_url, link.url, None, check, source))
+        items.extend(rows.values())
+        known = [ref for ref in rivals if ref.site == competitor]
+        items.extend(_discoveries(competitor, fetch, page, links, known, source))
     return items
 
 
@@ -233,11 +281,13 @@ def read_discovered(
     page: pages.Page | None = None,
     follow_redirects: bool = False,
     wants_contacts: WantsContacts = always,
+    rivals: Sequence[BacklinkRef] = (),
 ) -> list[Item]:
     """A page read by discovery: checks of its known backlinks, new backlinks, competitor
-    links and mentions. `known` are the site's backlinks already on this page; `page`
-    the page parsed whole, when the caller has it already. With `follow_redirects`,
-    a page that redirects to another site is read where it landed (lists, feeds).
+    links and mentions. `known` are the site's backlinks already on this page, `rivals`
+    its competitors'; `page` the page parsed whole, when the caller has it already. With
+    `follow_redirects`, a page that redirects to another site is read where it landed
+    (lists, feeds).
 
     A known backlink that takes any link to the site (no target) covers the page:
     no other backlink is added beside it.
@@ -246,33 +296,23 @@ def read_discovered(
     if early is Reason.REDIRECTED_AWAY and fetch.status == 200 and follow_redirects:
         # A listed page that moved to another site (a shortener, a feed proxy, a site
         # move): its known backlinks are lost as always, and the page it became is read.
-        moved = [classify.check_page(ref, fetch, None) for ref in known]
+        moved = [classify.check_page(ref, fetch, None) for ref in (*known, *rivals)]
         here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
         return moved + read_discovered(here, reader, source, wants_contacts=wants_contacts)
     if early is not None:
-        return [classify.check_page(ref, fetch, None) for ref in known]
+        return [classify.check_page(ref, fetch, None) for ref in (*known, *rivals)]
     if page is None:
         page = pages.parse(fetch)
     items: list[Item] = [classify.check_page(ref, fetch, page) for ref in known]
-    links = pages.links_to(page, reader.domain)
-    covered = any(ref.target_url is None for ref in known)
-    if links and not covered and not host_on_domain(host_of(fetch.final_url), reader.domain):
-        # A known backlink's target as the verdict compares it (scheme, www., slash …).
-        known_targets = {compare_key(ref.target_url) for ref in known if ref.target_url}
-        by_target: dict[str, list[Link]] = {}
-        for link in links:
-            by_target.setdefault(identity_key(link.url), []).append(link)
-        for same in by_target.values():
-            if compare_key(same[0].url) in known_targets:
-                continue
-            ref = BacklinkRef(0, reader.domain, fetch.final_url, same[0].url)
-            check = classify.check_page(ref, fetch, page, same)
-            items.append(
-                Discovery(reader.domain, fetch.final_url, same[0].url, None, check, source)
-            )
-    if not host_on_domain(host_of(fetch.final_url), reader.domain):
-        items.extend(_competitor_links(reader, fetch, page, source))
     known_checks = [item for item in items if isinstance(item, Check)]
+    rival_checks = [classify.check_page(ref, fetch, page) for ref in rivals]
+    items.extend(rival_checks)
+    links = pages.links_to(page, reader.domain)
+    if not host_on_domain(host_of(fetch.final_url), reader.domain):
+        items.extend(_discoveries(reader.domain, fetch, page, links, known, source))
+        competitor_items = _competitor_links(reader, fetch, page, source, rivals)
+        items.extend(competitor_items)
+        rival_checks += [i.check for i in competitor_items if isinstance(i, Discovery)]
     removed = any(check.reason is Reason.LINK_REMOVED for check in known_checks)
     terms, row = mentions_on(
         reader,
@@ -283,7 +323,6 @@ def read_discovered(
         "link_removed" if removed else None,
         wants_contacts,
     )
-    rival_checks = [i.check for i in items if isinstance(i, Discovery) and i.site != reader.domain]
     for check in known_checks + rival_checks:
         check.mentions = terms  # competitors' pages too: read for the site's brand
     if row is not None:

@@ -48,6 +48,7 @@ class Option:
     type: type = str  # str, int, float or bool (a flag)
     default: str | int | float | None = None
     multiple: bool = False  # repeatable: the SQL gets a JSON array (NULL when not given)
+    minimum: int | None = None  # the smallest value an int option takes
 
     @property
     def flag(self) -> str:

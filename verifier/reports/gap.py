@@ -150,6 +150,7 @@ GAP = Report(
             "min_competitors",
             "Competitors a domain must link to (default: 2, or 1 when the site has one).",
             type=int,
+            minimum=1,
         ),
         Option(
             "followed_only",

@@ -328,6 +328,11 @@ def upsert_backlink(
     return int(cursor.lastrowid or 0), True
 
 
+def rivals_on_page(db: Database, competitors: Sequence[str], url: str) -> list[BacklinkRef]:
+    """The competitors' known backlinks whose referring page is `url`."""
+    return [ref for rival in competitors for ref in backlinks_on_page(db, rival, url)]
+
+
 def backlinks_on_page(db: Database, site: str, url: str) -> list[BacklinkRef]:
     """The site's known backlinks whose referring page is `url`."""
     rows = db.execute(
