@@ -707,3 +707,35 @@ def test_linking_pages_can_be_left_out_of_mention_reading() -> None:
     # A page without the link is read either way: that is where mentions serve.
     lost = read_verified(make_fetch("<p>Acme</p>"), [ref(TARGET, 7)], READERS, linked_pages=False)
     assert [c.mentions for c in checks(lost)] == [1] and rows(lost)
+
+
+def test_read_verified_reads_a_competitors_page_for_the_sites_brand_and_links() -> None:
+    """`verify --competitors`: a page fetched for a competitor's backlink only is read for
+    the site's brand (the check counts the terms) and a link to the site there is a new
+    backlink of the site; a page already checked for the site's own backlink is not."""
+    rival = '<a href="https://rival.com/">Rival</a>'
+    page = make_fetch(f"<p>Acme beats Rival: {rival} {LINK}</p>")
+    rivals = {"rival.com": (READER,)}
+    items = read_verified(page, [ref("https://rival.com/", 7, "rival.com")], READERS, rivals=rivals)
+    assert [(c.backlink_id, c.status, c.mentions) for c in checks(items)] == [(7, Status.LIVE, 1)]
+    [new] = found(items)
+    assert (new.site, new.target_url, new.source, new.check.status) == (
+        SITE,
+        TARGET,
+        "verify",
+        Status.LIVE,
+    )
+    both = read_verified(
+        page, [ref(), ref("https://rival.com/", 7, "rival.com")], READERS, rivals=rivals
+    )
+    assert found(both) == []
+    assert [(c.backlink_id, c.mentions) for c in checks(both)] == [(1, 1), (7, 1)]
+
+
+def test_read_verified_a_shared_competitor_is_read_for_each_sites_brand() -> None:
+    beta = SiteReader.build("beta.org", ["Beta"], (), ["rival.com"])
+    page = make_fetch('<p>Beta likes <a href="https://rival.com/">Rival</a>.</p>')
+    rivals = {"rival.com": (READER, beta)}
+    items = read_verified(page, [ref("https://rival.com/", 7, "rival.com")], READERS, rivals=rivals)
+    assert [(c.backlink_id, c.mentions) for c in checks(items)] == [(7, 1)]
+    assert [(r.site, terms(r)) for r in rows(items)] == [("beta.org", [("Beta", "text")])]

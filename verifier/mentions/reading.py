@@ -175,9 +175,13 @@ def read_verified(
             (own if ref.site == reader.domain else others).append(check)
     for reader, own, others in groups.values():
         removed = any(c.reason is Reason.LINK_REMOVED for c in own)
-        links = any(c.link_count for c in own) or (
-            not own and bool(pages.links_to(page, reader.domain))
-        )
+        links = any(c.link_count for c in own)
+        if not own and not host_on_domain(host_of(fetch.final_url), reader.domain):
+            # Read for a competitor's backlinks only: a link to the site there is a new
+            # backlink of the site (so `report gap` does not pitch a domain that links).
+            found_links = pages.links_to(page, reader.domain)
+            items.extend(_discoveries(reader.domain, fetch, page, found_links, (), "verify"))
+            links = bool(found_links)
         if links and not linked_pages:
             continue
         terms, row = mentions_on(
