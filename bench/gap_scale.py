@@ -11,8 +11,9 @@ bench/reports_scale.py with 3 competitors of 1M links each. This script
    `import --competitor` and one `verify --competitors` run leave them: a vendor row each
    (Ahrefs DR, Moz DA, Semrush page AS: the authority triggers run), one check each
    (85 % live, 10 % lost, 5 % unreachable; 65 % of live links followed; the page read for
-   mentions in 1 check of 20), on referring domains drawn with a skew from the site's own
-   100,000 and 100,000 more that only competitors have; a brand mention on 2,000 domains;
+   mentions in 1 check of 20), on ~40,000 referring domains each (25 links per domain on
+   average, skewed), half of them among the site's own 100,000, half among 100,000 that
+   only competitors have, popular ones shared; a brand mention on 2,000 domains;
 3. times each variant as `bench.reports_scale` times a report (fresh connection,
    `run_report`, `render_json`, best of 3).
 
@@ -58,6 +59,7 @@ def add_competitors(path: Path, links: int) -> dict[str, int]:
     con = db.conn
     ours_count = con.execute("select count(distinct referring_domain) from backlinks").fetchone()
     pool = _domains(max(1000, ours_count[0]))
+    half = len(pool) // 2  # the site's referring domains, then as many that only rivals have
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     run_id = con.execute(
         "insert into runs (started_at, finished_at, state, sites, kind, stats)"
@@ -71,9 +73,19 @@ def add_competitors(path: Path, links: int) -> dict[str, int]:
         vendor, column = VENDORS[number % len(VENDORS)]
         seen: set[tuple[str, str]] = set()
         backlinks, sources, checks = [], [], []
+        # A big site's profile: ~25 links per referring domain (Ahrefs' figures for sites
+        # with a million backlinks), half of the domains also the site's; popular domains
+        # are shared by the competitors (drawn with a skew from both halves).
+        count = max(10, links // 25)
+        chosen = list(
+            dict.fromkeys(
+                pool[int(half * rng.random() ** 2) + (half if k % 2 else 0)]
+                for k in range(count * 3)
+            )
+        )[:count]
         while len(seen) < links:
-            # skewed: a few big domains carry many links, most carry a handful
-            host, domain = pool[int(len(pool) * rng.random() ** 1.6)]
+            # skewed again: a few domains carry many links, most carry a handful
+            host, domain = chosen[int(len(chosen) * rng.random() ** 2.5)]
             url = f"https://{host}/p/{rng.randrange(40)}-{len(seen) % 97}"
             target = f"https://{rival}/{'' if rng.random() < 0.5 else 'product'}"
             key = (identity_key(url), identity_key(target))
