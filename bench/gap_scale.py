@@ -11,9 +11,10 @@ bench/reports_scale.py with 3 competitors of 1M links each. This script
    `import --competitor` and one `verify --competitors` run leave them: a vendor row each
    (Ahrefs DR, Moz DA, Semrush page AS: the authority triggers run), one check each
    (85 % live, 10 % lost, 5 % unreachable; 65 % of live links followed; the page read for
-   mentions in 1 check of 20), on ~40,000 referring domains each (25 links per domain on
-   average, skewed), half of them among the site's own 100,000, half among 100,000 that
-   only competitors have, popular ones shared; a brand mention on 2,000 domains;
+   the brand as `verify --competitors` reads it, except half of the failed fetches), on
+   ~40,000 referring domains each (25 links per domain on average, skewed), half of them
+   among the site's own 100,000, half among 100,000 that only competitors have, popular
+   ones shared; a brand mention on 2,000 domains;
 3. times each variant as `bench.reports_scale` times a report (fresh connection,
    `run_report`, `render_json`, best of 3).
 
@@ -127,7 +128,8 @@ def add_competitors(path: Path, links: int) -> dict[str, int]:
                     authority if column == "domain_authority" else None,
                 )
             )
-            mentions = (1 if rng.random() < 0.2 else 0) if rng.random() < 0.05 else None
+            # verify --competitors reads each page for the brand (None: a failed read)
+            mentions = None if status != "live" and rng.random() < 0.5 else 0
             checks.append((check_id, run_id, next_id, stamp, status, follow, mentions))
             next_id += 1
             check_id += 1

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -31,6 +32,7 @@ from crawler.commands.referrals import REFERRAL_FORMATS, format_hint, import_ref
 from crawler.commands.report import report
 from crawler.commands.runs import runs as runs_command
 from crawler.commands.serve import serve
+from crawler.commands.worker import redis_option, worker
 from crawler.notify import Alerting
 from verifier.store import runs, storage
 from verifier.verdict.urls import SiteError, check_site
@@ -246,6 +248,7 @@ def import_(
     help="Crawler processes, each owning the pages of some referring domains "
     "[default: the number of cores; one for runs under 100 backlinks per process].",
 )
+@redis_option(required=False)
 @notify_options
 @console_options
 @site_option
@@ -260,6 +263,7 @@ def verify(
     new_run: bool,
     competitors: bool,
     processes: int | None,
+    redis_url: str | None,
     alerting: Alerting,
     verbose: bool,
     quiet: bool,
@@ -281,6 +285,11 @@ def verify(
     BACKCHECK_RECHECK_*), most valuable first; nothing due prints "nothing due"
     and exits 0 without starting a run. One run at a time per database.
 
+    With --redis URL, this machine keeps the database and `backcheck worker`s
+    on any machines fetch the pages: the run's pages go to the shared queue,
+    the workers' checks come back and are written here, and the run ends when
+    every backlink has its check (see "Running on several machines").
+
     \b
     Exit codes: 0 done (even with lost links), 1 error or a degraded run
     (the crawler could not reach the web: backlinks keep their last verdict),
@@ -293,6 +302,7 @@ def verify(
         backcheck verify --processes 4 --quiet
         backcheck verify --due --max-time 2h --limit 50000
         backcheck verify --competitors
+        backcheck verify --redis redis://queue.example.internal:6379/0 --json
     """
     from crawler import outage, recheck, runner
     from crawler.console import Console, run_spider, use_run_log
@@ -305,6 +315,10 @@ def verify(
         settings = runner.build_settings(parsed, log_level)
     except runner.SettingError as exc:
         raise click.UsageError(str(exc)) from exc
+    redis_url = redis_url or settings.get("BACKCHECK_REDIS_URL") or None
+    if redis_url and (max_time or processes):
+        raise click.UsageError("--max-time and --processes do not apply with --redis yet")
+    server = _redis(redis_url) if redis_url else None
     db = open_db(db_path)
     try:
         sites = storage.pick_sites(db, site, one=False)
@@ -329,10 +343,17 @@ def verify(
     shards = processes or min(
         os.cpu_count() or 1, max(1, started.pending // runner.MIN_PAGES_PER_PROCESS)
     )
-    total = 0 if quiet else runs.pending_page_count(db, started.run_id)
-    reasons, stats = run_spider(
-        db_path, started.run_id, parsed, settings, shards, Console(verbose, quiet), total
-    )
+    if server is not None:  # no crawler process here: the workers fetch, this one writes
+        from crawler.cluster import owner
+
+        shards = 0
+        runner.console_log(Console(verbose, quiet).level)
+        reason = owner.verify(db, db_path, started.run_id, server, settings, quiet)
+    else:
+        total = 0 if quiet else runs.pending_page_count(db, started.run_id)
+        reasons, stats = run_spider(
+            db_path, started.run_id, parsed, settings, shards, Console(verbose, quiet), total
+        )
     if shards > 1:
         reason = ", ".join(sorted(set(reasons)))
         if set(reasons) <= runs.DONE_REASONS:
@@ -343,7 +364,7 @@ def verify(
             outage.settle_run(db, started.run_id, stats, settings)  # or degraded
         else:
             runs.finish_run(db, started.run_id, "interrupted", stats, error=f"shards: {reason}")
-    else:
+    elif shards == 1:
         reason = reasons[0]
     summary = runs.summarize(db, started.run_id)
     if summary.state == "running":  # the crawl died before it could close the run
@@ -363,6 +384,15 @@ def verify(
         raise click.ClickException(outage.message(summary.run_id))
     if fail_on_lost and summary.newly_lost:
         sys.exit(EXIT_NEWLY_LOST)
+
+
+def _redis(url: str) -> Any:
+    from crawler.cluster.connection import ClusterError, connect
+
+    try:
+        return connect(url)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def summary_line(s: runs.RunSummary) -> str:
@@ -412,6 +442,7 @@ cli.add_command(mentions)
 cli.add_command(runs_command)
 cli.add_command(notify)
 cli.add_command(prune)
+cli.add_command(worker)
 
 
 def main() -> None:

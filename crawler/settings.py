@@ -140,3 +140,13 @@ BACKCHECK_PROGRESS_RECORD_S = 60.0
 # Set by `verify` for each crawler process: where it writes its progress counts.
 BACKCHECK_PROGRESS_FILE = ""
 EXTENSIONS = {"crawler.progress.ProgressFile": 500}
+
+# Scale-out over Redis (`verify --redis URL`, `backcheck worker --redis URL`; the README's
+# "Running on several machines"). BACKCHECK_REDIS_URL: the Redis server (redis://HOST:PORT/DB),
+# also `--redis` and env BACKCHECK_REDIS_URL; empty: verify crawls on this machine. Once the
+# shared queue is empty and no check came for REQUEUE_AFTER seconds, the owner pushes the
+# pages still lacking checks again (a worker may have died holding them), at most
+# MAX_REQUEUES times; then those backlinks get a crawl_error check.
+BACKCHECK_REDIS_URL = ""
+BACKCHECK_REDIS_MAX_REQUEUES = 3
+BACKCHECK_REDIS_REQUEUE_AFTER = 60.0

@@ -28,23 +28,27 @@ _RIVALS = """
         on r.kind = 'crawl' and r.sites = json_array(c.site)
     )"""
 
-#: Per referring domain, the live links to the competitors: one pass over the partial
-#: index of live links (it holds follow and authority), no backlinks row read.
+#: Per referring domain, the live links to the competitors: per competitor first, in the
+#: order of the partial index of live links (it holds follow and authority: no backlinks
+#: row is read, no sort: `sites` drives the loop in domain order), then per domain.
 _DOMAINS = """
-    links as (
-        select r.site, r.competitor, b.referring_domain, b.follow, b.authority,
-               b.authority_source
-        from rivals r
-        cross join backlinks b indexed by idx_backlinks_live_by_domain on b.site = r.competitor
-        where b.status = 'live'
-    ), domains as (
+    per_rival as (
         -- the only max() of this select: authority_source comes from its row
-        select site, referring_domain, count(distinct competitor) as competitor_count,
-               count(distinct case when follow then competitor end) as followed_competitors,
-               json_group_array(distinct competitor) as competitors,
-               count(*) as links, sum(coalesce(follow, 0)) as followed_links,
-               max(authority) as authority, authority_source
-        from links group by site, referring_domain
+        select s.domain as competitor, b.referring_domain, count(*) as links,
+               sum(coalesce(b.follow, 0)) as followed_links, max(b.authority) as authority,
+               b.authority_source
+        from sites s
+        cross join backlinks b indexed by idx_backlinks_live_by_domain on b.site = s.domain
+        where s.domain in (select competitor from rivals) and b.status = 'live'
+        group by s.domain, b.referring_domain
+    ), domains as (
+        select r.site, p.referring_domain, count(*) as competitor_count,
+               sum(p.followed_links > 0) as followed_competitors,
+               json_group_array(p.competitor) as competitors,
+               sum(p.links) as links, sum(p.followed_links) as followed_links,
+               max(p.authority) as authority, p.authority_source
+        from per_rival p join rivals r on r.competitor = p.competitor
+        group by r.site, p.referring_domain
     )"""
 
 #: The page to pitch on a domain: a followed competitor link first, then the most

@@ -14,7 +14,11 @@ LOST = Report(
     title="Lost backlinks to reclaim",
     sql=f"""
         with lost as (
-            select b.* from sites s
+            -- the columns used below only: this is kept in a temporary table
+            select b.site, b.id, b.source_url, b.target_url, b.source_key, b.referring_domain,
+                   b.expected_anchor, b.last_live, b.lost_since, b.reason, b.http_status,
+                   b.final_url, b.last_checked, b.last_check_id
+            from sites s
             cross join backlinks b indexed by idx_backlinks_site_status on b.site = s.domain
             where b.status = 'lost' and (:site is null or s.domain = :site)
               and s.role is not 'competitor'
@@ -23,16 +27,20 @@ LOST = Report(
             select s.backlink_id, max(s.domain_rating) as domain_rating,
                    max(s.trust_flow) as trust_flow, max(s.domain_authority) as domain_authority,
                    max(s.page_traffic) as page_traffic
-            from backlink_sources s
+            from backlink_sources s indexed by idx_backlink_sources_metrics
             where s.backlink_id in (select id from lost)
             group by s.backlink_id
         ), domain_live as materialized (
-            -- live links per referring domain, counted once per domain (not per lost link)
-            select d.site, d.referring_domain,
-                   (select count(*) from backlinks o indexed by idx_backlinks_live_by_domain
-                    where o.site = d.site and o.referring_domain = d.referring_domain
-                      and o.status = 'live') as live_links
-            from (select distinct site, referring_domain from lost) d
+            -- live links per referring domain, counted once per domain (not per lost link),
+            -- domain after domain in index order (the IN lists are sorted): one sweep of the
+            -- index, not a seek at random per domain. Sites and domains are matched apart,
+            -- so a pair of them may be counted that no lost link has (with several sites):
+            -- the join below ignores it
+            select o.site, o.referring_domain, count(*) as live_links
+            from backlinks o indexed by idx_backlinks_live_by_domain
+            where o.status = 'live' and o.site in (select site from lost)
+              and o.referring_domain in (select referring_domain from lost)
+            group by o.site, o.referring_domain
         ), found as (
             -- evidence: the checks' shared rows (le, ve), or their own columns (before m007)
             select l.*, lc.detail, vc.follow as was_followed,
@@ -56,8 +64,13 @@ LOST = Report(
             left join checks lc on lc.id = l.last_check_id
             left join checks vc indexed by idx_checks_backlink_id_checked_at
                 on vc.backlink_id = l.id and vc.checked_at = l.last_live and vc.status = 'live'
-            left join evidence le on le.id = lc.evidence_id
             left join evidence ve on ve.id = vc.evidence_id
+            -- the lost check's evidence only when the live one has no context (a link never
+            -- found live): a NULL id reads nothing
+            left join evidence le on le.id = case
+                when coalesce(vc.context_before, ve.context_before, lc.context_before) is null
+                  or coalesce(vc.context_after, ve.context_after, lc.context_after) is null
+                then lc.evidence_id end
             left join metrics m on m.backlink_id = l.id
             left join domain_live dl
                 on dl.site = l.site and dl.referring_domain = l.referring_domain

@@ -1,0 +1,278 @@
+"""The owner of a run over Redis (`verify --redis`): push its pages, collect its checks.
+
+The owner is the only process that opens the SQLite database. It pushes every
+page of the run that lacks a check into the shared scrapy-redis queue, writes
+the checks that workers send back (batched, through `runs.record_checks`, which
+keeps the first check of a backlink in a run: a result that arrives twice is
+written once), and ends the run when every backlink has its check.
+
+Delivery: a worker killed mid-page loses the requests it had popped. Once the
+queue is empty and no result came for BACKCHECK_REDIS_REQUEUE_AFTER seconds,
+the pages still lacking checks are pushed again, at most
+BACKCHECK_REDIS_MAX_REQUEUES times; then their backlinks get a `crawl_error`
+check that says so. A killed owner leaves the run `running`: the next
+`verify --redis` resumes it and pushes what still lacks a check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+
+from crawler import outage, progress, recheck
+from crawler.cluster import message
+from crawler.cluster.keys import open_key, results_key, run_key
+from crawler.cluster.scheduler import shared_queue
+from crawler.progress import STATUSES
+from crawler.spiders.worker import REFS, RUN, WorkerSpider
+from verifier.models import BacklinkRef, Check, Discovery, Reason
+from verifier.store import runs
+from verifier.verdict import classify
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from scrapy.settings import Settings
+    from sqlite_utils import Database
+
+logger = logging.getLogger(__name__)
+
+#: Results written per transaction, and seconds to wait for the first of a batch.
+BATCH = 500
+WAIT = 0.5
+#: Seconds between counts of what the run still lacks (a query over the run).
+COUNT_EVERY = 1.0
+#: Seconds the open-run key outlives its owner's last refresh (workers then may leave).
+OPEN_TTL = 120
+
+
+@dataclass(slots=True)
+class Tally:
+    """What the owner has collected so far (for progress and the run's stats)."""
+
+    results: int = 0
+    requeues: int = 0
+    given_up: int = 0
+    pushed: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+class Owner:
+    """Runs one run over Redis to its end; `run()` returns the finish reason."""
+
+    def __init__(
+        self,
+        db: Database,
+        db_path: str,
+        run_id: int,
+        server: Redis,
+        settings: Settings,
+        progress_file: Path | None = None,
+    ) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.server = server
+        self.settings = settings
+        self.progress_file = progress_file
+        started = db.execute("select started_at from runs where id = ?", [run_id]).fetchone()[0]
+        self.key = run_key(db_path, run_id, started)
+        self.spider = WorkerSpider()  # requests name its callbacks, as scrapy-redis stores them
+        self.queue = shared_queue(server, self.spider)
+        self.requeue_after = settings.getfloat("BACKCHECK_REDIS_REQUEUE_AFTER")
+        self.max_requeues = settings.getint("BACKCHECK_REDIS_MAX_REQUEUES")
+        self.max_failures = settings.getint("BACKCHECK_MAX_FAILURES")
+        self.policy = recheck.policy(settings)
+        self.tally = Tally()
+        self.total_pages = runs.pending_page_count(db, run_id)
+
+    def run(self) -> str:
+        self._refresh()
+        self.tally.pushed += self.push()
+        pending = self.total_pages
+        counted = quiet_since = time.monotonic()
+        while pending:
+            self._refresh()
+            if self.collect():
+                quiet_since = time.monotonic()
+            now = time.monotonic()
+            if now - counted >= COUNT_EVERY:
+                pending, counted = runs.pending_page_count(self.db, self.run_id), now
+                self._progress(pending)
+            if len(self.queue):  # not drained: workers are behind, or there are none yet
+                quiet_since = now
+            elif pending and now - quiet_since >= self.requeue_after:
+                if self.tally.requeues >= self.max_requeues:
+                    self.give_up()
+                    break
+                self.tally.requeues += 1
+                pushed = self.push()
+                logger.warning(
+                    "run %(run)s: no check for %(n)s pages after %(s)ss;"
+                    " re-queued (%(i)s of %(m)s)",
+                    {
+                        "run": self.run_id,
+                        "n": pushed,
+                        "s": self.requeue_after,
+                        "i": self.tally.requeues,
+                        "m": self.max_requeues,
+                    },
+                )
+                quiet_since = now
+        self.collect()
+        return "finished"
+
+    def push(self) -> int:
+        """Push every page of the run still lacking a check; returns how many."""
+        pushed = 0
+        failed: list[Check] = []
+        for refs in runs.pending_pages(self.db, self.run_id):
+            try:
+                request = self._request(refs)
+            except ValueError as exc:
+                failed += [
+                    classify.check_failure(r, Reason.CRAWL_ERROR, f"bad URL: {exc}") for r in refs
+                ]
+                continue
+            self.queue.push(request)
+            pushed += 1
+        if failed:
+            self._record(failed, [])
+        return pushed
+
+    def _request(self, refs: list[BacklinkRef]) -> scrapy.Request:
+        return scrapy.Request(
+            refs[0].source_url,
+            callback=self.spider.parse,
+            errback=self.spider.on_error,
+            meta={REFS: message.refs_to_meta(refs), RUN: self.key},
+            # Many pages redirect to one URL, and a page is fetched again in every run
+            # and re-queue: the shared dupefilter must not drop any of them.
+            dont_filter=True,
+        )
+
+    def collect(self) -> int:
+        """Write the results that have arrived (waiting up to WAIT s for the first)."""
+        key = results_key(self.key)
+        first = self.server.blpop([key], timeout=WAIT)
+        if first is None:
+            return 0
+        data = [first[1], *(self.server.lpop(key, BATCH - 1) or [])]
+        checks: list[Check] = []
+        discoveries: list[Discovery] = []
+        for raw in data:
+            try:
+                item = message.loads(raw)
+            except message.MessageError as exc:
+                logger.warning("run %(run)s: %(error)s", {"run": self.run_id, "error": exc})
+                continue
+            (checks if isinstance(item, Check) else discoveries).append(item)  # type: ignore[arg-type]
+        self._record(checks, discoveries)
+        self.tally.results += len(data)
+        return len(data)
+
+    def _record(self, checks: list[Check], discoveries: list[Discovery]) -> None:
+        runs.record_checks(
+            self.db, self.run_id, checks, discoveries, self.max_failures, self.policy
+        )
+        for check in [*checks, *(d.check for d in discoveries)]:
+            status = check.status.value
+            self.tally.statuses[status] = self.tally.statuses.get(status, 0) + 1
+
+    def give_up(self) -> None:
+        """After the last re-queue: a `crawl_error` check for every backlink still without one."""
+        detail = (
+            f"no worker returned a check over Redis after {self.max_requeues} re-queues"
+            f" ({self.requeue_after:g}s apart)"
+        )
+        dropped = [
+            classify.check_failure(ref, Reason.CRAWL_ERROR, detail)
+            for refs in runs.pending_pages(self.db, self.run_id)
+            for ref in refs
+        ]
+        self._record(dropped, [])
+        self.tally.given_up = len(dropped)
+        logger.warning(
+            "run %(run)s: %(n)s backlinks got no check from any worker: crawl_error",
+            {"run": self.run_id, "n": len(dropped)},
+        )
+
+    def stats(self, reason: str) -> dict[str, Any]:
+        return {
+            "finish_reason": reason,
+            "backcheck/redis/pages_pushed": self.tally.pushed,
+            "backcheck/redis/results": self.tally.results,
+            "backcheck/redis/requeues": self.tally.requeues,
+            "backcheck/redis/given_up": self.tally.given_up,
+        } | {f"backcheck/status_count/{k}": v for k, v in self.tally.statuses.items()}
+
+    def finish(self, reason: str) -> None:
+        """Close the run as a local run closes it, then forget it on the Redis server."""
+        stats = self.stats(reason)
+        if reason == "finished":
+            runs.close_dropped(self.db, self.run_id, self.max_failures, self.policy)
+            outage.settle_run(self.db, self.run_id, stats, self.settings)  # or degraded
+            self.server.delete(open_key(self.key), results_key(self.key))
+        else:  # the next `verify --redis` resumes it; queued pages stay for the workers
+            runs.finish_run(self.db, self.run_id, "interrupted", stats)
+
+    def _refresh(self) -> None:
+        self.server.set(open_key(self.key), self.run_id, ex=OPEN_TTL)
+
+    def _progress(self, pending: int) -> None:
+        if self.progress_file is None:
+            return
+        counts = {"pages": self.total_pages - pending} | {
+            status: self.tally.statuses.get(status, 0) for status in STATUSES
+        }
+        temporary = self.progress_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(counts))
+        os.replace(temporary, self.progress_file)
+
+
+def verify(
+    db: Database,
+    db_path: str,
+    run_id: int,
+    server: Redis,
+    settings: Settings,
+    quiet: bool,
+) -> str:
+    """Run `run_id` over Redis with the progress shown; returns the finish reason.
+
+    Ctrl-C leaves the run interrupted (and its queued pages for the workers).
+    """
+    log_to(settings)
+    with tempfile.TemporaryDirectory(prefix="backcheck-progress-") as scratch:
+        path = Path(scratch) / "progress.json"
+        owner = Owner(db, db_path, run_id, server, settings, path)
+        display: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if not quiet:
+            every = settings.getfloat("BACKCHECK_PROGRESS_RECORD_S")
+            display = progress.Display([path], owner.total_pages, every)
+        with display:
+            try:
+                reason = owner.run()
+            except KeyboardInterrupt:
+                reason = "shutdown"
+        owner.finish(reason)
+        return reason
+
+
+def log_to(settings: Settings) -> None:
+    """The owner's records in the run's log (LOG_FILE at LOG_LEVEL), as a crawl's are."""
+    if not settings.get("LOG_FILE"):
+        return
+    handler = logging.FileHandler(settings["LOG_FILE"], encoding="utf-8")
+    handler.setLevel(settings.get("LOG_LEVEL") or "INFO")
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, handler.level))

@@ -1,0 +1,217 @@
+"""End to end over a real redis-server: an owner (`verify --redis`) and worker processes.
+
+Every backlink ends with exactly one check in the run, with the verdict a local
+`verify` gives on the same virtual web, even when a worker is SIGKILLed mid-run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import redisserver
+from tests.conftest import FAST, ROOT, proxy_env, run_cli
+from tests.redisserver import RedisServer
+
+redis_server = redisserver.redis_server  # the fixture: a real redis-server per test
+
+pytestmark = pytest.mark.e2e
+
+#: The owner re-queues after 2 s of silence instead of 60: the kill test stays short.
+OWNER = [*FAST, "-s", "BACKCHECK_REDIS_REQUEUE_AFTER=2"]
+
+
+def page(body: str) -> str:
+    return f"<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>"
+
+
+def link(text: str = "Blue Widgets", rel: str = "") -> str:
+    rel = f' rel="{rel}"' if rel else ""
+    return f'<p>Intro. <a href="https://acme.com/pricing"{rel}>{text}</a> more.</p>'
+
+
+def mixed_web() -> dict[str, dict]:
+    """30 referring pages: live, nofollow, lost, a 404, a redirect away, a dead host."""
+    routes: dict[str, dict] = {}
+    for i in range(20):
+        routes[f"live{i % 5}.blog.com/p{i}"] = {"body": page(link())}
+    for i in range(3):
+        routes[f"nf.blog.com/p{i}"] = {"body": page(link(rel="nofollow"))}
+    for i in range(3):
+        routes[f"lost.blog.com/p{i}"] = {"body": page("<p>No link any more.</p>")}
+    routes["gone.blog.com/p"] = {"status": 404}
+    routes["moved.blog.com/p"] = {"status": 301, "location": "http://other.net/new"}
+    routes["other.net/new"] = {"body": page(link("Acme"))}
+    routes["dead.blog.com/p"] = {"drop": True}
+    routes["err.blog.com/p"] = {"status": 500}
+    return routes
+
+
+def import_links(tmp_path: Path, urls: list[str]) -> str:
+    csv = tmp_path / "links.csv"
+    csv.write_text(
+        "source_url,target_url\n" + "".join(f"{u},https://acme.com/pricing\n" for u in urls)
+    )
+    db = str(tmp_path / "owner.db")
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    done = run_cli(["import", str(csv), "--db", db])
+    assert done.returncode == 0, done.stderr
+    return db
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def workers(
+    redis: RedisServer, env: dict[str, str], *extra: str, count: int = 2
+) -> list[subprocess.Popen[str]]:
+    args = ["worker", "--redis", redis.url, "--exit-when-idle", "3", *FAST, *extra]
+    return [start(args, env) for _ in range(count)]
+
+
+def verdicts(db: str, run_id: int) -> dict[tuple[str, str], tuple]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "select b.source_url, b.target_url, c.status, c.reason, c.follow, c.anchor"
+            " from checks c join backlinks b on b.id = c.backlink_id where c.run_id = ?",
+            [run_id],
+        ).fetchall()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def checks_per_backlink(db: str) -> tuple[int, int, int, list[tuple]]:
+    with sqlite3.connect(db) as conn:
+        checks, distinct = conn.execute(
+            "select count(*), count(distinct backlink_id) from checks where run_id = 1"
+        ).fetchone()
+        items = conn.execute("select count(*) from run_items where run_id = 1").fetchone()[0]
+        states = conn.execute("select state from runs").fetchall()
+    return checks, distinct, items, states
+
+
+def finish(owner: subprocess.Popen[str], others: list[subprocess.Popen[str]]) -> dict:
+    out, err = owner.communicate(timeout=60)
+    assert owner.returncode == 0, err
+    for child in others:
+        child.wait(timeout=30)
+    return dict(json.loads(out))
+
+
+def test_owner_and_two_workers_match_a_local_run(web, redis_server, tmp_path: Path) -> None:
+    routes = mixed_web()
+    server = web(routes=routes)
+    urls = [f"http://{key}" for key in routes if not key.startswith("other.net")]
+    db = import_links(tmp_path, urls)
+    local = str(tmp_path / "local.db")
+    shutil.copy(db, local)
+    done = run_cli(["verify", "--json", *FAST, "--db", local], server)
+    assert done.returncode == 0, done.stderr
+
+    env = proxy_env(server)
+    owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
+    crew = workers(redis_server, env)
+    summary = finish(owner, crew)
+    assert [w.returncode for w in crew] == [0, 0], [w.stderr.read() for w in crew if w.stderr]
+
+    assert (summary["state"], summary["pending"]) == ("finished", 0)
+    assert summary["backlinks"] == len(urls) + 1  # + the page behind the redirect away
+    checks, distinct, items, states = checks_per_backlink(db)
+    assert checks == distinct == items == len(urls) + 1
+    assert states == [("finished",)]
+    assert verdicts(db, 1) == verdicts(local, 1)
+    got = verdicts(db, 1)
+    assert got[("http://gone.blog.com/p", "https://acme.com/pricing")][:2] == (
+        "lost",
+        "page_not_found",
+    )
+    assert got[("http://dead.blog.com/p", "https://acme.com/pricing")][:2] == (
+        "unreachable",
+        "connection_error",
+    )
+
+
+def test_a_worker_killed_mid_run_loses_nothing(web, redis_server, tmp_path: Path) -> None:
+    pages = 32
+    routes = {
+        f"h{i % 8}.slowblog.com/p{i}": {"delay": 0.3, "body": page(link())} for i in range(pages)
+    }
+    server = web(routes=routes)
+    db = import_links(tmp_path, [f"http://{key}" for key in routes])
+    env = proxy_env(server)
+    owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
+    # One worker alone until it has sent checks: with pages still queued it then holds
+    # requests in flight (CONCURRENT_REQUESTS=4) when it is killed, whatever the load.
+    [doomed] = workers(redis_server, env, "-s", "CONCURRENT_REQUESTS=4", count=1)
+    deadline = time.monotonic() + 30
+    checked = 0
+    while time.monotonic() < deadline and checked < 4:
+        time.sleep(0.1)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                checked = conn.execute("select count(*) from checks").fetchone()[0]
+        except sqlite3.OperationalError:
+            continue
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    assert 4 <= checked < pages, "the worker must be killed mid-run"
+    crew = [doomed, *workers(redis_server, env, "-s", "CONCURRENT_REQUESTS=4", count=1)]
+
+    summary = finish(owner, crew)
+    assert crew[1].returncode == 0, crew[1].stderr.read() if crew[1].stderr else ""
+    assert (summary["state"], summary["backlinks"], summary["live"]) == ("finished", pages, pages)
+    checks, distinct, items, states = checks_per_backlink(db)
+    assert checks == distinct == items == pages
+    assert states == [("finished",)]
+    with sqlite3.connect(db) as conn:
+        stats = json.loads(conn.execute("select stats from runs").fetchone()[0])
+    assert stats["backcheck/redis/requeues"] >= 1  # what the killed worker held came back
+    assert stats["backcheck/redis/given_up"] == 0
+
+
+def test_a_killed_owner_is_resumed_by_the_next(web, redis_server, tmp_path: Path) -> None:
+    pages = 24
+    routes = {
+        f"h{i % 6}.slowblog.com/p{i}": {"delay": 0.3, "body": page(link())} for i in range(pages)
+    }
+    server = web(routes=routes)
+    db = import_links(tmp_path, [f"http://{key}" for key in routes])
+    env = proxy_env(server)
+    args = ["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db]
+    owner = start(args, env)
+    crew = workers(redis_server, env, "-s", "CONCURRENT_REQUESTS=4")
+    deadline = time.monotonic() + 30
+    checked = 0
+    while time.monotonic() < deadline and checked < 4:
+        time.sleep(0.1)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                checked = conn.execute("select count(*) from checks").fetchone()[0]
+        except sqlite3.OperationalError:
+            continue
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(timeout=10)
+    assert 4 <= checked < pages, "the owner must be killed mid-run"
+
+    again = start(args, env)
+    summary = finish(again, crew)
+    assert [w.returncode for w in crew] == [0, 0]
+    assert (summary["run_id"], summary["state"], summary["live"]) == (1, "finished", pages)
+    checks, distinct, items, states = checks_per_backlink(db)
+    assert checks == distinct == items == pages
+    assert states == [("finished",)]
