@@ -203,6 +203,7 @@ def acme_history(path: Path, last_run: int = 3, referrals: bool = False) -> Data
     if last_run == 3:
         add_target_checks(db)
         add_discovery(db)
+        add_competitors(db)
     if referrals:
         add_referrals(db)
     return db
@@ -232,6 +233,27 @@ def add_referrals(db: Database) -> None:
         ga4 = {("http://a.com/1", "2024-03-01", "2024-03-15"): 5}
         referral_store.add_visits(db, SITE, "ga4", ga4, {"http://a.com/1": page}, replace=True)
         assert referral_store.settle(db, SITE, "ga4", "ga4.csv") == 0
+
+
+def add_competitors(db: Database) -> None:
+    """Two competitors with live links: m.org links to both (the gap), a.com to both and
+    to acme.com (the intersect). Set as checks would leave them, without a run of their
+    own (the site's reports must not see them, whatever the last run was)."""
+    storage.save_site(db, SITE, competitors=["widgetco.com", "gizmo.io"])
+    pages = [
+        ("widgetco.com", "http://m.org/review", "https://widgetco.com/", 1),
+        ("gizmo.io", "http://m.org/review", "https://gizmo.io/", 0),
+        ("widgetco.com", "http://a.com/1", "https://widgetco.com/", 1),
+        ("gizmo.io", "http://a.com/3", "https://gizmo.io/", 1),
+    ]
+    for rival, source, target, follow in pages:
+        backlink_id, _ = storage.upsert_backlink(db, rival, source, target, None, "csv", R3)
+        db.execute(
+            "update backlinks set status = 'live', follow = ?, first_seen = ?, last_live = ?"
+            " where id = ?",
+            [follow, R3, R3, backlink_id],
+        )
+    db.conn.commit()
 
 
 def add_discovery(db: Database) -> None:
@@ -278,7 +300,10 @@ def test_the_history_came_out_as_planned(tmp_path: Path) -> None:
     db = acme_history(tmp_path / "h.db")
     state = {
         row["id"]: (row["status"], row["change"], row["consecutive_failures"])
-        for row in db.query("select id, status, change, consecutive_failures from backlinks")
+        for row in db.query(
+            "select id, status, change, consecutive_failures from backlinks where site = ?",
+            [SITE],
+        )
     }
     assert state == {
         1: ("live", "unchanged", 0),

@@ -21,27 +21,26 @@ _RIVALS = """
         select c.site, j.value as competitor from chosen c, json_each(c.competitors) j
         where :competitor is null or j.value in (select value from json_each(:competitor))
     ), scope as (
-        select site, count(*) as named from rivals group by site
+        -- `names`: ",a.com,b.com," for a cheap test of a backlink's site (instr)
+        select site, count(*) as named, ',' || group_concat(competitor) || ',' as names
+        from rivals group by site
     ), crawls as materialized (
         -- discovery's crawl runs of the sites: their pages were read for the brand
         select r.id, c.site from chosen c join runs r
         on r.kind = 'crawl' and r.sites = json_array(c.site)
     )"""
 
-#: Per referring domain, the live links to the competitors: per competitor first, in the
-#: order of the partial index of live links (it holds follow and authority: no backlinks
-#: row is read, no sort: `sites` drives the loop in domain order), then per domain.
+#: Per referring domain, the live links to the competitors, from `domain_links` (kept
+#: per site and referring domain by triggers: ~40,000 rows per competitor to read, not
+#: every live link), per competitor first, then per domain.
 _DOMAINS = """
     per_rival as (
-        -- the only max() of this select: authority_source comes from its row
-        select s.domain as competitor, b.referring_domain, count(*) as links,
-               sum(coalesce(b.follow, 0)) as followed_links, max(b.authority) as authority,
-               b.authority_source
-        from sites s
-        cross join backlinks b indexed by idx_backlinks_live_by_domain on b.site = s.domain
-        where s.domain in (select competitor from rivals) and b.status = 'live'
-        group by s.domain, b.referring_domain
+        select s.domain as competitor, l.referring_domain, l.live_links as links,
+               l.followed_links, nullif(l.authority, -1) as authority, l.authority_source
+        from sites s cross join domain_links l on l.site = s.domain
+        where s.domain in (select competitor from rivals) and l.live_links > 0
     ), domains as (
+        -- the only max() of this select: authority_source comes from its row
         select r.site, p.referring_domain, count(*) as competitor_count,
                sum(p.followed_links > 0) as followed_competitors,
                json_group_array(p.competitor) as competitors,
@@ -54,19 +53,14 @@ _DOMAINS = """
 #: The page to pitch on a domain: a followed competitor link first, then the most
 #: competitor links, then the vendor authority.
 _BEST_PAGE = """
-    (select o.source_url from (
-        select b.source_key, max(coalesce(b.follow, 0)) as followed, count(*) as n,
-               max(coalesce(b.authority, -1)) as authority
-        from rivals r
-        join backlinks b indexed by idx_backlinks_live_by_domain
-          on b.site = r.competitor and b.referring_domain = d.referring_domain
-        where r.site = d.site and b.status = 'live'
+    (select o.source_url from backlinks o where o.id = (
+        select min(b.id) from backlinks b indexed by idx_backlinks_live_by_page
+        where b.referring_domain = d.referring_domain and b.status = 'live'
+          and instr(k.names, ',' || b.site || ',')
         group by b.source_key
-        order by followed desc, n desc, authority desc, b.source_key
-        limit 1
-     ) p
-     join backlinks o on o.source_key = p.source_key
-     where o.site in (select competitor from rivals where site = d.site) limit 1)"""
+        order by max(coalesce(b.follow, 0)) desc, count(*) desc,
+                 max(coalesce(b.authority, -1)) desc, b.source_key
+        limit 1))"""
 
 #: The site's brand on the domain's pages: 1 when a page read there mentions it (text
 #: or title); 0 when pages were read (discovery, or a check that read the page for
@@ -83,24 +77,33 @@ _MENTIONS_BRAND = """
           or exists (select 1 from crawls r join crawl_pages p
                      on p.run_id = r.id and p.domain = d.referring_domain
                      where r.site = d.site and p.ok)
+          or exists (select 1 from rivals r
+                     join backlinks b indexed by idx_backlinks_by_domain
+                       on b.site = r.competitor and b.referring_domain = d.referring_domain
+                     join checks c on c.id = b.last_check_id
+                     where r.site = d.site and c.mentions is not null)
           or exists (select 1 from backlinks b indexed by idx_backlinks_by_domain
                      join checks c on c.id = b.last_check_id
-                     where b.site in (select d.site union all
-                                      select competitor from rivals where site = d.site)
-                       and b.referring_domain = d.referring_domain
+                     where b.site = d.site and b.referring_domain = d.referring_domain
                        and c.mentions is not null) then 0
     end"""
 
 #: Whether the site itself has a live link from the domain.
-_LINKS_TO_SITE = """
-    exists (select 1 from backlinks o indexed by idx_backlinks_live_by_domain
-            where o.site = d.site and o.referring_domain = d.referring_domain
-              and o.status = 'live')"""
+#: The site's own row of the domain (its live links there; its vendor authority).
+_SITE_ROW = (
+    "left join domain_links o on o.site = d.site and o.referring_domain = d.referring_domain"
+)
+_LINKS_TO_SITE = "coalesce(o.live_links, 0) > 0"
+#: The highest vendor authority known on the domain's links, competitors' or the site's.
+_SITE_HIGHER = "nullif(o.authority, -1) > coalesce(d.authority, -1)"
 
 _COLUMNS = f"""
     d.site, d.referring_domain, d.competitors, d.competitor_count, d.followed_competitors,
-    d.links, d.followed_links, {_BEST_PAGE} as best_page, d.authority,
-    d.authority_source, {_MENTIONS_BRAND} as mentions_brand"""
+    d.links, d.followed_links, {_BEST_PAGE} as best_page,
+    case when {_SITE_HIGHER} then o.authority else d.authority end as authority,
+    case when {_SITE_HIGHER} then o.authority_source else d.authority_source end
+        as authority_source,
+    {_MENTIONS_BRAND} as mentions_brand"""
 
 
 def _arrays(rows: list[Row], context: Context) -> list[Row]:
@@ -113,9 +116,10 @@ _KEYS = """
         JSON keys: site, referring_domain, competitors (array), competitor_count,
         followed_competitors, links (live competitor links on the domain), followed_links,
         best_page (the page to pitch: a followed link first, then the most competitor
-        links, then vendor authority), authority (the highest vendor authority known on
-        the vendor's own 0-100 scale) and authority_source (DR, DA, TF or AS: Ahrefs,
-        Moz, Majestic, Semrush), mentions_brand (true: a page read on the domain
+        links, then vendor authority), authority (the highest vendor authority known
+        for the domain, from any of its links, the site's included, on the vendor's own
+        0-100 scale) and authority_source (DR, DA, TF or AS: Ahrefs, Moz, Majestic,
+        Semrush), mentions_brand (true: a page read on the domain
         mentions the brand; false: pages were read, none does; null: none was read)"""
 
 _COMPETITOR = Option(
@@ -130,7 +134,7 @@ GAP = Report(
     sql=f"""
         with {_RIVALS}, {_DOMAINS}
         select {_COLUMNS}
-        from domains d join scope k on k.site = d.site
+        from domains d join scope k on k.site = d.site {_SITE_ROW}
         where case when coalesce(:followed_only, 0) then d.followed_competitors
                    else d.competitor_count end
               >= coalesce(:min_competitors, min(2, k.named))
@@ -185,7 +189,7 @@ INTERSECT = Report(
     sql=f"""
         with {_RIVALS}, {_DOMAINS}
         select {_COLUMNS}, {_LINKS_TO_SITE} as links_to_site
-        from domains d join scope k on k.site = d.site
+        from domains d join scope k on k.site = d.site {_SITE_ROW}
         where d.competitor_count = k.named
         order by d.site, links_to_site, d.followed_links desc, d.authority desc nulls last,
                  d.links desc, d.referring_domain
@@ -225,19 +229,15 @@ COMPETITORS = Report(
             select c.site, c.site as domain, 1 as is_site, 0 as rank from chosen c
             union all
             select c.site, j.value, 0, j.key + 1 from chosen c, json_each(c.competitors) j
-        ), domains as (
-            -- a referring domain counts when one of its links is live; followed when one
-            -- of its live links is
-            select r.site, r.domain, b.referring_domain, count(*) as live,
-                   sum(coalesce(b.follow, 0)) as followed
-            from rows r
-            join backlinks b indexed by idx_backlinks_live_by_domain on b.site = r.domain
-            where b.status = 'live'
-            group by r.site, r.domain, b.referring_domain
         ), totals as (
-            select site, domain, sum(live) as live_links, sum(followed) as followed_links,
-                   count(*) as referring_domains, sum(followed > 0) as followed_domains
-            from domains group by site, domain
+            -- a referring domain counts when one of its links is live; followed when one
+            -- of its live links is (domain_links: kept per site and domain by triggers)
+            select r.site, r.domain, sum(l.live_links) as live_links,
+                   sum(l.followed_links) as followed_links, count(*) as referring_domains,
+                   sum(l.followed_links > 0) as followed_domains
+            from rows r join domain_links l on l.site = r.domain
+            where l.live_links > 0
+            group by r.site, r.domain
         )
         select r.site, r.domain, r.is_site, coalesce(t.live_links, 0) as live_links,
                (select count(*) from backlinks b indexed by idx_backlinks_site_status

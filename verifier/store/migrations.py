@@ -673,3 +673,87 @@ def m010_report_speed(db: Database) -> None:
         "create index idx_backlink_sources_metrics on backlink_sources"
         " (backlink_id, domain_rating, trust_flow, domain_authority, page_traffic)"
     )
+
+
+#: What one backlink row adds to its (site, referring domain) in `domain_links`: live
+#: and followed live links, and its vendor authority (the highest known only grows).
+def _add_links(row: str, sign: str) -> str:
+    live = f"({row}.status is 'live')"
+    followed = f"({row}.status is 'live' and coalesce({row}.follow, 0) <> 0)"
+    if sign == "-":
+        return (
+            f"update domain_links set live_links = live_links - {live},"
+            f" followed_links = followed_links - {followed}"
+            f" where site = {row}.site and referring_domain = {row}.referring_domain"
+        )
+    return (
+        "insert into domain_links (site, referring_domain, live_links, followed_links,"
+        " authority, authority_source)"
+        f" values ({row}.site, {row}.referring_domain, {live}, {followed}, {row}.authority,"
+        f" {row}.authority_source)"
+        " on conflict (site, referring_domain) do update set"
+        " live_links = live_links + excluded.live_links,"
+        " followed_links = followed_links + excluded.followed_links,"
+        " authority_source = case when excluded.authority > coalesce(authority, -1)"
+        " then excluded.authority_source else authority_source end,"
+        " authority = max(coalesce(authority, -1), coalesce(excluded.authority, -1))"
+    )
+
+
+_DOMAIN_LINK_TRIGGERS = {
+    "backlinks_domain_links_insert": "after insert on backlinks begin "
+    + _add_links("new", "+")
+    + "; end",
+    "backlinks_domain_links_update": "after update of site, referring_domain, status, follow,"
+    " authority, authority_source on backlinks"
+    " when old.site is not new.site or old.referring_domain is not new.referring_domain"
+    " or (old.status is 'live') <> (new.status is 'live')"
+    " or (old.status is 'live' and old.follow is not new.follow)"
+    " or old.authority is not new.authority begin "
+    + _add_links("old", "-")
+    + "; "
+    + _add_links("new", "+")
+    + "; end",
+    "backlinks_domain_links_delete": "after delete on backlinks begin "
+    + _add_links("old", "-")
+    + "; end",
+}
+
+
+@migrations()
+def m011_domain_links(db: Database) -> None:
+    # `report gap` (issue #11: under 2 s with three competitors of 1M links each) read
+    # every live competitor link: 2.2 s for that scan alone. Per site and referring domain,
+    # the live and followed live links and the highest vendor authority are now kept by
+    # triggers on backlinks (a check that changes nothing fires nothing), so the gap, the
+    # intersect and the competitor table read ~40,000 rows per competitor, not ~850,000.
+    # The authority is the highest ever known on the domain's links (a domain's rating
+    # does not go when a link does); -1: none known.
+    db.execute(
+        """
+        create table domain_links (
+            site text not null,
+            referring_domain text not null,
+            live_links integer not null default 0,
+            followed_links integer not null default 0,
+            authority real,
+            authority_source text,
+            primary key (site, referring_domain)
+        ) without rowid
+        """
+    )
+    db.execute(
+        "insert into domain_links (site, referring_domain, live_links, followed_links,"
+        " authority, authority_source)"
+        " select site, referring_domain, sum(status is 'live'),"
+        " sum(status is 'live' and coalesce(follow, 0) <> 0), coalesce(max(authority), -1),"
+        " authority_source from backlinks group by site, referring_domain"
+    )
+    for name, sql in _DOMAIN_LINK_TRIGGERS.items():
+        db.execute(f"create trigger {name} {sql}")
+    # The gap's page to pitch on each domain: the domain's live links by page, so that
+    # the pages' counts come in page order (no sort per domain).
+    db.execute(
+        "create index idx_backlinks_live_by_page on backlinks (referring_domain, source_key,"
+        " site, follow, authority) where status = 'live'"
+    )

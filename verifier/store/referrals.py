@@ -132,8 +132,8 @@ def settle(db: Database, site: str, source: str, file: str) -> int:
         " where site = ? and source = ? and visits is null",
         [site, source],
     )
-    before = db.execute("select total_changes()").fetchone()[0]
-    db.execute(
+    # rowcount, not total_changes(): triggers (domain_links) change rows too
+    added = db.execute(
         "insert or ignore into backlinks (site, source_url, target_url, source_key, target_key,"
         " referring_domain, sources, imported_at, consecutive_failures, link_count, candidate)"
         " select p.site, p.page_url, null, p.page_key, '', p.domain, p.source, ?, 0, 0, 1"
@@ -144,8 +144,8 @@ def settle(db: Database, site: str, source: str, file: str) -> int:
         "   and not exists (select 1 from backlinks b where b.site = p.site"
         "       and b.source_key = p.page_key)",
         [stamp, site, source],
-    )
-    db.execute(
+    ).rowcount
+    added += db.execute(
         "insert or ignore into backlinks (site, source_url, target_url, source_key, target_key,"
         " referring_domain, sources, imported_at, consecutive_failures, link_count, candidate)"
         " select r.site, p.page_url, r.target_url, r.page_key, r.target_key, p.domain, r.source,"
@@ -153,8 +153,7 @@ def settle(db: Database, site: str, source: str, file: str) -> int:
         "   and p.page_key = r.page_key and p.source = r.source"
         " where r.site = ? and r.source = ?",
         [stamp, site, source],
-    )
-    added = int(db.execute("select total_changes()").fetchone()[0]) - int(before)
+    ).rowcount
     # Which source named each candidate, as for imported backlinks (`import --source`).
     db.execute(
         "insert or ignore into backlink_sources (backlink_id, source, file, imported_at)"
