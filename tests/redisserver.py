@@ -70,6 +70,12 @@ class RedisServer:
             time.sleep(0.05)
         return self
 
+    def restart(self) -> None:
+        """Stop the server (it writes its append-only file) and start it again on the
+        same port and directory: it comes back with what it held."""
+        self.stop()
+        self.start()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

@@ -8,7 +8,23 @@ from scrapy.utils.request import request_from_dict
 
 from crawler.cluster import message, serializer
 from crawler.spiders.worker import REFS, RUN, WorkerSpider
-from verifier.models import BacklinkRef, Change, Check, Discovery, NofollowSource, Reason, Status
+from verifier.models import (
+    BacklinkRef,
+    Change,
+    Check,
+    CompetitorLink,
+    Contact,
+    ContactKind,
+    Discovery,
+    Mention,
+    MentionKind,
+    NofollowSource,
+    PageMentions,
+    Placement,
+    Reason,
+    Status,
+    TargetCheck,
+)
 
 REFS_ = [
     BacklinkRef(7, "acme.com", "http://a.blog.com/p", "https://acme.com/pricing", "Blue"),
@@ -44,14 +60,58 @@ def test_checks_and_discoveries_round_trip() -> None:
         redirect_chain=[["http://a/", 301]],
         change=Change.NEW,
     )
-    assert message.loads(message.dumps(check)) == check
     failed = Check(8, Status.UNREACHABLE, Reason.TIMEOUT, detail="slow")
     found = Discovery("acme.com", "http://b.net/", "https://acme.com/", 7, failed, "discovered")
-    assert message.loads(message.dumps(found)) == found
+    assert message.loads(message.dumps([check, found])) == [check, found]
+
+
+def test_what_else_a_page_gives_round_trips() -> None:
+    """Mentions (with contacts), links to competitors, target pages, outreach reads."""
+    page = PageMentions(
+        "acme.com",
+        "http://b.net/review",
+        "verify",
+        title="Review",
+        mentions=[Mention("Acme", MentionKind.TEXT, "… Acme …", False, Placement.MAIN)],
+        contacts=[Contact(ContactKind.EMAIL, "ed@b.net", "http://b.net/review")],
+        contact_url="http://b.net/contact",
+        reason="link_removed",
+    )
+    rival = CompetitorLink(
+        "acme.com",
+        "rival.com",
+        "http://b.net/",
+        "https://rival.com/",
+        False,
+        "ugc",
+        NofollowSource.REL,
+        "Rival",
+    )
+    target = TargetCheck(
+        "acme.com",
+        "https://acme.com/p",
+        "HEAD",
+        200,
+        "https://acme.com/q",
+        (("https://acme.com/p", 301),),
+    )
+    down = TargetCheck("acme.com", "https://acme.com/x", "GET", error="timeout", detail="slow")
+    read = message.OutreachRead("acme.com", "http://b.net/review")
+    items = [page, rival, target, down, read]
+    assert message.loads(message.dumps(items)) == items
 
 
 @pytest.mark.parametrize(
-    "raw", ["[]", "{}", '{"check": {"backlink_id": 1, "status": "gone"}}', '{"check": {"x": 1}}']
+    "raw",
+    [
+        "1",
+        "{}",
+        "[[]]",
+        '{"check": {"backlink_id": 1, "status": "gone"}}',
+        '[{"check": {"x": 1}}]',
+        '[{"page": {"site": "a.com"}}]',
+        '[{"outreach_read": {"site": "a.com"}, "check": {}}]',
+    ],
 )
 def test_anything_else_is_refused(raw: str) -> None:
     with pytest.raises(message.MessageError):

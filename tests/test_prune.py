@@ -117,7 +117,8 @@ def test_prune_keeps_every_answer(history: Path) -> None:
     # Backlink 1, the same in all 9 runs: run 1 (new), the first of the unchanged
     # stretch (2) and the runs after the cutoff (8, 9) stay.
     assert [run for backlink, run in checks_left(history) if backlink == 1] == [1, 2, 8, 9]
-    assert result.deleted > 20 and result.older == 13 * 7 and result.backlinks == 13
+    # every backlink is examined: the site's 13 and the competitors' 4 (no checks of theirs)
+    assert result.deleted > 20 and result.older == 13 * 7 and result.backlinks == 13 + 4
     assert result.kept == result.older - result.deleted
     assert answers(history) == before
 
@@ -239,7 +240,7 @@ def test_prune_command(history: Path) -> None:
     assert done.exit_code == 0, done.output
     summary = json.loads(done.output)
     # Two weeks before now: every run of the 2024 history is older.
-    assert summary["deleted"] > 0 and summary["backlinks"] == 13
+    assert summary["deleted"] > 0 and summary["backlinks"] == 13 + 4  # competitors too
     bad = runner.invoke(cli, ["prune", "--older-than", "3h", "--db", str(history)])
     assert bad.exit_code == 2 and "not a duration" in bad.output
 

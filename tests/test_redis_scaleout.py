@@ -1,7 +1,8 @@
 """End to end over a real redis-server: an owner (`verify --redis`) and worker processes.
 
 Every backlink ends with exactly one check in the run, with the verdict a local
-`verify` gives on the same virtual web, even when a worker is SIGKILLed mid-run.
+`verify` gives on the same virtual web (and the same mentions, target pages and
+outreach), even when a worker is SIGKILLed mid-run.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from tests import redisserver
 from tests.conftest import FAST, ROOT, proxy_env, run_cli
 from tests.redisserver import RedisServer
+from verifier.store import outreach
 
 redis_server = redisserver.redis_server  # the fixture: a real redis-server per test
 
@@ -55,13 +58,27 @@ def mixed_web() -> dict[str, dict]:
     return routes
 
 
-def import_links(tmp_path: Path, urls: list[str]) -> str:
+#: A lost backlink's page that mentions Acme (a new outreach target), and an
+#: open outreach target that now links to acme.com (won) and to a competitor.
+MENTIONS = {
+    "lost.blog.com/p0": {"body": page("<p>Acme used to be linked here. No link any more.</p>")},
+    "pitch.news.com/b": {
+        "body": page(
+            '<p>Acme widgets: <a href="http://acme.com/">Acme</a>,'
+            ' or <a href="http://rival.com/">Rival</a>.</p>'
+        )
+    },
+    "acme.com/old": {"status": 405},  # a target page that refuses HEAD (and GET)
+}
+
+
+def import_links(tmp_path: Path, urls: list[str], *profile: str, extra: str = "") -> str:
     csv = tmp_path / "links.csv"
     csv.write_text(
-        "source_url,target_url\n" + "".join(f"{u},https://acme.com/pricing\n" for u in urls)
+        "source_url,target_url\n" + "".join(f"{u},https://acme.com/pricing\n" for u in urls) + extra
     )
     db = str(tmp_path / "owner.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    assert run_cli(["init", "--site", "acme.com", *profile, "--db", db]).returncode == 0
     done = run_cli(["import", str(csv), "--db", db])
     assert done.returncode == 0, done.stderr
     return db
@@ -95,6 +112,21 @@ def verdicts(db: str, run_id: int) -> dict[tuple[str, str], tuple]:
     return {(r[0], r[1]): r[2:] for r in rows}
 
 
+def discovery_rows(db: str) -> dict[str, list[tuple]]:
+    """What a run read besides verdicts: mentions, target pages, outreach, new backlinks."""
+    queries = {
+        "pages": "select site, page_key, page_links_to_site, reason from mention_pages",
+        "mentions": "select site, page_key, term, kind, linked from mentions",
+        "targets": "select url_key, method, http_status, error from target_checks",
+        "outreach": "select site, page_key, status from outreach",
+        "rivals": "select site, competitor, page_key, target_key, follow from competitor_links",
+        "contacts": "select page_key, kind, value from contacts",
+        "backlinks": "select source_key, target_key, sources, status from backlinks",
+    }
+    with sqlite3.connect(db) as conn:
+        return {name: sorted(conn.execute(sql).fetchall()) for name, sql in queries.items()}
+
+
 def checks_per_backlink(db: str) -> tuple[int, int, int, list[tuple]]:
     with sqlite3.connect(db) as conn:
         checks, distinct = conn.execute(
@@ -103,6 +135,20 @@ def checks_per_backlink(db: str) -> tuple[int, int, int, list[tuple]]:
         items = conn.execute("select count(*) from run_items where run_id = 1").fetchone()[0]
         states = conn.execute("select state from runs").fetchall()
     return checks, distinct, items, states
+
+
+def wait_for_checks(db: str, count: int, timeout: float = 30) -> int:
+    """Wait until the owner has written `count` checks (or `timeout`); how many it has."""
+    deadline = time.monotonic() + timeout
+    checked = 0
+    while time.monotonic() < deadline and checked < count:
+        time.sleep(0.1)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                checked = conn.execute("select count(*) from checks").fetchone()[0]
+        except sqlite3.OperationalError:
+            continue
+    return int(checked)
 
 
 def finish(owner: subprocess.Popen[str], others: list[subprocess.Popen[str]]) -> dict:
@@ -114,10 +160,17 @@ def finish(owner: subprocess.Popen[str], others: list[subprocess.Popen[str]]) ->
 
 
 def test_owner_and_two_workers_match_a_local_run(web, redis_server, tmp_path: Path) -> None:
+    """Two worker processes (`--processes 2`): the same checks, mentions, target pages and
+    outreach as a local run."""
     routes = mixed_web()
-    server = web(routes=routes)
     urls = [f"http://{key}" for key in routes if not key.startswith("other.net")]
-    db = import_links(tmp_path, urls)
+    routes |= MENTIONS
+    server = web(routes=routes)
+    extra = "http://live0.blog.com/p0,http://acme.com/old\n"
+    db = import_links(tmp_path, urls, "--brand", "Acme", "--competitor", "rival.com", extra=extra)
+    with Database(db) as conn:  # an open outreach target from an earlier run
+        target = "http://pitch.news.com/b"
+        outreach.open_target(conn, "acme.com", target, target, "2026-01-01T00:00:00")
     local = str(tmp_path / "local.db")
     shutil.copy(db, local)
     done = run_cli(["verify", "--json", *FAST, "--db", local], server)
@@ -125,16 +178,23 @@ def test_owner_and_two_workers_match_a_local_run(web, redis_server, tmp_path: Pa
 
     env = proxy_env(server)
     owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
-    crew = workers(redis_server, env)
+    crew = workers(redis_server, env, "--processes", "2", count=1)
     summary = finish(owner, crew)
-    assert [w.returncode for w in crew] == [0, 0], [w.stderr.read() for w in crew if w.stderr]
+    assert [w.returncode for w in crew] == [0], [w.stderr.read() for w in crew if w.stderr]
 
     assert (summary["state"], summary["pending"]) == ("finished", 0)
-    assert summary["backlinks"] == len(urls) + 1  # + the page behind the redirect away
+    assert summary["backlinks"] == json.loads(done.stdout)["backlinks"]
     checks, distinct, items, states = checks_per_backlink(db)
-    assert checks == distinct == items == len(urls) + 1
+    # + the page behind the redirect away, the extra target, what the outreach target gave
+    assert checks == distinct == items == checks_per_backlink(local)[0] > len(urls) + 2
     assert states == [("finished",)]
     assert verdicts(db, 1) == verdicts(local, 1)
+    found, expected = discovery_rows(db), discovery_rows(local)
+    assert found == expected
+    assert ("acme.com", "http://lost.blog.com/p0", "new") in found["outreach"]
+    assert ("acme.com", "http://pitch.news.com/b", "won") in found["outreach"]
+    assert ("http://acme.com/old", "GET", 405, None) in found["targets"]
+    assert len(found["rivals"]) == 1
     got = verdicts(db, 1)
     assert got[("http://gone.blog.com/p", "https://acme.com/pricing")][:2] == (
         "lost",
@@ -158,15 +218,7 @@ def test_a_worker_killed_mid_run_loses_nothing(web, redis_server, tmp_path: Path
     # One worker alone until it has sent checks: with pages still queued it then holds
     # requests in flight (CONCURRENT_REQUESTS=4) when it is killed, whatever the load.
     [doomed] = workers(redis_server, env, "-s", "CONCURRENT_REQUESTS=4", count=1)
-    deadline = time.monotonic() + 30
-    checked = 0
-    while time.monotonic() < deadline and checked < 4:
-        time.sleep(0.1)
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-                checked = conn.execute("select count(*) from checks").fetchone()[0]
-        except sqlite3.OperationalError:
-            continue
+    checked = wait_for_checks(db, 4)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     assert 4 <= checked < pages, "the worker must be killed mid-run"
@@ -195,15 +247,7 @@ def test_a_killed_owner_is_resumed_by_the_next(web, redis_server, tmp_path: Path
     args = ["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db]
     owner = start(args, env)
     crew = workers(redis_server, env, "-s", "CONCURRENT_REQUESTS=4")
-    deadline = time.monotonic() + 30
-    checked = 0
-    while time.monotonic() < deadline and checked < 4:
-        time.sleep(0.1)
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-                checked = conn.execute("select count(*) from checks").fetchone()[0]
-        except sqlite3.OperationalError:
-            continue
+    checked = wait_for_checks(db, 4)
     owner.send_signal(signal.SIGKILL)
     owner.wait(timeout=10)
     assert 4 <= checked < pages, "the owner must be killed mid-run"
@@ -212,6 +256,62 @@ def test_a_killed_owner_is_resumed_by_the_next(web, redis_server, tmp_path: Path
     summary = finish(again, crew)
     assert [w.returncode for w in crew] == [0, 0]
     assert (summary["run_id"], summary["state"], summary["live"]) == (1, "finished", pages)
+    checks, distinct, items, states = checks_per_backlink(db)
+    assert checks == distinct == items == pages
+    assert states == [("finished",)]
+
+
+def test_a_page_no_worker_answers_is_given_up(web, redis_server, tmp_path: Path) -> None:
+    """A page whose fetch outlasts every re-queue gets one crawl_error check saying so."""
+    routes = {f"ok.blog.com/p{i}": {"body": page(link())} for i in range(3)}
+    routes["stuck.blog.com/p"] = {"delay": 60, "body": page(link())}
+    server = web(routes=routes)
+    db = import_links(tmp_path, [f"http://{key}" for key in routes])
+    env = proxy_env(server)
+    args = ["-s", "BACKCHECK_REDIS_MAX_REQUEUES=1", "-s", "BACKCHECK_REDIS_REQUEUE_AFTER=1"]
+    owner = start(["verify", "--redis", redis_server.url, "--json", *FAST, *args, "--db", db], env)
+    # The worker waits for the stuck page far longer than the owner waits for its check.
+    [slow] = workers(redis_server, env, "-s", "DOWNLOAD_TIMEOUT=120", count=1)
+    try:
+        out, err = owner.communicate(timeout=60)
+    finally:
+        slow.kill()
+        slow.wait(timeout=10)
+    assert owner.returncode == 0, err
+    summary = json.loads(out)
+    assert (summary["state"], summary["live"], summary["unreachable"]) == ("finished", 3, 1)
+    checks, distinct, items, _ = checks_per_backlink(db)
+    assert checks == distinct == items == 4
+    with sqlite3.connect(db) as conn:
+        status, reason, detail = conn.execute(
+            "select c.status, c.reason, c.detail from checks c join backlinks b"
+            " on b.id = c.backlink_id where b.source_url = 'http://stuck.blog.com/p'"
+        ).fetchone()
+        stats = json.loads(conn.execute("select stats from runs").fetchone()[0])
+    assert (status, reason) == ("unreachable", "crawl_error")
+    assert "no worker returned a check" in detail and "1 re-queues" in detail
+    assert (stats["backcheck/redis/requeues"], stats["backcheck/redis/given_up"]) == (1, 1)
+
+
+def test_redis_restarted_mid_run(web, redis_server, tmp_path: Path) -> None:
+    """Redis stopped and started again (append-only file on): the run still finishes,
+    every backlink checked once."""
+    pages = 24
+    routes = {
+        f"h{i % 6}.slowblog.com/p{i}": {"delay": 0.5, "body": page(link())} for i in range(pages)
+    }
+    server = web(routes=routes)
+    db = import_links(tmp_path, [f"http://{key}" for key in routes])
+    env = proxy_env(server)
+    owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
+    crew = workers(redis_server, env, "-s", "CONCURRENT_REQUESTS=4", count=1)
+    checked = wait_for_checks(db, 4)
+    redis_server.restart()
+    assert 4 <= checked < pages, "Redis must restart mid-run"
+
+    summary = finish(owner, crew)
+    assert crew[0].returncode == 0, crew[0].stderr.read() if crew[0].stderr else ""
+    assert (summary["state"], summary["backlinks"], summary["live"]) == ("finished", pages, pages)
     checks, distinct, items, states = checks_per_backlink(db)
     assert checks == distinct == items == pages
     assert states == [("finished",)]

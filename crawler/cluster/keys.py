@@ -18,6 +18,8 @@ DUPEFILTER_KEY = "backcheck:verify:dupefilter"
 #: that the owner refreshes): workers never leave while a run may still be re-queued.
 OPEN_PREFIX = "backcheck:open:"
 RESULTS_PREFIX = "backcheck:results:"
+#: `PROFILE_PREFIX + run key`: what the run's pages are read for (crawler.cluster.profile).
+PROFILE_PREFIX = "backcheck:profile:"
 
 
 def run_key(db_path: str, run_id: int, started_at: str) -> str:
@@ -36,3 +38,7 @@ def open_key(run: str) -> str:
 
 def results_key(run: str) -> str:
     return RESULTS_PREFIX + run
+
+
+def profile_key(run: str) -> str:
+    return PROFILE_PREFIX + run

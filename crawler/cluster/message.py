@@ -7,10 +7,28 @@ never pickled: a worker's message is data the owner validates, not code.
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from enum import Enum
 from typing import Any
 
-from verifier.models import BacklinkRef, Change, Check, Discovery, NofollowSource, Reason, Status
+from verifier.models import (
+    BacklinkRef,
+    Change,
+    Check,
+    CompetitorLink,
+    Contact,
+    ContactKind,
+    Discovery,
+    Mention,
+    MentionKind,
+    NofollowSource,
+    PageMentions,
+    Placement,
+    Reason,
+    Status,
+    TargetCheck,
+)
 
 #: Check fields that hold an enum, and the enum.
 _ENUMS: dict[str, type[Any]] = {
@@ -22,8 +40,21 @@ _ENUMS: dict[str, type[Any]] = {
 _CHECK_FIELDS = frozenset(f.name for f in fields(Check))
 
 
+@dataclass(frozen=True, slots=True)
+class OutreachRead:
+    """A worker is done with an open outreach target (read, or failed): the owner stops
+    waiting for it."""
+
+    site: str
+    url: str
+
+
+#: What a worker sends back for a run.
+Item = Check | Discovery | PageMentions | CompetitorLink | TargetCheck | OutreachRead
+
+
 class MessageError(ValueError):
-    """A message from Redis that is not a check or discovery backcheck understands."""
+    """A message from Redis that is not a result backcheck understands."""
 
 
 def refs_to_meta(refs: list[BacklinkRef]) -> list[list[Any]]:
@@ -53,38 +84,98 @@ def _check(values: dict[str, Any]) -> Check:
     return Check(**values)
 
 
-def dumps(item: Check | Discovery) -> str:
-    """One item as a JSON message (`{"check": {...}}` or `{"discovery": {...}}`)."""
+def _plain(value: Any) -> Any:
+    """A dataclass, enum, tuple … as JSON values (field by field, enums as their values)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+def _message(item: Item) -> dict[str, Any]:
     if isinstance(item, Check):
-        return json.dumps({"check": _check_dict(item)})
-    return json.dumps(
-        {
-            "discovery": {
-                "site": item.site,
-                "source_url": item.source_url,
-                "target_url": item.target_url,
-                "discovered_from": item.discovered_from,
-                "source": item.source,
-                "check": _check_dict(item.check),
-            }
-        }
+        return {"check": _check_dict(item)}
+    if isinstance(item, Discovery):
+        found = {name: getattr(item, name) for name in _DISCOVERY_FIELDS}
+        return {"discovery": found | {"check": _check_dict(item.check)}}
+    return {_NAMES[type(item)]: _plain(item)}
+
+
+def dumps(items: Sequence[Item]) -> str:
+    """What one page gave, as one JSON message: a list of `{"check": {...}}`,
+    `{"discovery": …}`, `{"page": …}`, `{"competitor_link": …}`, `{"target": …}`,
+    `{"outreach_read": …}`. One message per page: the owner never sees a page's
+    checks without the rest of what its page said."""
+    return json.dumps([_message(item) for item in items])
+
+
+def _page(values: dict[str, Any]) -> PageMentions:
+    mentions = [
+        Mention(
+            m["term"], MentionKind(m["kind"]), m["context"], m["linked"], Placement(m["placement"])
+        )
+        for m in values.pop("mentions")
+    ]
+    contacts = [
+        Contact(ContactKind(c["kind"]), c["value"], c["found_on"]) for c in values.pop("contacts")
+    ]
+    return PageMentions(**values, mentions=mentions, contacts=contacts)
+
+
+def _competitor_link(values: dict[str, Any]) -> CompetitorLink:
+    source = values.pop("nofollow_source")
+    return CompetitorLink(
+        **values, nofollow_source=None if source is None else NofollowSource(source)
     )
 
 
-def loads(data: bytes | str) -> Check | Discovery:
-    """The item a worker sent; raises `MessageError` for anything else."""
+def _target(values: dict[str, Any]) -> TargetCheck:
+    chain = tuple((str(url), code) for url, code in values.pop("redirect_chain"))
+    return TargetCheck(**values, redirect_chain=chain)
+
+
+def _discovery(found: dict[str, Any]) -> Discovery:
+    return Discovery(
+        found["site"],
+        found["source_url"],
+        found["target_url"],
+        found["discovered_from"],
+        _check(found["check"]),
+        found["source"],
+    )
+
+
+_DISCOVERY_FIELDS = ("site", "source_url", "target_url", "discovered_from", "source")
+_NAMES: dict[type[Any], str] = {
+    PageMentions: "page",
+    CompetitorLink: "competitor_link",
+    TargetCheck: "target",
+    OutreachRead: "outreach_read",
+}
+_READERS: dict[str, Any] = {
+    "check": _check,
+    "discovery": _discovery,
+    "page": _page,
+    "competitor_link": _competitor_link,
+    "target": _target,
+    "outreach_read": lambda values: OutreachRead(**values),
+}
+
+
+def _item(message: dict[str, Any]) -> Item:
+    [(kind, values)] = message.items()
+    item: Item = _READERS[kind](values)
+    return item
+
+
+def loads(data: bytes | str) -> list[Item]:
+    """The items a worker sent (a list, or one item); raises `MessageError` for anything
+    else."""
     try:
         message = json.loads(data)
-        if "check" in message:
-            return _check(message["check"])
-        found = message["discovery"]
-        return Discovery(
-            found["site"],
-            found["source_url"],
-            found["target_url"],
-            found["discovered_from"],
-            _check(found["check"]),
-            found["source"],
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+        return [_item(m) for m in message] if isinstance(message, list) else [_item(message)]
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise MessageError(f"not a backcheck result: {str(data)[:200]!r} ({exc})") from exc

@@ -1,17 +1,23 @@
 """The owner of a run over Redis (`verify --redis`): push its pages, collect its checks.
 
-The owner is the only process that opens the SQLite database. It pushes every
-page of the run that lacks a check into the shared scrapy-redis queue, writes
-the checks that workers send back (batched, through `runs.record_checks`, which
-keeps the first check of a backlink in a run: a result that arrives twice is
-written once), and ends the run when every backlink has its check.
+The owner is the only process that opens the SQLite database. It shares the
+profiles of the run's sites (what pages are read for: `crawler.cluster.profile`),
+pushes every page of the run that lacks a check into the shared scrapy-redis
+queue, then, as a local `verify` does, the site's own target pages
+(BACKCHECK_CHECK_TARGETS) and the open outreach targets. It writes what workers
+send back in batches through the writer's `write_batch` (checks, discoveries,
+mentions, target checks …; `runs.record_checks` keeps the first check of a
+backlink in a run: a result that arrives twice is written once), and ends the
+run when every backlink has its check, every target page its answer and every
+outreach target was read.
 
 Delivery: a worker killed mid-page loses the requests it had popped. Once the
 queue is empty and no result came for BACKCHECK_REDIS_REQUEUE_AFTER seconds,
 the pages still lacking checks are pushed again, at most
-BACKCHECK_REDIS_MAX_REQUEUES times; then their backlinks get a `crawl_error`
-check that says so. A killed owner leaves the run `running`: the next
-`verify --redis` resumes it and pushes what still lacks a check.
+BACKCHECK_REDIS_MAX_REQUEUES times (target pages and outreach targets with
+them); then their backlinks get a `crawl_error` check that says so. A killed
+owner leaves the run `running`: the next `verify --redis` resumes it and
+pushes what still lacks a check.
 """
 
 from __future__ import annotations
@@ -29,13 +35,29 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 
 from crawler import outage, progress, recheck
-from crawler.cluster import message
+from crawler.cluster import message, profile
 from crawler.cluster.keys import open_key, results_key, run_key
 from crawler.cluster.scheduler import shared_queue
 from crawler.progress import STATUSES
-from crawler.spiders.worker import REFS, RUN, WorkerSpider
-from verifier.models import BacklinkRef, Check, Discovery, Reason
-from verifier.store import runs
+from crawler.spiders.plumbing import site_profiles
+from crawler.spiders.worker import (
+    REFS,
+    RUN,
+    WorkerSpider,
+    outreach_request,
+    target_request,
+)
+from verifier.models import (
+    BacklinkRef,
+    Check,
+    CompetitorLink,
+    Discovery,
+    PageMentions,
+    Reason,
+    TargetCheck,
+)
+from verifier.store import mentions, runs, targets
+from verifier.store.writer import Batch, write_batch
 from verifier.verdict import classify
 
 if TYPE_CHECKING:
@@ -92,23 +114,43 @@ class Owner:
         self.policy = recheck.policy(settings)
         self.tally = Tally()
         self.total_pages = runs.pending_page_count(db, run_id)
+        sites = json.loads(
+            db.execute("select sites from runs where id = ?", [run_id]).fetchone()[0]
+        )
+        read_mentions = settings.getbool("BACKCHECK_READ_MENTIONS")
+        self.profiles = site_profiles(db, sites) if read_mentions else []
+        self.sites: list[str] = sites
+        #: The site's own pages without an answer in the run, as a local run takes them
+        #: (at its start), and the open outreach targets not read yet: (site, url) each.
+        self.targets: set[tuple[str, str]] = set()
+        if settings.getbool("BACKCHECK_CHECK_TARGETS"):
+            self.targets = set(targets.pending_targets(db, run_id))
+        self.outreach: set[tuple[str, str]] = set()
+        if self.profiles:
+            readers = {p.domain for p in self.profiles}
+            self.outreach = {
+                (site, url)
+                for site, url in mentions.open_target_pages(db, sites)
+                if site in readers
+            }
 
     def run(self) -> str:
         self._refresh()
+        linked_pages = self.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
+        profile.publish(self.server, self.key, self.profiles, self.sites, linked_pages)
         self.tally.pushed += self.push()
-        pending = self.total_pages
+        left = self.left()
         counted = quiet_since = time.monotonic()
-        while pending:
+        while left:
             self._refresh()
             if self.collect():
                 quiet_since = time.monotonic()
             now = time.monotonic()
             if now - counted >= COUNT_EVERY:
-                pending, counted = runs.pending_page_count(self.db, self.run_id), now
-                self._progress(pending)
+                left, counted = self.left(), now
             if len(self.queue):  # not drained: workers are behind, or there are none yet
                 quiet_since = now
-            elif pending and now - quiet_since >= self.requeue_after:
+            elif now - quiet_since >= self.requeue_after:
                 if self.tally.requeues >= self.max_requeues:
                     self.give_up()
                     break
@@ -129,8 +171,16 @@ class Owner:
         self.collect()
         return "finished"
 
+    def left(self) -> int:
+        """Pages still lacking checks, target pages their answer, outreach targets a read;
+        shows the progress."""
+        pages = runs.pending_page_count(self.db, self.run_id)
+        self._progress(pages)
+        return pages + len(self.targets) + len(self.outreach)
+
     def push(self) -> int:
-        """Push every page of the run still lacking a check; returns how many."""
+        """Push every page of the run still lacking a check, then the target pages still
+        lacking an answer and the outreach targets not read yet; returns how many."""
         pushed = 0
         failed: list[Check] = []
         for refs in runs.pending_pages(self.db, self.run_id):
@@ -144,7 +194,13 @@ class Owner:
             self.queue.push(request)
             pushed += 1
         if failed:
-            self._record(failed, [])
+            self._record(Batch(checks=failed))
+        for site, url in sorted(self.targets):
+            self.queue.push(target_request(site, url, "HEAD", self.key, self.spider))
+            pushed += 1
+        for site, url in sorted(self.outreach):
+            self.queue.push(outreach_request(site, url, self.key, self.spider))
+            pushed += 1
         return pushed
 
     def _request(self, refs: list[BacklinkRef]) -> scrapy.Request:
@@ -165,26 +221,39 @@ class Owner:
         if first is None:
             return 0
         data = [first[1], *(self.server.lpop(key, BATCH - 1) or [])]
-        checks: list[Check] = []
-        discoveries: list[Discovery] = []
+        batch = Batch()
         for raw in data:
             try:
-                item = message.loads(raw)
+                items = message.loads(raw)
             except message.MessageError as exc:
                 logger.warning("run %(run)s: %(error)s", {"run": self.run_id, "error": exc})
                 continue
-            (checks if isinstance(item, Check) else discoveries).append(item)  # type: ignore[arg-type]
-        self._record(checks, discoveries)
+            for item in items:
+                self._add(batch, item)
+        self._record(batch)
         self.tally.results += len(data)
         return len(data)
 
-    def _record(self, checks: list[Check], discoveries: list[Discovery]) -> None:
-        runs.record_checks(
-            self.db, self.run_id, checks, discoveries, self.max_failures, self.policy
-        )
-        for check in [*checks, *(d.check for d in discoveries)]:
-            status = check.status.value
-            self.tally.statuses[status] = self.tally.statuses.get(status, 0) + 1
+    def _add(self, batch: Batch, item: message.Item) -> None:
+        if isinstance(item, Check):
+            batch.checks.append(item)
+        elif isinstance(item, Discovery):
+            batch.discoveries.append(item)
+        elif isinstance(item, PageMentions):
+            batch.pages.append(item)
+        elif isinstance(item, CompetitorLink):
+            batch.competitor_links.append(item)
+        elif isinstance(item, TargetCheck):
+            batch.targets.append(item)
+            self.targets.discard((item.site, item.url))
+        else:
+            self.outreach.discard((item.site, item.url))
+
+    def _record(self, batch: Batch) -> None:
+        """Write as a local run's writer process writes (`verifier.store.writer`)."""
+        statuses = write_batch(self.db, self.run_id, batch, self.max_failures, self.policy)
+        for status, count in statuses.items():
+            self.tally.statuses[status] = self.tally.statuses.get(status, 0) + count
 
     def give_up(self) -> None:
         """After the last re-queue: a `crawl_error` check for every backlink still without one."""
@@ -197,7 +266,7 @@ class Owner:
             for refs in runs.pending_pages(self.db, self.run_id)
             for ref in refs
         ]
-        self._record(dropped, [])
+        self._record(Batch(checks=dropped))
         self.tally.given_up = len(dropped)
         logger.warning(
             "run %(run)s: %(n)s backlinks got no check from any worker: crawl_error",
@@ -220,6 +289,7 @@ class Owner:
             runs.close_dropped(self.db, self.run_id, self.max_failures, self.policy)
             outage.settle_run(self.db, self.run_id, stats, self.settings)  # or degraded
             self.server.delete(open_key(self.key), results_key(self.key))
+            profile.forget(self.server, self.key)
         else:  # the next `verify --redis` resumes it; queued pages stay for the workers
             runs.finish_run(self.db, self.run_id, "interrupted", stats)
 

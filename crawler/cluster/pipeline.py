@@ -12,7 +12,6 @@ from twisted.internet import task
 
 from crawler.cluster import message
 from crawler.cluster.keys import OPEN_PREFIX, RESULTS_PREFIX
-from verifier.models import Check, Discovery
 
 if TYPE_CHECKING:
     from typing import Self
@@ -29,10 +28,11 @@ INTERVAL = 0.25
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """A check (or discovery) for the run named `run` (crawler.cluster.keys.run_key)."""
+    """What one page gave (checks, discoveries, mentions …) for the run named `run`
+    (crawler.cluster.keys.run_key); it travels as one message."""
 
     run: str
-    item: Check | Discovery
+    items: list[message.Item]
 
 
 class RedisResultPipeline:
@@ -59,7 +59,7 @@ class RedisResultPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Result):
             return item
-        self.waiting[item.run].append(message.dumps(item.item))
+        self.waiting[item.run].append(message.dumps(item.items))
         self.count += 1
         if self.count >= BATCH:
             self.flush()

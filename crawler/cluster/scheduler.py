@@ -15,6 +15,7 @@ from scrapy.utils.misc import load_object
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 from crawler.cluster import serializer
+from crawler.cluster.connection import patience
 from crawler.cluster.keys import DUPEFILTER_KEY, QUEUE_KEY
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ def worker_settings(redis_url: str) -> dict[str, Any]:
         "SCHEDULER_DUPEFILTER_KEY": DUPEFILTER_KEY,
         "SCHEDULER_SERIALIZER": SERIALIZER,
         "REDIS_URL": redis_url,
+        # Retry through a restart of the Redis server (crawler.cluster.connection).
+        "REDIS_PARAMS": patience(),
         # The results go back through Redis: workers have no database.
         "ITEM_PIPELINES": {"crawler.cluster.pipeline.RedisResultPipeline": 300},
     }

@@ -18,6 +18,7 @@ from verifier.mentions.reading import SiteReader
 from verifier.models import ContactKind, Fetch, PageContacts, PageMentions
 from verifier.store import mentions as mentions_store
 from verifier.store import outreach, storage
+from verifier.store.profile import SiteProfile
 from verifier.verdict import page as pages
 from verifier.verdict.classify import status_reason
 from verifier.verdict.urls import host_of, registered_domain
@@ -91,18 +92,22 @@ async def backout(crawler: Crawler) -> None:
         await asyncio.sleep(BACKOUT_POLL)
 
 
+def site_profiles(db: Database, sites: list[str]) -> list[SiteProfile]:
+    """The profiles of `sites` that pages are read for: competitors among them
+    (`verify --competitors`) have none (see `rival_readers`)."""
+    return [storage.load_site(db, d) for d in sites if not storage.is_competitor(db, d)]
+
+
+def readers_of(profiles: Iterable[SiteProfile]) -> dict[str, SiteReader]:
+    """What discovery looks for on a page, per site: brand terms, excludes, competitors."""
+    return {
+        p.domain: SiteReader.build(p.domain, p.brands, p.excludes, p.competitors) for p in profiles
+    }
+
+
 def site_readers(db: Database, sites: list[str]) -> dict[str, SiteReader]:
-    """What discovery looks for on a page, per site: brand terms, excludes, competitors.
-    Competitors among `sites` (`verify --competitors`) have none: see `rival_readers`."""
-    readers = {}
-    for domain in sites:
-        if storage.is_competitor(db, domain):
-            continue
-        profile = storage.load_site(db, domain)
-        readers[domain] = SiteReader.build(
-            profile.domain, profile.brands, profile.excludes, profile.competitors
-        )
-    return readers
+    """`readers_of` the sites' profiles in the database."""
+    return readers_of(site_profiles(db, sites))
 
 
 def rival_readers(

@@ -2,9 +2,12 @@
 
 Its requests are pushed by the owner of a run (`verify --redis`) and popped by
 scrapy-redis's scheduler; each carries the page's backlinks and its run in
-`meta`, so a worker needs no database. Verdicts come from the same pure
-function as a local run's (`verifier.verdict.classify`) and go back through
-Redis (`crawler.cluster.pipeline`).
+`meta`, so a worker needs no database. Pages are read as a local `verify`
+reads them (`verifier.mentions.reading`: checks, then mentions of the run's
+brands, whose profiles the owner shares once per run: `crawler.cluster.profile`);
+the site's own target pages and open outreach targets are fetched as a local
+`verify` fetches them. Everything goes back through Redis
+(`crawler.cluster.pipeline`).
 
 scrapy-redis 0.9.1 feeds idle spiders from `spider_idle` and its spiders define
 only `start_requests`, which Scrapy 2.16+ never calls; this spider instead has
@@ -29,11 +32,13 @@ from twisted.internet import task
 from crawler.cluster import message
 from crawler.cluster.keys import OPEN_PREFIX
 from crawler.cluster.pipeline import Result
+from crawler.cluster.profile import Readings
 from crawler.cluster.scheduler import shared_queue
 from crawler.failures import reason_for
 from crawler.progress import PAGES_STAT
 from crawler.spiders.plumbing import HANDLED_STATUSES, failed_fetch, fetch_from
-from verifier.models import Check, Discovery
+from verifier.mentions import reading
+from verifier.models import TargetCheck
 from verifier.verdict import classify
 
 if TYPE_CHECKING:
@@ -43,9 +48,12 @@ if TYPE_CHECKING:
     from scrapy_redis.queue import Base
     from twisted.python.failure import Failure
 
-#: Request meta: the page's backlinks (crawler.cluster.message.refs_to_meta), its run.
+#: Request meta: the page's backlinks (crawler.cluster.message.refs_to_meta), its run;
+#: for the site's own pages and the open outreach targets `[site, url]`.
 REFS = "backcheck_refs"
 RUN = "backcheck_run"
+TARGET = "backcheck_target"
+OUTREACH = "backcheck_outreach"
 #: Seconds between looks at Redis while the worker has nothing to do.
 POLL = 0.5
 
@@ -61,6 +69,7 @@ class WorkerSpider(scrapy.Spider):
         self.idle_since: float | None = None
         self.server: Redis | None = None
         self.queue: Base | None = None
+        self.readings: Readings | None = None
         self.poller = task.LoopingCall(self.poll)
         self.closing: asyncio.Future[None] | None = None
 
@@ -69,6 +78,7 @@ class WorkerSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.server = get_redis_from_settings(crawler.settings)
         spider.queue = shared_queue(spider.server, spider)
+        spider.readings = Readings(spider.server)
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.stay_open, signal=signals.spider_idle)
         crawler.signals.connect(spider.stopped, signal=signals.spider_closed)
@@ -122,11 +132,18 @@ class WorkerSpider(scrapy.Spider):
             self.closing = asyncio.ensure_future(engine.close_spider_async(reason="finished"))
 
     def parse(self, response: Response) -> Iterator[Result]:
+        # Contacts are read on every page that mentions a site without linking to it
+        # (the owner would have to ship its outreach queue to skip the known ones), and
+        # their contact pages are not fetched (see the README).
         self.crawler.stats.inc_value(PAGES_STAT)
+        run = response.meta[RUN]
+        assert self.readings is not None
+        found = self.readings.of(run)
         refs = message.refs_from_meta(response.meta[REFS])
-        for item in classify.check_fetch(fetch_from(response), refs):
-            if isinstance(item, Check | Discovery):
-                yield Result(response.meta[RUN], item)
+        items = reading.read_verified(
+            fetch_from(response), refs, found.readers, found.linked_pages, rivals=found.rivals
+        )
+        yield Result(run, list(items))
 
     def on_error(self, failure: Failure) -> Iterator[Result]:
         request = failure.request
@@ -134,5 +151,66 @@ class WorkerSpider(scrapy.Spider):
         self.crawler.stats.inc_value(PAGES_STAT)
         self.crawler.stats.inc_value(f"backcheck/failure/{reason.value}")
         fetch = failed_fetch(request.url, request.meta)
-        for ref in message.refs_from_meta(request.meta[REFS]):
-            yield Result(request.meta[RUN], classify.check_failure(ref, reason, detail, fetch))
+        refs = message.refs_from_meta(request.meta[REFS])
+        checks = [classify.check_failure(ref, reason, detail, fetch) for ref in refs]
+        yield Result(request.meta[RUN], list(checks))
+
+    def parse_target(self, response: Response) -> Iterator[Result | scrapy.Request]:
+        """One of the site's own pages: how it answers (HEAD, or GET if HEAD is refused)."""
+        site, url = response.meta[TARGET]
+        fetch = fetch_from(response)
+        method = response.request.method if response.request else "HEAD"
+        if method == "HEAD" and response.status in (405, 501):
+            yield target_request(site, url, "GET", response.meta[RUN], self)
+            return
+        found = TargetCheck(site, url, method, fetch.status, fetch.final_url, fetch.redirect_chain)
+        yield Result(response.meta[RUN], [found])
+
+    def on_target_error(self, failure: Failure) -> Iterator[Result]:
+        request = failure.request
+        reason, detail = reason_for(failure)
+        site, url = request.meta[TARGET]
+        found = TargetCheck(site, url, request.method, error=reason.value, detail=detail)
+        yield Result(request.meta[RUN], [found])
+
+    def parse_outreach(self, response: Response) -> Iterator[Result]:
+        """An open outreach target: a link to the site now makes it won (and a backlink)."""
+        run, (site, url) = response.meta[RUN], response.meta[OUTREACH]
+        assert self.readings is not None
+        reader = self.readings.of(run).readers.get(site)
+        items: list[message.Item] = []
+        if reader is not None:
+            items += reading.read_discovered(fetch_from(response), reader, "outreach")
+        yield Result(run, [*items, message.OutreachRead(site, url)])
+
+    def on_outreach_error(self, failure: Failure) -> Iterator[Result]:
+        request = failure.request
+        reason, detail = reason_for(failure)
+        self.crawler.stats.inc_value(f"backcheck/outreach_failure/{reason.value}")
+        self.logger.info("outreach target %s: %s", request.url, detail)
+        yield Result(request.meta[RUN], [message.OutreachRead(*request.meta[OUTREACH])])
+
+
+def target_request(
+    site: str, url: str, method: str, run: str, spider: WorkerSpider
+) -> scrapy.Request:
+    """A request for one of the site's own pages (`verifier.store.targets`)."""
+    return scrapy.Request(
+        url,
+        method=method,
+        callback=spider.parse_target,
+        errback=spider.on_target_error,
+        meta={TARGET: [site, url], RUN: run},
+        dont_filter=True,
+    )
+
+
+def outreach_request(site: str, url: str, run: str, spider: WorkerSpider) -> scrapy.Request:
+    """A request for an open outreach target of `site` (`mentions.open_target_pages`)."""
+    return scrapy.Request(
+        url,
+        callback=spider.parse_outreach,
+        errback=spider.on_outreach_error,
+        meta={OUTREACH: [site, url], RUN: run},
+        dont_filter=True,
+    )

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifier.models import (
     Check,
@@ -43,6 +43,9 @@ from verifier.models import (
 from verifier.store import crawls, mentions, runs, storage, targets
 from verifier.verdict.history import DEFAULT_MAX_FAILURES
 from verifier.verdict.recheck import DEFAULT_POLICY, RecheckPolicy
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 class WriterError(RuntimeError):
@@ -215,6 +218,39 @@ def _next(batches: Connection) -> Batch | None:
     return batch
 
 
+def write_batch(
+    db: Database,
+    run_id: int,
+    batch: Batch,
+    max_failures: int = DEFAULT_MAX_FAILURES,
+    policy: RecheckPolicy = DEFAULT_POLICY,
+) -> dict[str, int]:
+    """Store one batch, each kind in its own transaction and in the order that keeps the
+    data consistent; returns how many of its checks ended in each status.
+
+    The writer process calls it for every batch; so does `verify --redis`'s owner,
+    which writes the results that workers send back in its own process.
+    """
+    statuses: dict[str, int] = {}
+    if batch.targets:
+        targets.record_target_checks(db, run_id, batch.targets)
+    if batch.checks or batch.discoveries:
+        runs.record_checks(db, run_id, batch.checks, batch.discoveries, max_failures, policy)
+        settled = batch.checks + [d.check for d in batch.discoveries]
+        statuses = dict(Counter(c.status.value for c in settled))
+    # After the checks: a page's outreach status may rest on a backlink just stored.
+    if batch.pages:
+        mentions.record_pages(db, run_id, batch.pages)
+    if batch.contacts:
+        mentions.record_contacts(db, batch.contacts)
+    if batch.competitor_links:
+        mentions.record_competitor_links(db, batch.competitor_links)
+    # Last: a page counts as fetched only once what it said is stored.
+    if batch.crawled or batch.domains_done:
+        crawls.record(db, run_id, batch.crawled, batch.domains_done)
+    return statuses
+
+
 def _serve(
     batches: Connection,
     results: Connection,
@@ -232,24 +268,9 @@ def _serve(
             try:
                 if db is None:
                     db = storage.open_db(db_path)
-                if batch.targets:
-                    targets.record_target_checks(db, run_id, batch.targets)
+                statuses = write_batch(db, run_id, batch, max_failures, policy)
                 if batch.checks or batch.discoveries:
-                    runs.record_checks(
-                        db, run_id, batch.checks, batch.discoveries, max_failures, policy
-                    )
-                    settled = batch.checks + [d.check for d in batch.discoveries]
-                    results.send(("written", dict(Counter(c.status.value for c in settled))))
-                # After the checks: a page's outreach status may rest on a backlink just stored.
-                if batch.pages:
-                    mentions.record_pages(db, run_id, batch.pages)
-                if batch.contacts:
-                    mentions.record_contacts(db, batch.contacts)
-                if batch.competitor_links:
-                    mentions.record_competitor_links(db, batch.competitor_links)
-                # Last: a page counts as fetched only once what it said is stored.
-                if batch.crawled or batch.domains_done:
-                    crawls.record(db, run_id, batch.crawled, batch.domains_done)
+                    results.send(("written", statuses))
             except Exception as exc:  # reported to the crawl by the next submit/close
                 results.send(("error", str(exc)))
                 failed = True
