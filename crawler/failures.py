@@ -57,6 +57,12 @@ def _looks_like_tls(exc: BaseException) -> bool:
     return any("SSL" in repr(r) for r in reasons)
 
 
+def _decompressed_too_large(exc: IgnoreRequest, message: str) -> bool:
+    # Scrapy 2.19 raises IgnoreRequest(...) from a private _DecompressionMaxSizeExceeded.
+    cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else ""
+    return cause == "_DecompressionMaxSizeExceeded" or message.endswith("during decompression.")
+
+
 def reason_for(failure: Failure) -> tuple[Reason, str]:
     """The unreachable reason for a failed request, and a detail for the evidence."""
     exc = failure.value
@@ -65,6 +71,11 @@ def reason_for(failure: Failure) -> tuple[Reason, str]:
         return Reason.CRAWL_ERROR, detail
     if isinstance(exc, IgnoreRequest):
         message = str(exc).lower()
+        if _decompressed_too_large(exc, message):
+            # HttpCompressionMiddleware: the decompressed body outgrew DOWNLOAD_MAXSIZE
+            # (a gzip bomb, or just a big page): too large, like a raw body that does.
+            # Tested first: its message holds the page URL, which may say "redirect".
+            return Reason.TOO_LARGE, detail
         if "robots.txt" in message:
             return Reason.ROBOTS_BLOCKED, detail
         if "redirect" in message:

@@ -107,6 +107,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's: see crawler/middlewares.py for the concurrency bug it fixes.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
+    # Replaces Scrapy's: reads a meta refresh anywhere in the page, as browsers do.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
     # Not used by a revisit crawl (no credentials, no allowed_domains); each costs per request.
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
@@ -146,7 +149,13 @@ EXTENSIONS = {"crawler.progress.ProgressFile": 500}
 # also `--redis` and env BACKCHECK_REDIS_URL; empty: verify crawls on this machine. Once the
 # shared queue is empty and no check came for REQUEUE_AFTER seconds, the owner pushes the
 # pages still lacking checks again (a worker may have died holding them), at most
-# MAX_REQUEUES times; then those backlinks get a crawl_error check.
+# MAX_REQUEUES times; then those backlinks get a crawl_error check. Politeness holds across
+# workers: each request goes to one of SHARDS queues by its registered domain, and a worker
+# pops only the shards it holds a lease on (LEASE seconds, renewed while it works; a dead
+# worker's shards are taken over once their lease expires). SHARDS is fixed per Redis server
+# by the first owner or worker that uses it (crawler/cluster/shards.py).
 BACKCHECK_REDIS_URL = ""
+BACKCHECK_REDIS_LEASE = 30.0
 BACKCHECK_REDIS_MAX_REQUEUES = 3
 BACKCHECK_REDIS_REQUEUE_AFTER = 60.0
+BACKCHECK_REDIS_SHARDS = 64

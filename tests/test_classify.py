@@ -801,3 +801,47 @@ def test_status_reason(fetch: Fetch, expected: Reason | None) -> None:
 def test_upper_case_scheme_link_keeps_the_backlink_live() -> None:
     check = verdict(make_fetch(body='<a href="HTTP://ACME.COM/widgets">Acme</a>'))
     assert (check.status, check.reason, check.link_count) == (Status.LIVE, None, 1)
+
+
+# --- a page of the site itself is never a backlink of the site (issue 14) ----------
+
+OWN_LINKS = f'<a href="{TARGET}">widgets</a> <a href="https://shop.acme.com/">shop</a>'
+
+
+@pytest.mark.parametrize(
+    ("final", "how", "discovered"),
+    [
+        pytest.param("https://acme.com/welcome", 301, [], id="http-to-site"),
+        pytest.param("https://shop.acme.com/", 302, [], id="http-to-subdomain"),
+        pytest.param("http://www.acme.com/", "meta refresh", [], id="refresh-to-site"),
+        pytest.param("https://xn--fa-hia.acme.com/", 301, [], id="to-idn-subdomain"),
+        # Near misses: other owners' pages are still read for new backlinks.
+        pytest.param(
+            "https://newhome.net/post", 301, ["https://newhome.net/post"], id="to-another-site"
+        ),
+        pytest.param(
+            "https://acme.com.evil.net/", 301, ["https://acme.com.evil.net/"], id="lookalike"
+        ),
+    ],
+)
+def test_a_page_that_redirects_to_the_site_is_lost_and_discovers_nothing(
+    final: str, how: int | str, discovered: list[str]
+) -> None:
+    fetch = make_fetch(OWN_LINKS, final=final, chain=((PAGE, how),))
+    ref = BacklinkRef(1, SITE, PAGE, TARGET)
+    items = classify.check_fetch(fetch, [ref])
+    check = items[0]
+    assert isinstance(check, Check)
+    assert (check.status, check.reason) == (Status.LOST, Reason.REDIRECTED_AWAY)
+    assert [item.source_url for item in items[1:]] == discovered  # type: ignore[union-attr]
+
+
+def test_a_site_among_several_is_skipped_alone() -> None:
+    # Landing on acme.com: nothing for acme.com, but rival.net's backlinks there count.
+    body = f'{OWN_LINKS} <a href="https://rival.net/x">rival</a>'
+    fetch = make_fetch(body, final="https://acme.com/welcome", chain=((PAGE, 301),))
+    refs = [BacklinkRef(1, SITE, PAGE, TARGET), BacklinkRef(2, "rival.net", PAGE, None)]
+    items = classify.check_fetch(fetch, refs)
+    assert [(item.site, item.target_url) for item in items[2:]] == [  # type: ignore[union-attr]
+        ("rival.net", "https://rival.net/x")
+    ]

@@ -68,3 +68,43 @@ def test_reason_for(exc: BaseException, reason: Reason) -> None:
     got, detail = reason_for(failure_of(exc))
     assert got is reason
     assert detail and len(detail) <= 500
+
+
+def _decompression_refused(url: str) -> IgnoreRequest:
+    """What Scrapy 2.19's HttpCompressionMiddleware raises (REFERENCE-2 §7)."""
+    from scrapy.utils._compression import _DecompressionMaxSizeExceeded
+
+    message = (
+        f"Ignored response <200 {url}> because its body (30000 B compressed, 500010 B"
+        " decompressed so far) exceeded DOWNLOAD_MAXSIZE (500000 B) during decompression."
+    )
+    try:
+        try:
+            raise _DecompressionMaxSizeExceeded(500010, 500000)
+        except _DecompressionMaxSizeExceeded as cause:
+            raise IgnoreRequest(message) from cause
+    except IgnoreRequest as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        pytest.param(_decompression_refused("http://b.test/p"), Reason.TOO_LARGE, id="bomb"),
+        pytest.param(
+            _decompression_refused("http://b.test/redirect/robots.txt"),
+            Reason.TOO_LARGE,
+            id="bomb-url-says-redirect",
+        ),
+        pytest.param(
+            IgnoreRequest("exceeded DOWNLOAD_MAXSIZE during decompression."),
+            Reason.TOO_LARGE,
+            id="message-only",
+        ),
+        # Near misses: other IgnoreRequests stay what they were.
+        pytest.param(IgnoreRequest("decompression"), Reason.CRAWL_ERROR, id="other-ignore"),
+        pytest.param(IgnoreRequest("max redirections reached"), Reason.TOO_MANY_REDIRECTS),
+    ],
+)
+def test_a_decompression_over_the_cap_is_too_large(exc: BaseException, reason: Reason) -> None:
+    assert reason_for(failure_of(exc))[0] is reason

@@ -636,3 +636,35 @@ def test_parse_date(value, day_first, expected):
 )
 def test_parse_bool(value, expected):
     assert parse_bool(value) is expected
+
+
+# --- a page of the site itself is never a backlink of the site (issue 14) ----------
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("https://acme.com/blog/post", "internal link: the referring page is on acme.com"),
+        ("https://blog.acme.com/post", "internal link: the referring page is on acme.com"),
+        ("http://WWW.ACME.COM./x", "internal link: the referring page is on acme.com"),
+        ("https://a.b.acme.com:8443/x", "internal link: the referring page is on acme.com"),
+        # Near misses: other owners.
+        ("https://acme.com.evil.net/x", None),
+        ("https://notacme.com/x", None),
+        ("https://acme.community/x", None),
+    ],
+)
+def test_the_sites_own_pages_are_refused_at_import(source: str, problem: str | None) -> None:
+    from verifier.importers.rows import check_urls
+
+    assert check_urls(source, "https://acme.com/pricing", True, "acme.com") == problem
+
+
+def test_an_idn_sites_own_page_is_refused_in_either_spelling() -> None:
+    from verifier.importers.rows import check_urls
+
+    site = "xn--fa-hia.example"  # faß.example, as `init` stores it
+    refused = f"internal link: the referring page is on {site}"
+    assert check_urls("https://blog.faß.example/x", None, False, site) == refused
+    assert check_urls("https://blog.xn--fa-hia.example/x", None, False, site) == refused
+    assert check_urls("https://blog.fass.example/x", None, False, site) is None  # another host

@@ -739,3 +739,47 @@ def test_read_verified_a_shared_competitor_is_read_for_each_sites_brand() -> Non
     items = read_verified(page, [ref("https://rival.com/", 7, "rival.com")], READERS, rivals=rivals)
     assert [(c.backlink_id, c.mentions) for c in checks(items)] == [(7, 1)]
     assert [(r.site, terms(r)) for r in rows(items)] == [("beta.org", [("Beta", "text")])]
+
+
+# --- a page of the site itself is never a backlink of the site (issue 14) ----------
+
+OWN = f'<p>Acme {LINK} <a href="https://blog.acme.com/">blog</a></p>'
+
+
+@pytest.mark.parametrize(
+    ("url", "final", "chain", "discovered"),
+    [
+        pytest.param("https://acme.com/about", None, (), 0, id="site-page"),
+        pytest.param("https://blog.acme.com/post", None, (), 0, id="subdomain-page"),
+        pytest.param("https://ACME.com./x", None, (), 0, id="spelled-otherwise"),
+        pytest.param(
+            "https://short.test/a",
+            "https://acme.com/about",
+            (("https://short.test/a", 301),),
+            0,
+            id="listed-page-redirects-to-site",
+        ),
+        pytest.param("https://acme.community/x", None, (), 2, id="near-miss-lookalike"),
+        pytest.param(
+            "https://short.test/a",
+            "https://zine.org/x",
+            (("https://short.test/a", 301),),
+            2,
+            id="near-miss-redirect-elsewhere",
+        ),
+    ],
+)
+def test_discovery_never_finds_the_site_on_its_own_pages(
+    url: str, final: str | None, chain: tuple[tuple[str, int], ...], discovered: int
+) -> None:
+    fetch = make_fetch(OWN, url=url, final=final, chain=chain)
+    items = read_discovered(fetch, READER, "crawl", follow_redirects=True)
+    assert len(found(items)) == discovered
+
+
+def test_a_crawl_visit_of_the_site_itself_discovers_nothing() -> None:
+    from verifier.crawl.visit import visit
+
+    seen = visit(make_fetch(OWN, url="https://acme.com/"), READER, SITE)
+    assert found(seen.items) == [] and seen.ok
+    assert seen.links == [TARGET, "https://blog.acme.com/"]  # still crawled onwards

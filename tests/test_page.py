@@ -834,3 +834,44 @@ def test_prefilters_find_what_resolving_every_anchor_finds(
     # On a page of the site itself, relative links are links to it too.
     on_site = "https://blog.acme.com/dir/post"
     assert urls(body, on_site) == _reference_urls(body, monkeypatch, on_site), body
+
+
+# --- deep documents (issue 14: libxml2 drops what follows a nesting depth of 256) -----
+
+
+def _deep(opening: str, depth: int, closing: str = "") -> str:
+    link = '<a href="https://acme.com/deep"><span><b>Deep</b> link</span></a> after'
+    return (
+        f"<html><body><p>start</p>{opening * depth}{link}{closing * depth}<p>end</p></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing", "depth"),
+    [
+        pytest.param("<b>", "", 300, id="300-unclosed-b"),
+        pytest.param("<font color=red>", "", 300, id="300-unclosed-font"),
+        pytest.param("<div>", "</div>", 300, id="300-nested-divs"),
+        pytest.param("<div>", "", 300, id="300-unclosed-divs"),
+        pytest.param("<b>", "", 1500, id="1500-unclosed-b"),
+        pytest.param("<div>", "</div>", 255, id="near-miss-255-divs"),  # found before too
+        pytest.param("<b>", "", 10, id="near-miss-shallow"),
+    ],
+)
+def test_a_link_deep_in_the_tree_is_found(opening: str, closing: str, depth: int) -> None:
+    page = page_for(_deep(opening, depth, closing))
+    links = links_to(page, SITE)
+    assert [(link.url, link.anchor) for link in links] == [("https://acme.com/deep", "Deep link")]
+    assert link_context(links[0])[1].startswith("after")
+
+
+def test_a_deep_page_read_with_the_absence_proof_is_found_too() -> None:
+    body = _deep("<font>", 300).encode()
+    page = parse(Fetch(PAGE_URL, PAGE_URL, 200, body, "text/html"), {SITE})
+    assert [link.anchor for link in links_to(page, SITE)] == ["Deep link"]
+
+
+def test_anchor_text_of_a_deeply_nested_link_does_not_recurse() -> None:
+    inner = "<span>" * 1800 + "deep" + "</span>" * 1800
+    body = f'<a href="https://acme.com/x">{inner} text</a>'
+    assert anchors(body) == ["deep text"]

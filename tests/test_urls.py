@@ -216,3 +216,96 @@ def test_compare_key_pairs(a: str, b: str, same: bool) -> None:
 )
 def test_compare_key_values(url: str, expected: str) -> None:
     assert compare_key(url) == expected
+
+
+# --- internationalised host names as browsers encode them (issue 14) ---------------
+# UTS #46 non-transitional, as Chromium and Firefox: `ß` and `ς` are kept; Python's
+# `idna` codec (IDNA 2003) maps them to `ss` and `σ`, which is another host.
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        pytest.param("faß.de", "xn--fa-hia.de", id="eszett-kept"),
+        pytest.param("FAẞ.de", "xn--fa-hia.de", id="capital-eszett"),
+        pytest.param("βόλος.gr", "xn--nxasmm1c.gr", id="final-sigma-kept"),
+        pytest.param("Bücher.DE.", "xn--bcher-kva.de", id="umlaut-dot"),
+        pytest.param("ＡＣＭＥ．com", "acme.com", id="full-width"),
+        pytest.param("acme。com", "acme.com", id="ideographic-dot"),
+        pytest.param("I♥NY.example", "xn--iny-zx5a.example", id="symbol-uts46-allows"),
+        pytest.param("xn--fa-hia.de", "xn--fa-hia.de", id="already-ascii"),
+        # Near misses: the old codec's answers are other hosts.
+        pytest.param("fass.de", "fass.de", id="near-miss-ss"),
+    ],
+)
+def test_hosts_are_encoded_as_browsers_encode_them(host: str, expected: str) -> None:
+    from verifier.verdict.urls import normalize_host
+
+    assert normalize_host(host) == expected
+
+
+def test_the_old_codec_disagrees() -> None:
+    assert "faß.de".encode("idna") == b"fass.de"  # why the idna package is used
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("http://faß.example/p", "http://xn--fa-hia.example/p", True),
+        ("http://FAß.example:80/p#x", "http://xn--fa-hia.example/p", True),
+        ("http://faß.example/p", "http://fass.example/p", False),
+        ("http://βόλος.gr/", "http://βόλοσ.gr/", False),
+    ],
+)
+def test_identity_keys_of_idn_hosts(a: str, b: str, same: bool) -> None:
+    from verifier.verdict.urls import compare_key
+
+    assert (identity_key(a) == identity_key(b)) is same
+    assert (compare_key(a) == compare_key(b)) is same
+
+
+@pytest.mark.parametrize(
+    ("href", "site", "matches"),
+    [
+        ("https://faß.example/x", "xn--fa-hia.example", True),
+        ("https://shop.faß.example/x", "xn--fa-hia.example", True),
+        ("https://xn--fa-hia.example/x", "xn--fa-hia.example", True),
+        ("https://fass.example/x", "xn--fa-hia.example", False),
+        ("https://faß.example/x", "fass.example", False),
+    ],
+)
+def test_links_to_an_idn_site(href: str, site: str, matches: bool) -> None:
+    from verifier.models import Fetch
+    from verifier.verdict.page import links_to, parse
+
+    url = "https://blog.test/p"
+    body = f'<a href="{href}">x</a>'.encode()
+    for sites in (None, {site}):  # with and without the byte-level absence proof
+        page = parse(Fetch(url, url, 200, body, "text/html"), sites)
+        assert bool(links_to(page, site)) is matches
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://faß.example/p", "http://xn--fa-hia.example/p"),
+        ("https://u:p@Faß.example:8443/ü?q=ß#f", "https://u:p@xn--fa-hia.example:8443/ü?q=ß#f"),
+        ("http://faß.example./", "http://xn--fa-hia.example./"),
+        ("http://acme.com/ß", "http://acme.com/ß"),  # ASCII host: left to Scrapy
+        ("http://[::1]/ß", "http://[::1]/ß"),
+        ("http://[bad/ß", "http://[bad/ß"),  # unparseable: left to Scrapy's refusal
+    ],
+)
+def test_browser_url(url: str, expected: str) -> None:
+    from verifier.verdict.urls import browser_url
+
+    assert browser_url(url) == expected
+
+
+def test_scrapy_fetches_the_browser_host() -> None:
+    from scrapy import Request
+
+    from verifier.verdict.urls import browser_url
+
+    assert Request("http://faß.example/p").url == "http://fass.example/p"  # IDNA 2003
+    assert Request(browser_url("http://faß.example/p")).url == "http://xn--fa-hia.example/p"

@@ -39,6 +39,7 @@ from verifier.mentions import reading
 from verifier.models import BacklinkRef, Check, Reason, TargetCheck
 from verifier.store import mentions, runs, storage, targets
 from verifier.verdict import classify
+from verifier.verdict.urls import browser_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -127,7 +128,7 @@ class VerifySpider(scrapy.Spider):
             await backout(self.crawler)
             try:
                 request = scrapy.Request(
-                    refs[0].source_url,
+                    browser_url(refs[0].source_url),  # a Unicode host as browsers encode it
                     callback=self.parse,
                     errback=self.on_error,
                     cb_kwargs={"refs": refs},
@@ -153,7 +154,7 @@ class VerifySpider(scrapy.Spider):
 
     def _outreach_request(self, site: str, url: str) -> scrapy.Request:
         return scrapy.Request(
-            url,
+            browser_url(url),
             callback=self.parse_outreach,
             errback=self.on_outreach_error,
             cb_kwargs={"site": site},
@@ -175,7 +176,7 @@ class VerifySpider(scrapy.Spider):
 
     def _target_request(self, site: str, url: str, method: str) -> scrapy.Request:
         return scrapy.Request(
-            url,
+            browser_url(url),
             method=method,
             callback=self.parse_target,
             errback=self.on_target_error,

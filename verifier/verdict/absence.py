@@ -10,7 +10,7 @@ between the bytes and the host that `links_to` compares:
   names without `;`) in an href;
 * browsers, and `links_to`, drop tabs and newlines anywhere in a URL;
 * hosts are lower-cased, and a label with non-ASCII characters goes through
-  IDNA, whose nameprep maps some of them onto ASCII (full-width letters,
+  IDNA, whose mapping maps some of them onto ASCII (full-width letters,
   ligatures, `™`), onto nothing (soft hyphen) or onto a dot (`。`);
 * relative links resolve against the page URL, or a `<base>` (whose href
   then names the domain itself).
@@ -31,6 +31,8 @@ import html.entities
 import re
 from dataclasses import dataclass, field
 
+import idna
+
 from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode
 
 #: Dropped from URLs anywhere (WHATWG URL parser, urllib, `links_to`).
@@ -42,12 +44,15 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def _images(char: str) -> set[str]:
-    """What `char` may become inside a host: lower-cased, and through nameprep."""
+    """What `char` may become inside a host: lower-cased, through nameprep (IDNA 2003)
+    and through UTS #46 mapping (what `verifier.verdict.urls.normalize_host` uses)."""
     images = {char.lower()}
     for form in (char, char.lower()):
         # A prohibited character fails IDNA for the whole host, which then keeps it.
         with contextlib.suppress(UnicodeError):
             images.add(encodings.idna.nameprep(form))
+        with contextlib.suppress(UnicodeError):
+            images.add(idna.uts46_remap(form, std3_rules=False, transitional=False))
     return images
 
 

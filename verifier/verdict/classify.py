@@ -27,7 +27,7 @@ from verifier.verdict.directives import (
     header_directives,
     meta_directives,
 )
-from verifier.verdict.urls import compare_key, same_owner
+from verifier.verdict.urls import compare_key, is_on_site, same_owner
 
 NOFOLLOW_RELS = frozenset({"nofollow", "ugc", "sponsored"})
 NOT_FOUND_STATUSES = frozenset({404, 410})
@@ -222,9 +222,18 @@ def _discoveries(fetch: Fetch, refs: list[BacklinkRef]) -> list[Discovery]:
     here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
     if status_reason(here) is not None:
         return []
-    parsed = pages.parse(here, {ref.site for ref in refs})
+    # A page of the site itself is never its backlink: a page that redirects to the
+    # site is lost (`redirected_away`), and nothing is discovered on the site's page.
+    sites = [
+        site
+        for site in dict.fromkeys(ref.site for ref in refs)
+        if not is_on_site(here.final_url, site)
+    ]
+    if not sites:
+        return []
+    parsed = pages.parse(here, set(sites))
     found = []
-    for site in dict.fromkeys(ref.site for ref in refs):
+    for site in sites:
         links = pages.links_to(parsed, site)
         if not links:
             continue

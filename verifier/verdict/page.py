@@ -36,6 +36,14 @@ HEAD_ELEMENTS = frozenset(
 )
 CONTEXT_CHARS = 100
 LINK_HTML_CHARS = 1000
+#: `huge_tree`: libxml2 otherwise stops at a nesting depth of 256 and drops the rest of
+#: the page (300 unclosed `<b>` or `<font>` on old forum pages), where browsers keep it.
+#: It also lifts libxml2's 10 MB text-node limit; bodies are capped by DOWNLOAD_MAXSIZE.
+PARSER_OPTIONS: dict[str, bool | str] = {
+    "encoding": "utf-8",
+    "remove_comments": False,
+    "huge_tree": True,
+}
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _URL_NOISE = re.compile(r"[\t\n\r]")  # browsers strip these anywhere in a URL
@@ -78,14 +86,22 @@ def fold(text: str) -> str:
 
 
 def _text(el: etree._Element, out: list[str]) -> None:
+    # A stack, not recursion: with `huge_tree` a page may nest elements thousands deep.
     if el.text:
         out.append(el.text)
-    for child in el:
+    todo: list[etree._Element | str] = list(reversed(el))  # a str is a tail to append
+    while todo:
+        node = todo.pop()
+        if isinstance(node, str):
+            out.append(node)
+            continue
+        if node.tail:
+            todo.append(node.tail)  # after the node's own text
         # Comments and processing instructions have a non-str tag; their tail is still text.
-        if isinstance(child.tag, str) and child.tag not in TEXT_SKIP:
-            _text(child, out)
-        if child.tail:
-            out.append(child.tail)
+        if isinstance(node.tag, str) and node.tag not in TEXT_SKIP:
+            if node.text:
+                out.append(node.text)
+            todo.extend(reversed(node))
 
 
 def anchor_text(el: etree._Element) -> str:
@@ -161,7 +177,7 @@ def _parser() -> etree.HTMLParser:
     # which costs more than the parse on link-heavy pages.
     parser: etree.HTMLParser | None = getattr(_local, "parser", None)
     if parser is None:
-        parser = _local.parser = etree.HTMLParser(encoding="utf-8", remove_comments=False)
+        parser = _local.parser = etree.HTMLParser(**PARSER_OPTIONS)
     return parser
 
 
@@ -297,7 +313,7 @@ def _head_parser() -> tuple[etree.HTMLParser, _HeadReader]:
     found: tuple[etree.HTMLParser, _HeadReader] | None = getattr(_local, "head_parser", None)
     if found is None:
         reader = _HeadReader()
-        parser = etree.HTMLParser(target=reader, encoding="utf-8", remove_comments=False)
+        parser = etree.HTMLParser(target=reader, **PARSER_OPTIONS)
         found = _local.head_parser = (parser, reader)
     return found
 

@@ -19,6 +19,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+import idna
 from w3lib.url import canonicalize_url
 
 if TYPE_CHECKING:
@@ -59,19 +60,70 @@ def is_http_url(url: str) -> bool:
         return False
 
 
-def normalize_host(host: str) -> str:
-    """Lower-case, IDNA-encode and strip the trailing dot of a host name.
+def idna_encode(host: str) -> str:
+    """A Unicode host name as browsers send it: UTS #46 ToASCII, non-transitional.
 
-    >>> normalize_host("Bücher.DE.")
-    'xn--bcher-kva.de'
+    So `ß` and `ς` are kept (IDNA 2008), where Python's `idna` codec (IDNA 2003,
+    used by w3lib and so by Scrapy) maps them to `ss` and `σ`: another host.
+    Symbols that UTS #46 allows but IDNA 2008 refuses (`♥`) are encoded as browsers
+    encode them. Raises UnicodeError for a host browsers refuse too.
+
+    >>> idna_encode("Faß.example"), idna_encode("I♥NY.example"), idna_encode("ＡＣＭＥ。com")
+    ('xn--fa-hia.example', 'xn--iny-zx5a.example', 'acme.com')
+    """
+    try:
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except idna.IDNAError:
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        return ".".join(
+            label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+            for label in mapped.split(".")
+        )
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case, IDNA-encode (as browsers do) and strip the trailing dot of a host name.
+
+    >>> normalize_host("Bücher.DE."), normalize_host("faß.de")
+    ('xn--bcher-kva.de', 'xn--fa-hia.de')
     """
     host = host.strip().rstrip(".").lower()
     if host.isascii():
         return host
     try:
-        return host.encode("idna").decode("ascii")
+        return idna_encode(host)
     except UnicodeError:
         return host
+
+
+def browser_url(url: str) -> str:
+    """`url` with a Unicode host encoded by `idna_encode`; anything else unchanged.
+
+    For Scrapy requests: `Request` passes its URL through w3lib's `safe_url_string`,
+    whose IDNA 2003 codec would fetch `fass.de` for `faß.de`; an ASCII host passes
+    through it untouched.
+
+    >>> browser_url("http://user@Faß.example:8080/ü?q=ß#f")
+    'http://user@xn--fa-hia.example:8080/ü?q=ß#f'
+    >>> browser_url("https://acme.com/ß"), browser_url("not a url")
+    ('https://acme.com/ß', 'not a url')
+    """
+    if url.isascii():
+        return url
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return url
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    if host.isascii() or host.startswith("["):
+        return url
+    try:
+        encoded = idna_encode(host.rstrip(".")) + ("." if host.endswith(".") else "")
+    except UnicodeError:
+        return url  # browsers refuse it too; Scrapy decides
+    start = url.index(netloc)
+    return url[:start] + f"{userinfo}{at}{encoded}{colon}{port}" + url[start + len(netloc) :]
 
 
 def host_of(url: str) -> str:
