@@ -8,6 +8,11 @@ them all at once, whatever CONCURRENT_REQUESTS_PER_DOMAIN says (measured: 6
 requests to one host, 1 s each, with a limit of 1, took 2.5 s). Counting the
 request when it is handed over keeps the limit: backcheck visits other
 people's servers every night and must stay polite.
+
+Scrapy also records a request's slot in its meta (`download_slot`) on the first
+download, and a redirect copies the meta: a page redirected to another host was
+fetched in the first host's slot, outside the limit of the host it went to.
+backcheck sets no `download_slot` of its own, so the slot is always the URL's.
 """
 
 from __future__ import annotations
@@ -30,3 +35,7 @@ class Downloader(_ScrapyDownloader):
     ) -> Coroutine[Any, Any, None]:
         slot.transferring.add(request)  # at once; `_download` adds it again and removes it
         return super()._wait_for_download(slot, request, queue_dfd)
+
+    def get_slot_key(self, request: Request) -> str:
+        request.meta.pop(self.DOWNLOAD_SLOT, None)  # a redirected request's first host
+        return super().get_slot_key(request)

@@ -93,6 +93,10 @@ class VirtualWeb:
         merged.update(routes or {})
         self.routes = {_route_key(key): rule for key, rule in merged.items()}
         self.requests: list[tuple[str, str, str]] = []
+        #: Requests per host arrived and not answered yet, and the most ever at once (for
+        #: politeness tests; a `delay` rule widens the window).
+        self.in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}
         self._port = port
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -238,9 +242,16 @@ class _Handler(BaseHTTPRequestHandler):
         host, path, query = self._target()
         with web._lock:
             web.requests.append((self.command, host, f"{path}?{query}" if query else path))
+            web.in_flight[host] = now = web.in_flight.get(host, 0) + 1
+            web.peak_in_flight[host] = max(now, web.peak_in_flight.get(host, 0))
         rule = web.rule_for(host, path, query) or {}
         try:
-            if rule.get("delay") and web._stopping.wait(float(rule["delay"])):
+            stopping = bool(rule.get("delay")) and web._stopping.wait(float(rule["delay"]))
+        finally:  # in flight until answered: the client's next request comes after this
+            with web._lock:
+                web.in_flight[host] -= 1
+        try:
+            if stopping:
                 self.close_connection = True  # server stopping: nobody waits any more
                 return
             if rule.get("drop"):

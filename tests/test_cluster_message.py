@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import scrapy
 from scrapy.utils.request import request_from_dict
 
 from crawler.cluster import message, serializer
 from crawler.spiders.worker import REFS, RUN, WorkerSpider
+from tests import redisserver
 from verifier.models import (
     BacklinkRef,
     Change,
@@ -25,6 +28,8 @@ from verifier.models import (
     Status,
     TargetCheck,
 )
+
+redis_server = redisserver.redis_server  # the fixture: a real redis-server per test
 
 REFS_ = [
     BacklinkRef(7, "acme.com", "http://a.blog.com/p", "https://acme.com/pricing", "Blue"),
@@ -116,3 +121,41 @@ def test_what_else_a_page_gives_round_trips() -> None:
 def test_anything_else_is_refused(raw: str) -> None:
     with pytest.raises(message.MessageError):
         message.loads(raw)
+
+
+def test_shard_leases_are_held_by_one_worker(redis_server) -> None:
+    """SET NX PX leases: one holder; only it renews or gives back; expired, another takes it."""
+    from redis import Redis
+
+    from crawler.cluster.shards import Leases
+
+    server = Redis.from_url(redis_server.url)
+    first, second = Leases(server, "w1", 0.3), Leases(server, "w2", 0.3)
+    assert first.claim(5) and not second.claim(5)
+    assert not second.release(5) and second.renew([5]) == [5]
+    assert first.renew([5]) == []
+    deadline = time.monotonic() + 10
+    while not second.claim(5):  # w1 stopped renewing: its lease runs out
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert first.renew([5]) == [5]  # w1 learns that it lost the shard
+    assert second.release(5) and first.claim(5)
+
+
+def test_requests_go_to_their_registered_domains_shard(redis_server) -> None:
+    from redis import Redis
+
+    from crawler.cluster.shards import ShardQueues, queued, shard_count, shard_of_url
+
+    server = Redis.from_url(redis_server.url)
+    assert queued(server) == 0
+    assert shard_count(server, 64) == 64 and shard_count(server, 16) == 64  # the first one's
+    queues = ShardQueues(server, WorkerSpider(), 64)
+    urls = ["http://a.blog.com/1", "http://b.blog.com/2", "http://other.org/3"]
+    with queues.pushing() as batch:
+        for url in urls:
+            batch.push(scrapy.Request(url, dont_filter=True))
+    assert queued(server) == len(queues) == 3
+    shard = shard_of_url(urls[0], 64)
+    assert shard == shard_of_url(urls[1], 64) != shard_of_url(urls[2], 64)
+    assert [r.url for r in iter(lambda: queues.pop(shard), None)] == urls[:2]

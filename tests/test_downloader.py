@@ -58,3 +58,16 @@ def test_one_request_at_a_time_means_one() -> None:
     # Four answers of 0.5 s each, one at a time, cannot take less than 2 s (a lower
     # bound: a slow machine only makes it longer).
     assert float(done.stdout.strip()) >= 2.0
+
+
+def test_a_redirected_request_takes_its_own_hosts_slot() -> None:
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.downloader import Downloader
+
+    crawler = get_crawler(settings_dict={"DOWNLOADER": "crawler.downloader.Downloader"})
+    downloader = Downloader(crawler)
+    # What RedirectMiddleware builds: the first host's slot in the copied meta.
+    moved = Request("http://b.example/new", meta={"download_slot": "a.example"})
+    assert downloader.get_slot_key(moved) == "b.example"

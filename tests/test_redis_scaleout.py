@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from crawler.cluster.shards import shard_of_url
 from tests import redisserver
 from tests.conftest import FAST, ROOT, proxy_env, run_cli
 from tests.redisserver import RedisServer
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.e2e
 
 #: The owner re-queues after 2 s of silence instead of 60: the kill test stays short.
 OWNER = [*FAST, "-s", "BACKCHECK_REDIS_REQUEUE_AFTER=2"]
+LEASE = ["-s", "BACKCHECK_REDIS_LEASE=3"]
 
 
 def page(body: str) -> str:
@@ -98,7 +100,8 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 def workers(
     redis: RedisServer, env: dict[str, str], *extra: str, count: int = 2
 ) -> list[subprocess.Popen[str]]:
-    args = ["worker", "--redis", redis.url, "--exit-when-idle", "3", *FAST, *extra]
+    # A killed worker's shards go to another after 3 s instead of 30.
+    args = ["worker", "--redis", redis.url, "--exit-when-idle", "3", *FAST, *LEASE, *extra]
     return [start(args, env) for _ in range(count)]
 
 
@@ -315,3 +318,33 @@ def test_redis_restarted_mid_run(web, redis_server, tmp_path: Path) -> None:
     checks, distinct, items, states = checks_per_backlink(db)
     assert checks == distinct == items == pages
     assert states == [("finished",)]
+
+
+def test_one_host_has_one_request_in_flight_across_workers(
+    web, redis_server, tmp_path: Path
+) -> None:
+    """Cluster-wide politeness: with CONCURRENT_REQUESTS_PER_DOMAIN=1 and AutoThrottle off,
+    two workers never have two requests on one host at once (its robots.txt and pages
+    redirected to it from another domain's shard included): each referring domain's
+    shard is popped by one worker at a time."""
+    busy = "busy.blog.com"
+    slow = {"delay": 0.2, "body": page(link())}
+    routes = {f"{busy}/p{i}": slow for i in range(16)}
+    routes[f"{busy}/robots.txt"] = {"delay": 0.2, "body": "User-agent: *\nAllow: /\n"}
+    routes |= {f"www.site{i}.org/p": slow for i in range(8)}  # other shards, mostly
+    routes |= {f"hop{i}.away.org/p": {"location": f"http://{busy}/moved{i}"} for i in range(3)}
+    routes |= {f"{busy}/moved{i}": slow for i in range(3)}
+    assert shard_of_url("http://hop0.away.org/p", 64) != shard_of_url(f"http://{busy}/", 64)
+    server = web(routes=routes)
+    urls = [f"http://{key}" for key in routes if "/moved" not in key and "robots" not in key]
+    db = import_links(tmp_path, urls)
+    env = proxy_env(server)
+    owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
+    crew = workers(redis_server, env, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+
+    summary = finish(owner, crew)
+    assert [w.returncode for w in crew] == [0, 0], [w.stderr.read() for w in crew if w.stderr]
+    assert (summary["state"], summary["live"]) == ("finished", len(urls))
+    assert server.hits(busy) == 16 + 1 + 3
+    assert server.peak_in_flight[busy] == 1
+    assert max(server.peak_in_flight.values()) == 1

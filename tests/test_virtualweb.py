@@ -7,6 +7,7 @@ import http.client
 import json
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -174,6 +175,22 @@ def test_delay_times_the_client_out(web: VirtualWeb) -> None:
     with pytest.raises(OSError, match="timed out"):
         fetch(web, "http://blog.test/slow", timeout=0.1)
     assert fetch(web, "http://blog.test/post")[0] == 200  # threaded: not blocked meanwhile
+
+
+def test_peak_in_flight_counts_requests_answered_at_once(root: Path) -> None:
+    with VirtualWeb(root, {"blog.test/slow": {"delay": 1.0, "body": "late"}}) as web:
+        fetch(web, "http://blog.test/post")
+        assert web.peak_in_flight == {"blog.test": 1}
+        threads = [
+            threading.Thread(target=fetch, args=(web, "http://blog.test/slow")) for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        fetch(web, "http://other.test/post")  # another host: counted apart
+        for thread in threads:
+            thread.join()
+        assert web.peak_in_flight == {"blog.test": 2, "other.test": 1}
+        assert web.in_flight == {"blog.test": 0, "other.test": 0}
 
 
 def test_drop_closes_without_a_response(web: VirtualWeb) -> None:

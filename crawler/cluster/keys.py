@@ -11,9 +11,16 @@ import hashlib
 import socket
 from pathlib import Path
 
-#: The shared queue of page requests, and the dupefilter's fingerprints.
+#: The shard queues of page requests (`QUEUE_KEY:<shard>`), and the dupefilter's fingerprints.
 QUEUE_KEY = "backcheck:verify:requests"
 DUPEFILTER_KEY = "backcheck:verify:dupefilter"
+#: How many shard queues there are: set once per Redis server by the first owner
+#: (crawler.cluster.shards.shard_count).
+SHARDS_KEY = "backcheck:shards"
+#: `LEASE_PREFIX + shard`: the worker that pops that shard's queue (SET NX PX, renewed).
+LEASE_PREFIX = "backcheck:lease:"
+#: A ZSET of live workers, scored by their last heartbeat (Unix time): the fair share.
+WORKERS_KEY = "backcheck:workers"
 #: `OPEN_PREFIX + run key` exists while the owner of that run is collecting (with a TTL
 #: that the owner refreshes): workers never leave while a run may still be re-queued.
 OPEN_PREFIX = "backcheck:open:"
@@ -42,3 +49,11 @@ def results_key(run: str) -> str:
 
 def profile_key(run: str) -> str:
     return PROFILE_PREFIX + run
+
+
+def queue_key(shard: int) -> str:
+    return f"{QUEUE_KEY}:{shard}"
+
+
+def lease_key(shard: int) -> str:
+    return f"{LEASE_PREFIX}{shard}"

@@ -2,9 +2,10 @@
 
 The owner is the only process that opens the SQLite database. It shares the
 profiles of the run's sites (what pages are read for: `crawler.cluster.profile`),
-pushes every page of the run that lacks a check into the shared scrapy-redis
-queue, then, as a local `verify` does, the site's own target pages
-(BACKCHECK_CHECK_TARGETS) and the open outreach targets. It writes what workers
+pushes every page of the run that lacks a check into the scrapy-redis queue of
+its referring domain's shard (`crawler.cluster.shards`), then, as a local
+`verify` does, the site's own target pages (BACKCHECK_CHECK_TARGETS) and the
+open outreach targets. It writes what workers
 send back in batches through the writer's `write_batch` (checks, discoveries,
 mentions, target checks …; `runs.record_checks` keeps the first check of a
 backlink in a run: a result that arrives twice is written once), and ends the
@@ -37,7 +38,7 @@ import scrapy
 from crawler import outage, progress, recheck
 from crawler.cluster import message, profile
 from crawler.cluster.keys import open_key, results_key, run_key
-from crawler.cluster.scheduler import shared_queue
+from crawler.cluster.shards import ShardQueues, shard_count
 from crawler.progress import STATUSES
 from crawler.spiders.plumbing import site_profiles
 from crawler.spiders.worker import (
@@ -107,7 +108,8 @@ class Owner:
         started = db.execute("select started_at from runs where id = ?", [run_id]).fetchone()[0]
         self.key = run_key(db_path, run_id, started)
         self.spider = WorkerSpider()  # requests name its callbacks, as scrapy-redis stores them
-        self.queue = shared_queue(server, self.spider)
+        shards = shard_count(server, settings.getint("BACKCHECK_REDIS_SHARDS"))
+        self.queue = ShardQueues(server, self.spider, shards)
         self.requeue_after = settings.getfloat("BACKCHECK_REDIS_REQUEUE_AFTER")
         self.max_requeues = settings.getint("BACKCHECK_REDIS_MAX_REQUEUES")
         self.max_failures = settings.getint("BACKCHECK_MAX_FAILURES")
@@ -183,24 +185,26 @@ class Owner:
         lacking an answer and the outreach targets not read yet; returns how many."""
         pushed = 0
         failed: list[Check] = []
-        for refs in runs.pending_pages(self.db, self.run_id):
-            try:
-                request = self._request(refs)
-            except ValueError as exc:
-                failed += [
-                    classify.check_failure(r, Reason.CRAWL_ERROR, f"bad URL: {exc}") for r in refs
-                ]
-                continue
-            self.queue.push(request)
-            pushed += 1
+        with self.queue.pushing() as queue:  # to each page's shard queue, in batches
+            for refs in runs.pending_pages(self.db, self.run_id):
+                try:
+                    request = self._request(refs)
+                except ValueError as exc:
+                    failed += [
+                        classify.check_failure(r, Reason.CRAWL_ERROR, f"bad URL: {exc}")
+                        for r in refs
+                    ]
+                    continue
+                queue.push(request)
+                pushed += 1
+            for site, url in sorted(self.targets):
+                queue.push(target_request(site, url, "HEAD", self.key, self.spider))
+                pushed += 1
+            for site, url in sorted(self.outreach):
+                queue.push(outreach_request(site, url, self.key, self.spider))
+                pushed += 1
         if failed:
             self._record(Batch(checks=failed))
-        for site, url in sorted(self.targets):
-            self.queue.push(target_request(site, url, "HEAD", self.key, self.spider))
-            pushed += 1
-        for site, url in sorted(self.outreach):
-            self.queue.push(outreach_request(site, url, self.key, self.spider))
-            pushed += 1
         return pushed
 
     def _request(self, refs: list[BacklinkRef]) -> scrapy.Request:

@@ -54,7 +54,8 @@ def worker(
     each request carries the page's backlinks. Start as many as you like, on
     as many machines; one killed mid-page loses nothing (the owner re-queues
     pages that got no check). `-s` settings apply to the fetching, as for
-    `verify` (politeness holds per worker process, not across the cluster).
+    `verify`; politeness holds across the cluster: each referring domain's
+    requests are popped by one worker process at a time (shard leases).
 
     \b
     Example:

@@ -11,9 +11,9 @@ the site's own target pages and open outreach targets are fetched as a local
 
 scrapy-redis 0.9.1 feeds idle spiders from `spider_idle` and its spiders define
 only `start_requests`, which Scrapy 2.16+ never calls; this spider instead has
-an empty `start()`, keeps itself open with `DontCloseSpider`, and wakes an idle
-engine as soon as requests arrive (Scrapy looks at an idle scheduler only every
-5 s otherwise).
+an empty `start()` and keeps itself open with `DontCloseSpider`. Its requests
+come from the shard queues this worker leases (`crawler.cluster.scheduler`,
+which also wakes an idle engine when requests arrive).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from crawler.cluster import message
 from crawler.cluster.keys import OPEN_PREFIX
 from crawler.cluster.pipeline import Result
 from crawler.cluster.profile import Readings
-from crawler.cluster.scheduler import shared_queue
+from crawler.cluster.shards import queued
 from crawler.failures import reason_for
 from crawler.progress import PAGES_STAT
 from crawler.spiders.plumbing import HANDLED_STATUSES, failed_fetch, fetch_from
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from redis import Redis
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from scrapy_redis.queue import Base
     from twisted.python.failure import Failure
 
 #: Request meta: the page's backlinks (crawler.cluster.message.refs_to_meta), its run;
@@ -68,7 +67,6 @@ class WorkerSpider(scrapy.Spider):
         self.exit_when_idle = None if exit_when_idle in (None, "") else float(exit_when_idle)
         self.idle_since: float | None = None
         self.server: Redis | None = None
-        self.queue: Base | None = None
         self.readings: Readings | None = None
         self.poller = task.LoopingCall(self.poll)
         self.closing: asyncio.Future[None] | None = None
@@ -77,7 +75,6 @@ class WorkerSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WorkerSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.server = get_redis_from_settings(crawler.settings)
-        spider.queue = shared_queue(spider.server, spider)
         spider.readings = Readings(spider.server)
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.stay_open, signal=signals.spider_idle)
@@ -102,24 +99,18 @@ class WorkerSpider(scrapy.Spider):
 
     def has_work(self) -> bool:
         """Requests are queued, or a run's owner is still collecting (it may re-queue)."""
-        assert self.server is not None and self.queue is not None
-        if len(self.queue):
+        assert self.server is not None
+        if queued(self.server):
             return True
         return (
             next(iter(self.server.scan_iter(match=OPEN_PREFIX + "*", count=1000)), None) is not None
         )
 
     def poll(self) -> None:
-        """While idle: wake the engine for queued requests, or leave after exit_when_idle."""
+        """While idle: leave after exit_when_idle if there is no work anywhere."""
         engine = self.crawler.engine
         if engine is None or self.closing is not None or not engine.spider_is_idle():
             self.idle_since = None
-            return
-        assert self.queue is not None
-        request = self.queue.pop()
-        if request is not None:  # engine.crawl() schedules it and wakes the engine
-            self.idle_since = None
-            engine.crawl(request)
             return
         if self.has_work():
             self.idle_since = None
