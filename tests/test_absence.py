@@ -55,6 +55,14 @@ DISGUISED_LINKS = [
     "https://\u212a.acme.com/",
     "https://a\u339de.com/",  # the square "cm" sign is "cm" in a host
     "https://a&#x339d;e.com/",
+    # Browsers decode percent-escapes in a host before IDNA (WHATWG URL standard).
+    "https://%61cme.com/",
+    "https://acme%2Ecom/",
+    "https://ac%4De.com/",
+    "https://%EF%BD%81cme.com/",  # an escaped full-width a
+    "https://&#37;61cme.com/",  # the % itself a reference
+    "https://%&#54;1cme.com/",  # a hex digit of the escape a reference
+    "https://%6\t1cme.com/",  # a tab inside the escape
 ]
 
 
@@ -107,6 +115,8 @@ def test_uncertain_pages_go_to_the_full_parse(body: str) -> None:
         page_with("https://other.org/\u2122"),
         "<p>acme is great, acme-com is not us, nor is acme . com</p>",
         page_with("https://acme.co/"),
+        # Percent-escapes that cannot become part of "acme.com" (space, /, é, invalid UTF-8).
+        page_with("https://other.org/caf%C3%A9?q=a%20b%2Fc&r=%E9"),
     ],
 )
 def test_ordinary_pages_without_the_domain_are_cleared(body: str) -> None:

@@ -668,3 +668,57 @@ def test_an_idn_sites_own_page_is_refused_in_either_spelling() -> None:
     assert check_urls("https://blog.faß.example/x", None, False, site) == refused
     assert check_urls("https://blog.xn--fa-hia.example/x", None, False, site) == refused
     assert check_urls("https://blog.fass.example/x", None, False, site) is None  # another host
+
+
+# --- URLs as browsers read them (issue 14): encoded and kept, not rejected ---------
+
+
+@pytest.mark.parametrize(
+    ("url", "problem", "stored"),
+    [
+        ("http://b.test/with space", None, "http://b.test/with%20space"),
+        ("https://b.test/ü/ß?q=日本", None, "https://b.test/%C3%BC/%C3%9F?q=%E6%97%A5%E6%9C%AC"),
+        ("https://b.test/a|b^c", None, "https://b.test/a|b%5Ec"),
+        ('https://b.test/"q"<x>`{}', None, "https://b.test/%22q%22%3Cx%3E%60%7B%7D"),
+        ("https://b.test/tab\there", None, "https://b.test/tabhere"),
+        ("http://Faß.example/a b", None, "http://faß.example/a%20b"),  # the host as written
+        ("https://ACME-blog.test/ok", None, "https://ACME-blog.test/ok"),  # nothing to encode
+        # Still refused, each with its reason.
+        ("http://b.test:65536/x", "port out of range (0-65535): 'http://b.test:65536/x'", None),
+        ("http://b.test:8o/x", "unparseable URL: 'http://b.test:8o/x'", None),
+        ("http://b te.st/x", "unparseable URL: 'http://b te.st/x'", None),
+        ("http://[::1/x", "unparseable URL: 'http://[::1/x'", None),
+        ("http:///x", "unparseable URL: 'http:///x'", None),
+        ("ftp://b.test/with space", "not an http(s) URL: 'ftp://b.test/with space'", None),
+        ("javascript:alert(1)", "not an http(s) URL: 'javascript:alert(1)'", None),
+        # Near miss: two cells run together are not one address with a space.
+        (
+            "https://b.test/a https://c.test/b",
+            "two URLs in one cell: 'https://b.test/a https://c.test/b'",
+            None,
+        ),
+    ],
+)
+def test_import_urls_as_browsers_read_them(url: str, problem: str | None, stored: str) -> None:
+    from verifier.importers.rows import url_row
+
+    row = url_row(7, url, SITE)
+    if problem is None:
+        assert row == ImportRow(7, stored, None, None, {})
+    else:
+        assert row == Reject(7, problem)
+
+
+def test_an_export_row_with_spaces_is_kept_encoded(tmp_path: Path) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text(
+        "source_url,target_url,anchor\n"
+        "http://b.test/with space,https://acme.com/a page,Acme\n"
+        "https://%61cme.com/own,https://acme.com/,self\n",  # the site's own page, escaped
+        encoding="utf-8",
+    )
+    result = read_export(path, SITE)
+    assert [(r.source_url, r.target_url) for r in result.rows] == [
+        ("http://b.test/with%20space", "https://acme.com/a%20page")
+    ]
+    assert result.rejects == [Reject(3, "internal link: the referring page is on acme.com")]

@@ -504,7 +504,7 @@ COMPETITOR_CASES = [
             '<map name="m"><area href="https://rival.com/map" alt="Map"></map>'
         },
         [
-            ("https://Shop.Rival.com/x", True, None, None, "Rival shop"),
+            ("https://shop.rival.com/x", True, None, None, "Rival shop"),
             ("https://rival.com/map", True, None, None, "Map"),
         ],
         id="subdomain-image-alt-and-area",

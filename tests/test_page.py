@@ -131,12 +131,12 @@ def anchors(body: bytes | str, content_type: str | None = "text/html") -> list[s
             id="tab-newline-inside",
         ),
         pytest.param(
-            '<a href="HTTPS://ACME.COM/X">x</a>', PAGE_URL, ["https://ACME.COM/X"], id="upper-case"
+            '<a href="HTTPS://ACME.COM/X">x</a>', PAGE_URL, ["https://acme.com/X"], id="upper-case"
         ),
         pytest.param(
             '<a href="Https://WWW.Acme.Com">x</a>',
             PAGE_URL,
-            ["https://WWW.Acme.Com"],
+            ["https://www.acme.com/"],
             id="mixed-case",
         ),
         pytest.param(
@@ -194,7 +194,7 @@ def anchors(body: bytes | str, content_type: str | None = "text/html") -> list[s
         pytest.param(
             '<a href="https://bücher.de/x">u</a><a href="https://xn--bcher-kva.de/y">p</a>',
             PAGE_URL,
-            ["https://bücher.de/x", "https://xn--bcher-kva.de/y"],
+            ["https://xn--bcher-kva.de/x", "https://xn--bcher-kva.de/y"],
             id="idn",
         ),
         pytest.param(
@@ -206,15 +206,15 @@ def anchors(body: bytes | str, content_type: str | None = "text/html") -> list[s
         pytest.param(
             '<a href="https://ａｃｍｅ.com/w">w</a>',
             PAGE_URL,
-            ["https://ａｃｍｅ.com/w"],
+            ["https://acme.com/w"],
             id="fullwidth-host-idna-maps-to-ascii",
         ),
         pytest.param(
-            # Browsers decode these; urllib and backcheck do not (a known gap).
-            '<a href="https://%61cme.com/x">p</a><a href="https://evil.net/%41">q</a>',
+            # Browsers decode escapes in a host (WHATWG), not in a path.
+            '<a href="https://%61cme.com/x">p</a><a href="https://evil.net/%41cme.com">q</a>',
             PAGE_URL,
-            [],
-            id="percent-escaped-host-not-decoded",
+            ["https://acme.com/x"],
+            id="percent-escaped-host-decoded",
         ),
         pytest.param(
             "<p>acme.com</p><a href='https://other.net/'>o</a><a>acme.com</a>",
@@ -234,12 +234,74 @@ def test_links_resolve(body: str, url: str, expected: list[str]) -> None:
     ("page_url", "href", "expected"),
     [
         ("https://blog.test/p", "HTTP://acme.com/x", "http://acme.com/x"),
-        ("http://blog.test/p", "HTTPS://ACME.COM/x", "https://ACME.COM/x"),
+        ("http://blog.test/p", "HTTPS://ACME.COM/x", "https://acme.com/x"),
         ("https://blog.test/p", "Http://acme.com/x", "http://acme.com/x"),
     ],
 )
 def test_upper_case_scheme_other_than_the_pages(page_url: str, href: str, expected: str) -> None:
     assert urls(f'<a href="{href}">x</a>', page_url) == [expected]
+
+
+# --- URLs as browsers read them: the WHATWG URL standard (issue 14, §2) ---------------
+
+HTTP_PAGE = "http://blog.test/dir/post"
+
+
+@pytest.mark.parametrize(
+    ("href", "page_url", "expected"),
+    [
+        # No slashes after the scheme: a host when the page's scheme differs …
+        ("https:acme.com/x", HTTP_PAGE, ["https://acme.com/x"]),
+        # … a path when it is the same (near miss: no link to acme.com).
+        ("https:acme.com/x", PAGE_URL, []),
+        ("http:/acme.com/x", PAGE_URL, ["http://acme.com/x"]),
+        ("http:/acme.com/x", HTTP_PAGE, []),
+        # Backslashes are slashes in http(s) URLs.
+        ("https:\\\\acme.com\\x", HTTP_PAGE, ["https://acme.com/x"]),
+        ("https:\\\\acme.com\\x", PAGE_URL, ["https://acme.com/x"]),
+        ("https:/\\acme.com/x", PAGE_URL, ["https://acme.com/x"]),
+        # A backslash ends the host: a browser goes to evil.test.
+        ("https://evil.test\\@acme.com/", PAGE_URL, []),
+        # Near miss: a real userinfo, the host is acme.com.
+        ("https://evil.test@acme.com/", PAGE_URL, ["https://evil.test@acme.com/"]),
+        # Tabs and newlines anywhere are dropped, even inside the scheme or the host.
+        ("h\ttt\nps:\\\\ac\rme.com/y", HTTP_PAGE, ["https://acme.com/y"]),
+        # Characters that need encoding are encoded as browsers do (| is kept in a path).
+        ("https://acme.com/a b|c^d", PAGE_URL, ["https://acme.com/a%20b|c%5Ed"]),
+        ("https://acme.com/ü?q=ü", PAGE_URL, ["https://acme.com/%C3%BC?q=%C3%BC"]),
+        # Dot segments and default ports go; a port out of range is no URL at all.
+        ("HTTPS://ACME.com:443/a/../b", PAGE_URL, ["https://acme.com/b"]),
+        ("https://acme.com:65536/", PAGE_URL, []),
+        # Only C0 controls and spaces are trimmed: after a no-break space it is a path.
+        ("\u00a0https://acme.com/z", PAGE_URL, []),
+    ],
+)
+def test_links_resolve_as_the_url_standard_says(
+    href: str, page_url: str, expected: list[str]
+) -> None:
+    assert urls(f'<a href="{href}">x</a>', page_url) == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "page_url", "expected"),
+    [
+        # A <base> browsers cannot parse leaves the page URL as the base (it used to raise).
+        ('<base href="http://[bad/">', "https://acme.com/a/b", ["https://acme.com/a/x"]),
+        ('<base href="https:\\\\acme.com\\d\\">', HTTP_PAGE, ["https://acme.com/d/x"]),
+        # The first <base> with an href counts, even an empty one (near miss: not the second).
+        ('<base href=""><base href="https://acme.com/">', PAGE_URL, []),
+    ],
+)
+def test_base_href_as_the_url_standard_says(head: str, page_url: str, expected: list[str]) -> None:
+    assert urls(f'<head>{head}</head><body><a href="x">x</a></body>', page_url) == expected
+
+
+def test_a_canonical_browsers_cannot_parse_is_ignored() -> None:
+    page = page_for(
+        '<head><link rel="canonical" href="http://[bad/"><link rel="canonical" href="c d">'
+        "</head><body><p>x</p></body>"
+    )
+    assert page.canonicals == ["https://blog.test/dir/c%20d"]
 
 
 @pytest.mark.parametrize(
@@ -516,6 +578,95 @@ def test_encodings(body: bytes, content_type: str | None, expected: str) -> None
 )
 def test_decode(body: bytes, content_type: str | None, expected: str) -> None:
     assert decode(body, content_type) == expected
+
+
+# Undeclared and not UTF-8: guessed as Firefox does (chardetng), not always windows-1252.
+CJK = [
+    (
+        "shift_jis",
+        "アクメの製品",
+        "日本語のページです。製品の説明とお問い合わせはこちらをご覧ください。",
+    ),
+    (
+        "euc_jp",
+        "アクメの製品",
+        "日本語のページです。製品の説明とお問い合わせはこちらをご覧ください。",
+    ),
+    ("gbk", "阿克米的产品", "这是一个中文页面。请在这里查看产品说明和联系方式。"),
+    ("big5", "阿克米的產品", "這是一個中文頁面。請在這裡查看產品說明和聯絡方式。"),
+    ("euc_kr", "애크미 제품", "한국어 페이지입니다. 제품 설명과 문의는 여기를 보십시오."),
+    ("cp1251", "Продукты Акме", "Это русская страница. Описание продуктов и контакты здесь."),
+    ("cp1252", "Les élèves à l’école", "Une page en français : déjà vu, très œcuménique."),
+]
+
+
+@pytest.mark.parametrize(("codec", "anchor", "text"), CJK, ids=[c for c, _, _ in CJK])
+@pytest.mark.parametrize("content_type", ["text/html", None])
+def test_undeclared_legacy_encoding_is_detected(
+    codec: str, anchor: str, text: str, content_type: str | None
+) -> None:
+    body = f"<html><body><p>{text}</p>{ANCHOR.format(anchor)}<p>{text}</p></body></html>"
+    assert anchors(body.encode(codec), content_type) == [anchor]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        # A declared charset still wins, even a wrong one (browsers do not second-guess it).
+        pytest.param(
+            ANCHOR.format("日本").encode("shift_jis"),
+            "text/html; charset=windows-1252",
+            "“ú–{",
+            id="header-wins",
+        ),
+        pytest.param(
+            b'<meta charset="euc-kr">' + ANCHOR.format("애크미").encode("euc_kr"),
+            "text/html",
+            "애크미",
+            id="meta-wins",
+        ),
+        # Valid UTF-8 stays UTF-8: the detector never runs.
+        pytest.param(
+            ANCHOR.format("アクメの製品").encode(), "text/html", "アクメの製品", id="utf8"
+        ),
+        # Plain ASCII is ASCII in any of them.
+        pytest.param(ANCHOR.format("Acme").encode(), "text/html", "Acme", id="ascii"),
+    ],
+)
+def test_declared_charsets_and_utf8_are_not_guessed(
+    body: bytes, content_type: str | None, expected: str
+) -> None:
+    assert anchors(body, content_type) == [expected]
+
+
+def test_the_detector_runs_only_on_undeclared_bodies_that_are_not_utf8(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import verifier.verdict.page as page_module
+
+    calls: list[bytes] = []
+
+    def detect(body: bytes, **_: object) -> str:
+        calls.append(body)
+        return "Shift_JIS"
+
+    monkeypatch.setattr(page_module.chardetng_py, "detect", detect)
+    sjis = ANCHOR.format("アクメ").encode("shift_jis")
+    decode(sjis, "text/html; charset=shift_jis")
+    decode(b'<meta charset="shift_jis">' + sjis, None)
+    decode(ANCHOR.format("アクメ").encode(), "text/html")
+    assert calls == []
+    assert decode(sjis, "text/html") == ANCHOR.format("アクメ")
+    assert calls == [sjis]
+
+
+def test_the_tld_hint_is_firefoxs() -> None:
+    from verifier.verdict.page import undeclared_encoding
+
+    short = "日本語".encode("euc_jp")
+    # Firefox weighs the page's TLD: a short text reads as Japanese on .jp.
+    assert undeclared_encoding(short, "http://blog.example.jp/p") == "euc_jp"
+    assert undeclared_encoding(b"caf\xe9", "http://127.0.0.1:8080/") == "cp1252"  # no TLD
 
 
 def test_fixture_shift_jis() -> None:
@@ -806,6 +957,13 @@ TRICKY_HREFS = [
     "//other.net/net-path",
     "?query-only",
     "#fragment-only",
+    "https:acme.com/m",
+    "https:\\\\acme.com\\n",
+    "https://evil.net\\@acme.com/o",
+    "\u00a0https://other.net/p",
+    "http:/acme.com/q",
+    "https://ac%4De.com/r",
+    "https://other.net/caf%C3%A9",
 ]
 
 

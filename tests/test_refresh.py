@@ -96,7 +96,8 @@ def test_content_parsed_as_the_standard_says(
         return
     assert parsed is not None
     delay, url = parsed
-    assert (delay, resolve(url, PAGE)) == (expected[0], f"https://blog.test/dir/{expected[1]}")
+    # Both sides as the URL standard serialises them ("url foo" is url%20foo).
+    assert (delay, resolve(url, PAGE)) == (expected[0], resolve(expected[1], PAGE))
 
 
 @pytest.mark.parametrize(
@@ -107,6 +108,7 @@ def test_content_parsed_as_the_standard_says(
         pytest.param("3,https://spam.net/x", (3, "https://spam.net/x"), id="comma-no-url="),
         pytest.param("0 https://spam.net/x", (0, "https://spam.net/x"), id="space-only"),
         pytest.param("0; url=//spam.net/x", (0, "https://spam.net/x"), id="scheme-relative"),
+        pytest.param(r"0; url=https:\\spam.net\x", (0, "https://spam.net/x"), id="backslashes"),
         pytest.param("0; url=", (0, PAGE), id="empty-url-reloads"),
         pytest.param("0; url=''", (0, PAGE), id="empty-quoted-url-reloads"),
         pytest.param("0; url=http://[bad/", None, id="unparseable-url"),
@@ -192,7 +194,7 @@ CP1252_REFRESH = (
         pytest.param(
             CP1252_REFRESH.encode("cp1252"),
             None,
-            Refresh(0, "https://blog.test/caf\xe9"),
+            Refresh(0, "https://blog.test/caf%C3%A9"),  # é, encoded as browsers send it
             id="decoded-as-the-page",
         ),
         pytest.param(b"<p>no refresh here</p>", "text/html", None, id="no-words-no-parse"),

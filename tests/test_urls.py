@@ -309,3 +309,52 @@ def test_scrapy_fetches_the_browser_host() -> None:
 
     assert Request("http://faß.example/p").url == "http://fass.example/p"  # IDNA 2003
     assert Request(browser_url("http://faß.example/p")).url == "http://xn--fa-hia.example/p"
+
+
+# --- URLs as browsers read them: the WHATWG URL standard, via ada-url (issue 14) -----
+
+
+@pytest.mark.parametrize(
+    ("href", "base", "expected"),
+    [
+        ("https:acme.com/x", "http://b.test/p", "https://acme.com/x"),
+        ("https:acme.com/x", "https://b.test/d/p", "https://b.test/d/acme.com/x"),  # a path
+        ("https:\\\\acme.com\\x", "https://b.test/p", "https://acme.com/x"),
+        ("https://evil.test\\@acme.com/", "http://b.test/", "https://evil.test/@acme.com/"),
+        ("https://evil.test@acme.com/", "http://b.test/", "https://evil.test@acme.com/"),
+        ("ht\ttp://ac\nme.com/a\rb", "http://b.test/", "http://acme.com/ab"),
+        ("  /with space ", "http://b.test/d/p", "http://b.test/with%20space"),
+        ("x|y^z", "http://b.test/d/p", "http://b.test/d/x|y%5Ez"),
+        ("https://Faß.example/", "http://b.test/", "https://xn--fa-hia.example/"),
+        ("https://%61cme.com/", "http://b.test/", "https://acme.com/"),
+        ("javascript:void(0)", "http://b.test/", "javascript:void(0)"),
+        # Browsers refuse these too.
+        ("http://[bad/", "http://b.test/", None),
+        ("http://acme.com:65536/", "http://b.test/", None),
+        ("http://ac me.com/", "http://b.test/", None),
+        ("http://", "http://b.test/", None),
+    ],
+)
+def test_resolve(href: str, base: str, expected: str | None) -> None:
+    from verifier.verdict.urls import resolve
+
+    assert resolve(href, base) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://b.test/with space", "http://b.test/with%20space"),
+        ("http://B.test/ü?q=ü#ü", "http://b.test/%C3%BC?q=%C3%BC#%C3%BC"),
+        ("http://b.test/a|b^c", "http://b.test/a|b%5Ec"),
+        ("http://b.test:80/", "http://b.test/"),
+        ("http://b.test:65535/", "http://b.test:65535/"),
+        ("http://b.test:65536/", None),
+        ("http://b te.st/", None),
+        ("/relative", None),
+    ],
+)
+def test_browser_href(url: str, expected: str | None) -> None:
+    from verifier.verdict.urls import browser_href
+
+    assert browser_href(url) == expected

@@ -16,7 +16,7 @@ from verifier.importers.values import (
     parse_link_type,
     parse_number,
 )
-from verifier.verdict.urls import is_http_url, is_on_site
+from verifier.verdict.urls import browser_href, is_http_url, is_on_site
 
 if TYPE_CHECKING:
     from verifier.importers.layout import Layout
@@ -26,7 +26,10 @@ ROW_FIELDS = frozenset({"source_url", "target_url", "anchor"})
 
 _INT = re.compile(r"-?(?:0|[1-9]\d*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9]\d*)\.\d+")
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+#: Characters browsers percent-encode or drop in a URL: such a URL is stored as they send it.
+_NEEDS_ENCODING = re.compile(r"[^\x21-\x7e]|[\"<>\\^`{|}]")
+#: Whitespace then a new URL: two cells run together, not one address.
+_TWO_URLS = re.compile(r"\s+https?:", re.IGNORECASE)
 
 
 def build_row(record: Record, layout: Layout, delimiter: str, site: str) -> ImportRow | Reject:
@@ -40,7 +43,11 @@ def build_row(record: Record, layout: Layout, delimiter: str, site: str) -> Impo
         return Reject(record.line, problem)
     anchor = cells[layout.anchor].strip() if layout.anchor is not None else ""
     return ImportRow(
-        record.line, source, target or None, anchor or None, read_metrics(cells, layout)
+        record.line,
+        as_browsers_send(source),
+        as_browsers_send(target) if target else None,
+        anchor or None,
+        read_metrics(cells, layout),
     )
 
 
@@ -49,7 +56,7 @@ def url_row(line: int, text: str, site: str) -> ImportRow | Reject:
     source = text.strip().strip('"').strip()
     if problem := check_urls(source, None, False, site):
         return Reject(line, problem)
-    return ImportRow(line, source, None, None, {})
+    return ImportRow(line, as_browsers_send(source), None, None, {})
 
 
 def check_urls(source: str, target: str | None, needs_target: bool, site: str) -> str | None:
@@ -62,9 +69,10 @@ def check_urls(source: str, target: str | None, needs_target: bool, site: str) -
         return "no target URL"
     if target and (problem := url_problem(target)):
         return f"target: {problem}"
-    if is_on_site(source, site):
+    # Hosts as browsers read them: `%61cme.com` is acme.com.
+    if is_on_site(browser_href(source) or source, site):
         return f"internal link: the referring page is on {site}"
-    if target and not is_on_site(target, site):
+    if target and not is_on_site(browser_href(target) or target, site):
         return f"target not on {site}: {target}"
     return None
 
@@ -72,21 +80,50 @@ def check_urls(source: str, target: str | None, needs_target: bool, site: str) -
 def url_problem(url: str) -> str | None:
     """What is wrong with an exported URL, or None.
 
-    >>> url_problem("ftp://x"), url_problem("http://[::1"), url_problem("https://a.com/x")
+    A URL a browser reads (the WHATWG URL standard) is kept, even with a space
+    or a non-ASCII path (`as_browsers_send` encodes it); only one a browser
+    refuses, or one that is not http(s), is rejected.
+
+    >>> url_problem("ftp://x"), url_problem("http://[::1"), url_problem("https://a.com/x y")
     ("not an http(s) URL: 'ftp://x'", "unparseable URL: 'http://[::1'", None)
+    >>> url_problem("http://a.com:65536/"), url_problem("http://a b.com/")
+    ("port out of range (0-65535): 'http://a.com:65536/'", "unparseable URL: 'http://a b.com/'")
     """
     try:
         parts = urlsplit(url)
-        _ = parts.port  # raises for a port that is not a number in range
     except ValueError:
         return f"unparseable URL: {_show(url)}"
     if parts.scheme.lower() not in ("http", "https"):
         return f"not an http(s) URL: {_show(url)}"
-    # Whitespace inside a URL is two cells run together more often than a
-    # page address a browser would quietly encode.
-    if not parts.hostname or _SPACE_OR_CONTROL.search(url):
+    try:
+        _ = parts.port  # raises for a port that is not a number in range
+    except ValueError as error:
+        if "out of range" in str(error):
+            return f"port out of range (0-65535): {_show(url)}"
+        return f"unparseable URL: {_show(url)}"
+    if _TWO_URLS.search(url):
+        return f"two URLs in one cell: {_show(url)}"
+    if not parts.hostname or browser_href(url) is None:
         return f"unparseable URL: {_show(url)}"
     return None if is_http_url(url) else f"not an http(s) URL: {_show(url)}"
+
+
+def as_browsers_send(url: str) -> str:
+    """`url` as written, or, when it holds characters browsers encode, as they send it.
+
+    A Unicode host is kept as written, lower-cased (the fetch encodes it: `browser_url`).
+
+    >>> as_browsers_send("http://b.test/with space"), as_browsers_send("https://ACME.com/ok")
+    ('http://b.test/with%20space', 'https://ACME.com/ok')
+    >>> as_browsers_send("http://Faß.example/ü ^")
+    'http://faß.example/%C3%BC%20%5E'
+    """
+    if not _NEEDS_ENCODING.search(url) or (href := browser_href(url)) is None:
+        return url
+    host = urlsplit(url).hostname or ""
+    if host.isascii():
+        return href
+    return href.replace(urlsplit(href).hostname or "", host, 1)
 
 
 def _show(value: str, limit: int = 120) -> str:

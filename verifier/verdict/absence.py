@@ -8,7 +8,8 @@ between the bytes and the host that `links_to` compares:
 
 * the HTML parser decodes character references (`&#97;`, `&period;`, legacy
   names without `;`) in an href;
-* browsers, and `links_to`, drop tabs and newlines anywhere in a URL;
+* browsers, and `links_to`, drop tabs and newlines anywhere in a URL, and
+  decode percent-escapes in a host (`%61cme.com` is acme.com);
 * hosts are lower-cased, and a label with non-ASCII characters goes through
   IDNA, whose mapping maps some of them onto ASCII (full-width letters,
   ligatures, `™`), onto nothing (soft hyphen) or onto a dot (`。`);
@@ -17,8 +18,8 @@ between the bytes and the host that `links_to` compares:
 
 A page is cleared only when none of these can put the domain into a host:
 its lower-cased bytes without tabs and newlines do not contain the domain,
-no character reference or non-ASCII character on it can turn into a
-character of the domain (or vanish, or act as a dot), and its own URL is
+no character reference, percent-escape or non-ASCII character on it can turn
+into a character of the domain (or vanish, or act as a dot), and its own URL is
 not on the domain. Anything else goes to the full parse.
 """
 
@@ -30,6 +31,7 @@ import functools
 import html.entities
 import re
 from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
 
 import idna
 
@@ -41,6 +43,9 @@ URL_NOISE = "\t\n\r"
 LABEL_DOTS = "\u3002\uff0e\uff61"
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+#: Runs of percent-escapes, in lower-cased bytes.
+_ESCAPES = re.compile(rb"(?:%[0-9a-f]{2})+")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 def _images(char: str) -> set[str]:
@@ -88,7 +93,7 @@ def turns_into(char: str, domain: str) -> bool:
     >>> turns_into("\\u2026", "acme.com"), turns_into("\\u2024", "acme.com")  # ..., one dot
     (False, True)
     """
-    if char in URL_NOISE or char in LABEL_DOTS:
+    if char in URL_NOISE or char in LABEL_DOTS or char == "%":  # "%" may start an escape
         return True
     for image in _images(char):
         if not image or any(c in URL_NOISE or c in LABEL_DOTS for c in image):
@@ -133,11 +138,24 @@ def code_point_chars(digits_hex: bytes | None, digits_dec: bytes | None) -> str:
 
 
 def _refs_may_name(data: bytes, domain: str) -> bool:
+    escapes = b"%" in data  # then a referenced hex digit may complete an escape
     for match in _refs(domain).finditer(data):
         digits_hex, digits_dec = match.groups()
         if digits_hex is None and digits_dec is None:
             return True  # a named reference that can turn into part of the domain
-        if any(turns_into(c, domain) for c in code_point_chars(digits_hex, digits_dec)):
+        chars = code_point_chars(digits_hex, digits_dec)
+        if any(turns_into(c, domain) or (escapes and c in _HEX_DIGITS) for c in chars):
+            return True
+    return False
+
+
+def _escapes_may_name(squeezed: bytes, domain: str) -> bool:
+    """True when a percent-escape decodes to a character that can turn into part of `domain`.
+
+    Browsers decode escapes in a host before IDNA: `https://%61cme.com/` is acme.com.
+    """
+    for run in set(_ESCAPES.findall(squeezed)):
+        if any(turns_into(c, domain) for c in unquote_to_bytes(run).decode("utf-8", "ignore")):
             return True
     return False
 
@@ -194,5 +212,7 @@ def may_link(source: Source, page_url: str, domain: str) -> bool:
     if needle in source.data:
         return True  # most pages that link to the site: no need to look further
     if needle in source.squeezed() or _refs_may_name(source.data, domain):
+        return True
+    if b"%" in source.data and _escapes_may_name(source.squeezed(), domain):
         return True
     return not source.text.isascii() and _non_ascii_may_name(source.text, domain)

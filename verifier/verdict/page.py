@@ -15,15 +15,16 @@ import re
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import unquote
 
+import chardetng_py
 from lxml import etree
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from verifier.models import Fetch, Link
 from verifier.verdict import absence
 from verifier.verdict.directives import ROBOTS_META_NAMES
-from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode
+from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode, resolve
 
 #: Elements whose text is not part of a link's anchor (as textContent, minus these).
 TEXT_SKIP = frozenset({"script", "style", "template"})
@@ -45,26 +46,47 @@ PARSER_OPTIONS: dict[str, bool | str] = {
     "huge_tree": True,
 }
 
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _URL_NOISE = re.compile(r"[\t\n\r]")  # browsers strip these anywhere in a URL
-#: An http(s) URL with its own host, which no base can change (noise may split it).
+#: An http(s) URL with its own host, which no base can change (noise may split it;
+#: the URL parser trims C0 controls and spaces, not other white space such as U+00A0).
 _ABSOLUTE = re.compile(
-    r"\s*h[\t\n\r]*t[\t\n\r]*t[\t\n\r]*p[\t\n\r]*s?[\t\n\r]*:[\t\n\r]*/[\t\n\r]*/[\t\n\r]*[^/?#\s]",
+    r"[\x00-\x20]*h[\t\n\r]*t[\t\n\r]*t[\t\n\r]*p[\t\n\r]*s?[\t\n\r]*:[\t\n\r]*/[\t\n\r]*/[\t\n\r]*[^/?#\s]",
     re.I,
 )
 
 
-def _utf8_or_cp1252(body: bytes) -> str:
+def _tld(url: str | None) -> bytes | None:
+    """The last label of the page's host: Firefox's detector weighs it (`.jp`, `.ru` …)."""
+    label = host_of(url).rpartition(".")[2] if url else ""
+    return label.encode() if label.isalpha() or label.startswith("xn--") else None
+
+
+def undeclared_encoding(body: bytes, url: str | None = None) -> str:
+    """The encoding of a page that declares none: UTF-8 when valid, else as Firefox guesses.
+
+    Firefox's own detector (chardetng), with the TLD hint Firefox gives it, never
+    UTF-8 (valid UTF-8 was settled above), so a Shift_JIS, GBK or EUC-KR page is read
+    as such, where always assuming windows-1252 gave mojibake. Only bodies that are
+    not valid UTF-8 run it. The name is mapped as a declared one would be (w3lib).
+
+    >>> undeclared_encoding("日本語のページ".encode("shift_jis"), "http://b.test/")
+    'cp932'
+    >>> undeclared_encoding("café".encode("cp1252")), undeclared_encoding("café".encode())
+    ('cp1252', 'utf-8')
+    """
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
-        return "cp1252"
+        name = chardetng_py.detect(body, allow_utf8=False, tld=_tld(url))
+        return resolve_encoding(name) or "cp1252"
     return "utf-8"
 
 
-def decode(body: bytes, content_type: str | None) -> str:
-    """The page text: BOM, header charset, `<meta>`; else UTF-8 if valid, else cp1252."""
-    _, text = html_to_unicode(content_type, body, auto_detect_fun=_utf8_or_cp1252)
+def decode(body: bytes, content_type: str | None, url: str | None = None) -> str:
+    """The page text: BOM, header charset, `<meta>`; else `undeclared_encoding`."""
+    _, text = html_to_unicode(
+        content_type, body, auto_detect_fun=lambda data: undeclared_encoding(data, url)
+    )
     return text
 
 
@@ -193,7 +215,7 @@ def parse(
     to the end of its `<head>`: the verdict needs nothing else from it, unless
     `needs_body(source)` says another reader (brand mentions) may find something there.
     """
-    text = decode(fetch.body, fetch.content_type)
+    text = decode(fetch.body, fetch.content_type, fetch.final_url)
     content_hash = hashlib.sha256(fetch.body).hexdigest()
     # Bytes, not str: lxml refuses str input that carries an XML encoding declaration.
     data = text.encode("utf-8", "surrogatepass")
@@ -215,11 +237,12 @@ def parse(
     base_url = fetch.final_url
     if root is None:
         return Page(fetch.final_url, base_url, None, content_hash=content_hash)
-    # Only the first <base href> counts; a relative one resolves against the page URL.
+    # Only the first <base> with an href counts; a relative one resolves against the
+    # page URL, and one browsers cannot parse (`http://[bad/`) leaves the page URL.
     for base in root.iter("base"):
         href = base.get("href")
-        if href is not None and href.strip():
-            base_url = urljoin(fetch.final_url, _URL_NOISE.sub("", href.strip()))
+        if href is not None:
+            base_url = resolve(href, fetch.final_url) or fetch.final_url
             break
     page = Page(fetch.final_url, base_url, root, content_hash=content_hash)
     head = root.find("head")
@@ -246,8 +269,8 @@ def _read_head_element(page: Page, tag: str, attrib: Mapping[str, str | None]) -
             page.meta_robots.append(attrib.get("content") or "")
     elif "canonical" in (attrib.get("rel") or "").lower().split():
         href = attrib.get("href")
-        if href:
-            page.canonicals.append(urljoin(page.base_url, href.strip()))
+        if href and (url := resolve(href, page.base_url)) is not None:
+            page.canonicals.append(url)
             return href
     return None
 
@@ -347,19 +370,22 @@ def _read_head(page: Page, data: bytes) -> bool:
 def _may_name(text: str, domain: str) -> bool:
     """False when no href in `text` can resolve onto the ASCII `domain`.
 
-    A host is matched lower-cased after browsers drop tabs and newlines, so it
-    must appear in the href as such, unless non-ASCII characters (which IDNA
-    may map onto ASCII) hide it. Percent-escapes are never decoded in a host.
+    A host is matched lower-cased after browsers drop tabs and newlines and
+    decode percent-escapes (`%61cme.com` is acme.com), so it must appear in the
+    href as such, unless non-ASCII characters (which IDNA may map onto ASCII) hide it.
     """
     if "\t" in text or "\n" in text or "\r" in text:
         text = _URL_NOISE.sub("", text)
+    if "%" in text:
+        text = unquote(text, errors="ignore")  # a host that is not UTF-8 fails to parse
     return domain in text.lower() or not text.isascii()
 
 
 def _names_verbatim(text: str, domain: str) -> bool:
     """True when every href in `text` that can name `domain` has it lower-case, in one piece.
 
-    Then a plain substring test per href finds exactly the anchors `_may_name` would.
+    Then a plain substring test per href finds exactly the anchors `_may_name` would,
+    but for hrefs with percent-escapes, which `_may_name` must decode.
     """
     if not text.isascii() or "\t" in text or "\n" in text or "\r" in text:
         return False
@@ -405,7 +431,11 @@ def _candidates(page: Page, domain: str, base_on_site: bool) -> list[tuple[int, 
     for position, (el, href) in enumerate(anchors):
         if href is None:
             continue
-        names_it = domain in href if verbatim else _may_name(href, domain)
+        names_it = (
+            domain in href or ("%" in href and _may_name(href, domain))
+            if verbatim
+            else _may_name(href, domain)
+        )
         if names_it and not _hidden(el):
             found.append((position, el))
     return found
@@ -427,18 +457,12 @@ def _links_to(page: Page, domain: str) -> list[Link]:
     base_on_site = host_on_domain(host_of(page.base_url), domain)
     found: list[Link] = []
     for position, el in _candidates(page, domain, base_on_site):
-        href = _URL_NOISE.sub("", el.get("href", "").strip())
-        scheme = _SCHEME.match(href)
-        if scheme:
-            name = scheme.group(1).lower()
-            if name not in ("http", "https"):
-                continue  # mailto:, javascript:, …
-            href = name + href[len(name) :]  # urljoin treats "HTTP:" as another scheme
-        try:
-            url = urljoin(page.base_url, href)
-        except ValueError:
-            continue  # e.g. an invalid IPv6 literal
-        if not url.startswith(("http://", "https://")) or not host_on_domain(host_of(url), domain):
+        # As browsers read it (WHATWG): `https:\\acme.com\x` is a link to acme.com,
+        # `https://evil.test\@acme.com/` one to evil.test; None for `https://[::1/`.
+        url = resolve(el.get("href", ""), page.base_url)
+        if url is None or not url.startswith(("http://", "https://")):
+            continue  # unparseable, mailto:, javascript:, …
+        if not host_on_domain(host_of(url), domain):
             continue
         found.append(Link(url, rel_tokens(el.get("rel")), anchor_text(el), position, el))
     return found

@@ -14,12 +14,11 @@ scripting is on, as Google renders), `<template>` (inert) or `<svg>`/`<math>`
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 from lxml import etree
 
+from verifier.verdict import urls
 from verifier.verdict.page import PARSER_OPTIONS, decode
 
 #: Containers in which a `<meta>` is no refresh a browser acts on.
@@ -27,7 +26,6 @@ INERT_CONTAINERS = ("noscript", "template", "svg", "math")
 #: ASCII whitespace as the HTML standard defines it.
 WHITESPACE = "\t\n\f\r "
 #: Browsers drop these anywhere in a URL (WHATWG URL parser).
-_URL_NOISE = re.compile(r"[\t\n\r]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +105,8 @@ def resolve(url: str | None, base_url: str) -> str | None:
     """The absolute URL a refresh loads (None: a URL browsers cannot parse)."""
     if url is None:
         return base_url
-    # The URL parser trims C0 controls and spaces, and drops tabs and newlines inside.
-    url = _URL_NOISE.sub("", url.strip("".join(map(chr, range(33)))))
-    try:
-        return urljoin(base_url, url)
-    except ValueError:
-        return None  # e.g. an invalid IPv6 literal
+    # As browsers parse it (WHATWG): None for e.g. an invalid IPv6 literal.
+    return urls.resolve(url, base_url)
 
 
 def _inert(el: etree._Element) -> bool:
@@ -158,7 +152,7 @@ def page_refresh(body: bytes, content_type: str | None, page_url: str) -> Refres
     lowered = body.lower()
     if b"http-equiv" not in lowered or b"refresh" not in lowered:
         return None
-    text = decode(body, content_type)
+    text = decode(body, content_type, page_url)
     try:
         root = etree.fromstring(
             text.encode("utf-8", "surrogatepass"), etree.HTMLParser(**PARSER_OPTIONS)

@@ -19,6 +19,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+import ada_url
 import idna
 from w3lib.url import canonicalize_url
 
@@ -58,6 +59,41 @@ def is_http_url(url: str) -> bool:
         return parts.scheme.lower() in DEFAULT_PORTS and bool(parts.hostname)
     except ValueError:
         return False
+
+
+def resolve(href: str, base: str) -> str | None:
+    r"""`href` resolved against the absolute `base` as browsers do (the WHATWG URL standard).
+
+    Unlike `urljoin`: tabs and newlines anywhere are dropped, `\` is `/` in http(s)
+    URLs, `https:host/x` names a host unless the base is https too (then it is a
+    path), a `\` ends the host (so `https://evil.test\@acme.com/` is evil.test),
+    characters such as spaces are percent-encoded, and the host is lower-cased and
+    IDNA-encoded (UTS #46). None when browsers cannot parse it either.
+
+    >>> resolve(r"https:\\acme.com\x y", "http://blog.test/p")
+    'https://acme.com/x%20y'
+    >>> resolve("https:acme.com/x", "http://b.test/p"), resolve("https:acme.com/x", "https://b.test/p")
+    ('https://acme.com/x', 'https://b.test/acme.com/x')
+    >>> resolve(r"https://evil.test\@acme.com/", "http://b.test/"), resolve("http://[::1/", "http://b/")
+    ('https://evil.test/@acme.com/', None)
+    """
+    try:
+        return ada_url.join_url(base, href)
+    except ValueError:
+        return None
+
+
+def browser_href(url: str) -> str | None:
+    """An absolute URL as browsers send it (WHATWG serialisation); None when they cannot parse it.
+
+    >>> browser_href("http://B.test/with space/ü|^"), browser_href("http://b.test:99999/")
+    ('http://b.test/with%20space/%C3%BC|%5E', None)
+    """
+    try:
+        href: str = ada_url.URL(url).href
+    except ValueError:
+        return None
+    return href
 
 
 def idna_encode(host: str) -> str:
