@@ -19,10 +19,13 @@ from verifier.models import (
     CompetitorLink,
     Contact,
     ContactKind,
+    CrawledPage,
     Discovery,
+    DomainDone,
     Mention,
     MentionKind,
     NofollowSource,
+    PageContacts,
     PageMentions,
     Placement,
     Reason,
@@ -49,8 +52,18 @@ class OutreachRead:
     url: str
 
 
-#: What a worker sends back for a run.
-Item = Check | Discovery | PageMentions | CompetitorLink | TargetCheck | OutreachRead
+#: What a worker sends back for a run (the last three: a domain-list crawl's).
+Item = (
+    Check
+    | Discovery
+    | PageMentions
+    | CompetitorLink
+    | TargetCheck
+    | OutreachRead
+    | CrawledPage
+    | DomainDone
+    | PageContacts
+)
 
 
 class MessageError(ValueError):
@@ -137,6 +150,17 @@ def _target(values: dict[str, Any]) -> TargetCheck:
     return TargetCheck(**values, redirect_chain=chain)
 
 
+def _crawled(values: dict[str, Any]) -> CrawledPage:
+    return CrawledPage(**(values | {"links": tuple(values["links"])}))
+
+
+def _contacts(values: dict[str, Any]) -> PageContacts:
+    contacts = tuple(
+        Contact(ContactKind(c["kind"]), c["value"], c["found_on"]) for c in values["contacts"]
+    )
+    return PageContacts(values["page_url"], contacts)
+
+
 def _discovery(found: dict[str, Any]) -> Discovery:
     return Discovery(
         found["site"],
@@ -154,6 +178,9 @@ _NAMES: dict[type[Any], str] = {
     CompetitorLink: "competitor_link",
     TargetCheck: "target",
     OutreachRead: "outreach_read",
+    CrawledPage: "crawled",
+    DomainDone: "domain_done",
+    PageContacts: "contacts",
 }
 _READERS: dict[str, Any] = {
     "check": _check,
@@ -162,6 +189,9 @@ _READERS: dict[str, Any] = {
     "competitor_link": _competitor_link,
     "target": _target,
     "outreach_read": lambda values: OutreachRead(**values),
+    "crawled": _crawled,
+    "domain_done": lambda values: DomainDone(**values),
+    "contacts": _contacts,
 }
 
 

@@ -52,7 +52,10 @@ from verifier.models import (
     BacklinkRef,
     Check,
     CompetitorLink,
+    CrawledPage,
     Discovery,
+    DomainDone,
+    PageContacts,
     PageMentions,
     Reason,
     TargetCheck,
@@ -250,6 +253,12 @@ class Owner:
         elif isinstance(item, TargetCheck):
             batch.targets.append(item)
             self.targets.discard((item.site, item.url))
+        elif isinstance(item, CrawledPage):
+            batch.crawled.append(item)
+        elif isinstance(item, DomainDone):
+            batch.domains_done.append(item)
+        elif isinstance(item, PageContacts):
+            batch.contacts.append(item)
         else:
             self.outreach.discard((item.site, item.url))
 

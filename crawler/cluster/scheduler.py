@@ -17,6 +17,11 @@ adapted, for Scrapy 2.19 and for cluster-wide politeness:
   share the same way, and wakes an engine that could take more requests
   (Scrapy asks a scheduler that had none again only when a download ends, or
   every 5 s);
+- a domain-list crawl's requests (meta LOCAL: the pages, robots.txt and
+  sitemaps of a domain this worker opened from a `crawl --redis` job) stay in
+  this process, in memory, and the lease on the domain's shard is held while
+  the spider has the domain open (`open_shards`); no new shard request is
+  popped while the spider has as many domains open as it takes (`domains_full`);
 - stats are counted without the `spider` argument that Scrapy 2.14 deprecated.
 
 A shard is popped only while its lease is known to last (renewed less than
@@ -62,6 +67,10 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two looks at the shards (claims, renewals, hand-overs).
 TICK = 0.5
+#: Request meta: kept in this worker's memory (a crawled domain's requests); the shard
+#: a request belongs to, when its URL does not say (a domain job's `data:` URL).
+LOCAL = "backcheck_local"
+SHARD = "backcheck_shard"
 
 
 def worker_settings(redis_url: str) -> dict[str, Any]:
@@ -121,6 +130,7 @@ class Scheduler(RedisScheduler):  # type: ignore[misc]
         self.held: dict[int, Held] = {}
         self.turn: deque[int] = deque()  # the held shards, in popping order
         self.handed_back: deque[Request] = deque()
+        self.local: deque[Request] = deque()
         self.waking: Request | None = None
         self.renewed = 0.0
         self.ticker = task.LoopingCall(self.tick)
@@ -139,11 +149,11 @@ class Scheduler(RedisScheduler):  # type: ignore[misc]
 
     def __len__(self) -> int:
         lengths = self.queue.lengths()
-        return len(self.handed_back) + sum(lengths[s] for s in self.held)
+        return len(self.handed_back) + len(self.local) + sum(lengths[s] for s in self.held)
 
     def has_pending_requests(self) -> bool:
         """From what the last tick and pops saw: no round trip to Redis."""
-        return bool(self.handed_back) or any(
+        return bool(self.handed_back or self.local) or any(
             not held.empty and not held.draining for held in self.held.values()
         )
 
@@ -151,6 +161,9 @@ class Scheduler(RedisScheduler):  # type: ignore[misc]
         if request is self.waking:  # our own, handed to the engine to wake it
             self.waking = None
             self.handed_back.append(request)
+            return True
+        if request.meta.get(LOCAL):
+            self.local.append(request)
             return True
         if not request.dont_filter and self.df.request_seen(request):
             self.df.log(request, self.spider)
@@ -165,6 +178,11 @@ class Scheduler(RedisScheduler):  # type: ignore[misc]
     def next_request(self) -> Request | None:
         if self.handed_back:
             return self.handed_back.popleft()
+        if self.local:
+            return self.local.popleft()
+        full = getattr(self.spider, "domains_full", None)
+        if full is not None and full():
+            return None
         now = time.monotonic()
         for _ in range(len(self.turn)):
             shard = self.turn[0]
@@ -202,7 +220,14 @@ class Scheduler(RedisScheduler):  # type: ignore[misc]
         """Requests per shard that this worker is fetching or about to fetch."""
         engine = self.crawler.engine
         active = list(engine.downloader.active) if engine is not None else []
-        return Counter(shard_of_url(r.url, self.shards) for r in [*active, *self.handed_back])
+        requests = [*active, *self.handed_back, *self.local]
+        counts = Counter(r.meta.get(SHARD, None) for r in requests)
+        counts.update(shard_of_url(r.url, self.shards) for r in requests if SHARD not in r.meta)
+        del counts[None]
+        open_shards = getattr(self.spider, "open_shards", None)
+        if open_shards is not None:
+            counts.update(open_shards())
+        return counts  # type: ignore[return-value]
 
     def _renew(self) -> None:
         now = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from sqlite_utils import Database
@@ -16,6 +17,7 @@ from crawler.commands.options import (
     site_option,
     start_run,
 )
+from crawler.commands.worker import redis_option
 from crawler.notify import Alerting
 from verifier import reports
 from verifier.crawl import DomainListError, read_domain_file, read_domain_list
@@ -73,6 +75,7 @@ SUMMARY_KEYS = (
     type=click.IntRange(min=1),
     help="Crawler processes, each owning some domains [default: 1; up to the cores].",
 )
+@redis_option(required=False)
 @notify_options
 @console_options
 @site_option
@@ -88,6 +91,7 @@ def crawl(
     as_json: bool,
     new_run: bool,
     processes: int | None,
+    redis_url: str | None,
     alerting: Alerting,
     verbose: bool,
     quiet: bool,
@@ -103,6 +107,10 @@ def crawl(
     with a full check; links to competitors and brand mentions are recorded. A
     killed crawl resumes without fetching its finished pages again.
 
+    With --redis URL, this machine keeps the database and `backcheck worker`s
+    crawl the domains: each domain is crawled whole by one worker, whose
+    results come back and are written here (see "Running on several machines").
+
     \b
     stopped: robots (robots.txt shuts the domain out), unreachable (no answer),
     errors (answers came, failures stopped it), page_limit, depth_limit, done.
@@ -116,6 +124,7 @@ def crawl(
         backcheck crawl domains.txt --max-pages 100 --max-depth 2
         backcheck crawl prospects.txt --json --processes 2 > crawl.json
         backcheck crawl --from-gap --min-competitors 2 --max-pages 50
+        backcheck crawl prospects.txt --redis redis://queue.example.internal:6379/0
     """
     from crawler import runner
     from crawler.console import Console, run_spider, use_run_log
@@ -129,6 +138,10 @@ def crawl(
         raise click.UsageError("give a FILE of domains, or --from-gap (not both)")
     if min_competitors is not None and not from_gap:
         raise click.UsageError("--min-competitors goes with --from-gap")
+    redis_url = redis_url or settings.get("BACKCHECK_REDIS_URL") or None
+    if redis_url and processes:
+        raise click.UsageError("--processes does not apply with --redis (start more workers)")
+    server = _redis(redis_url) if redis_url else None
     db = open_db(db_path)
     try:
         [domain] = storage.pick_sites(db, site, one=True)
@@ -162,19 +175,28 @@ def crawl(
         "sitemaps": "0" if no_sitemaps else "1",
     }
     shards = processes or 1
-    total = len(list(crawls.pending_domains(db, started.run_id)))
-    reasons, stats = run_spider(
-        db_path,
-        started.run_id,
-        parsed,
-        settings,
-        shards,
-        Console(verbose, quiet),
-        total,
-        spider="crawl",
-        spider_args=spider_args,
-        unit="domains",
-    )
+    if server is not None:  # no crawler process here: the workers crawl, this one writes
+        from crawler.cluster import crawlowner
+        from crawler.spiders.domaincrawl import limits_from
+
+        shards = 0
+        runner.console_log(Console(verbose, quiet).level)
+        limits = limits_from(settings, max_pages, max_depth, not no_sitemaps)
+        reasons = [crawlowner.crawl(db, db_path, started.run_id, server, settings, limits)]
+    else:
+        total = len(list(crawls.pending_domains(db, started.run_id)))
+        reasons, stats = run_spider(
+            db_path,
+            started.run_id,
+            parsed,
+            settings,
+            shards,
+            Console(verbose, quiet),
+            total,
+            spider="crawl",
+            spider_args=spider_args,
+            unit="domains",
+        )
     reason = ", ".join(sorted(set(reasons)))
     if shards > 1:
         pending = list(crawls.pending_domains(db, started.run_id))
@@ -201,6 +223,15 @@ def crawl(
             f"crawl run {summary.run_id} was {summary.state} ({reason}); "
             f"`backcheck crawl {'--from-gap' if from_gap else 'FILE'}` resumes it"
         )
+
+
+def _redis(url: str) -> Any:
+    from crawler.cluster.connection import ClusterError, connect
+
+    try:
+        return connect(url)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def gap_lines(db: Database, site: str, min_competitors: int | None) -> list[str]:

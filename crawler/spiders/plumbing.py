@@ -24,7 +24,7 @@ from verifier.verdict.classify import status_reason
 from verifier.verdict.urls import host_of, registered_domain
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -135,9 +135,14 @@ class ContactPages:
     #: Domains whose contact page is remembered; beyond this the oldest are forgotten,
     #: so a long crawl stays flat in memory (a forgotten one is fetched again).
     REMEMBERED = 10_000
+    #: Extra meta of the contact page requests.
+    request_meta: dict[str, Any] = {}  # noqa: RUF012 (read only)
 
-    def __init__(self, db: Database | None = None) -> None:
-        self.db = db  # to look up whether a page read without mentions was stored
+    def __init__(
+        self, db: Database | None = None, stored: Callable[[PageMentions], bool] | None = None
+    ) -> None:
+        # Whether a page read without mentions was stored: in `db`, or as `stored` says.
+        self.stored = stored or (lambda item: db is not None and mentions_store.is_stored(db, item))
         self.found: dict[str, tuple[Any, ...]] = {}  # domain -> contacts of its contact page
         self.waiting: dict[str, list[str]] = {}  # domain -> target pages awaiting its fetch
 
@@ -145,7 +150,7 @@ class ContactPages:
         for item in items:
             if isinstance(item, PageMentions) and not item.mentions:
                 # A page read without mentions only matters if it was stored before.
-                if self.db is not None and mentions_store.is_stored(self.db, item):
+                if self.stored(item):
                     yield item
                 continue
             yield item
@@ -170,6 +175,7 @@ class ContactPages:
             callback=self.parse,
             errback=self.on_error,
             cb_kwargs={"domain": domain},
+            meta=dict(self.request_meta),
             dont_filter=True,
         )
 

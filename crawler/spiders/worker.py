@@ -9,6 +9,11 @@ the site's own target pages and open outreach targets are fetched as a local
 `verify` fetches them. Everything goes back through Redis
 (`crawler.cluster.pipeline`).
 
+A `crawl --redis` owner queues domains instead of pages (`crawler.cluster.crawljob`):
+the worker that pops one crawls the whole domain in this process, with the loop
+of a local `crawl` (`crawler.spiders.domaincrawl`), and sends what each of its
+requests gave as one result, ending with the domain's `DomainDone`.
+
 scrapy-redis 0.9.1 feeds idle spiders from `spider_idle` and its spiders define
 only `start_requests`, which Scrapy 2.16+ never calls; this spider instead has
 an empty `start()` and keeps itself open with `DontCloseSpider`. Its requests
@@ -20,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import scrapy
@@ -30,12 +36,15 @@ from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet import task
 
 from crawler.cluster import message
+from crawler.cluster.crawljob import job_from
 from crawler.cluster.keys import OPEN_PREFIX
 from crawler.cluster.pipeline import Result
 from crawler.cluster.profile import Readings
+from crawler.cluster.scheduler import LOCAL, SHARD
 from crawler.cluster.shards import queued
 from crawler.failures import reason_for
 from crawler.progress import PAGES_STAT
+from crawler.spiders.domaincrawl import DomainCrawl, Job
 from crawler.spiders.plumbing import HANDLED_STATUSES, failed_fetch, fetch_from
 from verifier.mentions import reading
 from verifier.models import TargetCheck
@@ -47,6 +56,8 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
+    from verifier.crawl.progress import DomainProgress
+
 #: Request meta: the page's backlinks (crawler.cluster.message.refs_to_meta), its run;
 #: for the site's own pages and the open outreach targets `[site, url]`.
 REFS = "backcheck_refs"
@@ -57,7 +68,7 @@ OUTREACH = "backcheck_outreach"
 POLL = 0.5
 
 
-class WorkerSpider(scrapy.Spider):
+class WorkerSpider(DomainCrawl):
     name = "verify-worker"
     # Pages that answer 4xx/5xx reach `parse` to be classified (3xx still redirect).
     handle_httpstatus_list = HANDLED_STATUSES
@@ -70,12 +81,16 @@ class WorkerSpider(scrapy.Spider):
         self.readings: Readings | None = None
         self.poller = task.LoopingCall(self.poll)
         self.closing: asyncio.Future[None] | None = None
+        self.jobs: dict[str, Job] = {}
+        self.active: dict[str, DomainProgress] = {}
+        self.at_once = 64  # BACKCHECK_CRAWL_DOMAINS_AT_ONCE, set in from_crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WorkerSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.server = get_redis_from_settings(crawler.settings)
         spider.readings = Readings(spider.server)
+        spider.at_once = crawler.settings.getint("BACKCHECK_CRAWL_DOMAINS_AT_ONCE")
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.stay_open, signal=signals.spider_idle)
         crawler.signals.connect(spider.stopped, signal=signals.spider_closed)
@@ -121,6 +136,42 @@ class WorkerSpider(scrapy.Spider):
             self.logger.info("idle for %(s)ss: leaving", {"s": self.exit_when_idle})
             # Keep a reference: the loop only holds tasks weakly.
             self.closing = asyncio.ensure_future(engine.close_spider_async(reason="finished"))
+
+    # --- domains of a `crawl --redis` run -------------------------------------
+
+    def open_domain(self, response: Response) -> Iterator[Any]:
+        """A domain job (`crawler.cluster.crawljob`): crawl the domain here, whole."""
+        run = response.meta[RUN]
+        assert self.readings is not None
+        job = job_from(response.meta, self.readings.of(run).readers)
+        if job.domain in self.jobs:  # queued again while this worker still crawls it
+            return
+        self.crawler.stats.inc_value("backcheck/redis/domains_opened")
+        yield from self.results(job, self.open_job(job))
+
+    def results(self, job: Job, outputs: Iterable[Any]) -> Iterator[Any]:
+        """Requests as they come; the items of one callback as one result, to the run."""
+        items: list[message.Item] = []
+        for output in outputs:
+            if isinstance(output, scrapy.Request):
+                yield output
+            else:
+                items.append(output)
+        if items:
+            yield Result(job.run, items)
+
+    def request_meta(self, job: Job) -> dict[str, Any]:
+        return {LOCAL: True, SHARD: job.shard}
+
+    def domains_full(self) -> bool:
+        """As many domains open as BACKCHECK_CRAWL_DOMAINS_AT_ONCE: pop no more requests."""
+        return len(self.jobs) >= self.at_once
+
+    def open_shards(self) -> Counter[int]:
+        """The shards of the open domains: their leases are held until they are done."""
+        return Counter(job.shard for job in self.jobs.values())
+
+    # --- pages of a `verify --redis` run --------------------------------------
 
     def parse(self, response: Response) -> Iterator[Result]:
         # Contacts are read on every page that mentions a site without linking to it

@@ -1,0 +1,365 @@
+"""One domain's crawl, whoever hands the domains out: `crawl`'s loop, shared by two spiders.
+
+`CrawlSpider` (crawler/spiders/crawl.py) opens the domains of a run from the
+database; `WorkerSpider` (crawler/spiders/worker.py) opens those a `crawl
+--redis` owner queued. Either way a domain is crawled here, whole, in one
+process: the home page (https, falling back to http), robots.txt's sitemaps and
+/sitemap.xml, then internal links breadth-first within the page and depth caps,
+all in an in-memory `DomainFrontier`. What a spider must say about a domain (its
+limits, what is known of its pages, where its results go) is its `Job`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from protego import Protego
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.sitemap import Sitemap
+
+from crawler.failures import reason_for
+from crawler.progress import DOMAINS_STAT, PAGES_STAT
+from crawler.spiders.plumbing import HANDLED_STATUSES, ContactPages, fetch_from
+from verifier.crawl import (
+    SITEMAP_MAX_BYTES,
+    SITEMAP_MAX_URLS,
+    DomainEntry,
+    DomainFrontier,
+    TrapLimits,
+    sitemap_start_urls,
+    sitemap_url_allowed,
+)
+from verifier.crawl.progress import DomainProgress
+from verifier.crawl.visit import visit
+from verifier.mentions.reading import SiteReader, WantsContacts
+from verifier.models import BacklinkRef, CrawledPage, DomainDone, Reason
+from verifier.verdict import classify
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+    from scrapy.settings import Settings
+    from twisted.python.failure import Failure
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlLimits:
+    """How far a domain is crawled (`crawl --max-pages/--max-depth/--no-sitemaps`, settings)."""
+
+    max_pages: int = 200
+    max_depth: int = 3
+    sitemaps: bool = True
+    max_sitemaps: int = 20
+    traps: TrapLimits = field(default_factory=TrapLimits)
+
+    def to_dict(self) -> dict[str, Any]:
+        traps = self.traps
+        return {
+            "max_pages": self.max_pages,
+            "max_depth": self.max_depth,
+            "sitemaps": self.sitemaps,
+            "max_sitemaps": self.max_sitemaps,
+            "max_url_length": traps.max_url_length,
+            "max_segment_repeats": traps.max_segment_repeats,
+            "max_query_variants": traps.max_query_variants,
+            "session_params": sorted(traps.session_params),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrawlLimits:
+        traps = TrapLimits(
+            max_url_length=int(data["max_url_length"]),
+            max_segment_repeats=int(data["max_segment_repeats"]),
+            max_query_variants=int(data["max_query_variants"]),
+            session_params=frozenset(data["session_params"]),
+        )
+        return cls(
+            int(data["max_pages"]),
+            int(data["max_depth"]),
+            bool(data["sitemaps"]),
+            int(data["max_sitemaps"]),
+            traps,
+        )
+
+
+def limits_from(settings: Settings, max_pages: int, max_depth: int, sitemaps: bool) -> CrawlLimits:
+    """The limits of a crawl: its options, and the BACKCHECK_CRAWL_* settings."""
+    traps = TrapLimits(
+        max_url_length=settings.getint("BACKCHECK_CRAWL_MAX_URL_LENGTH"),
+        max_segment_repeats=settings.getint("BACKCHECK_CRAWL_MAX_SEGMENT_REPEATS"),
+        max_query_variants=settings.getint("BACKCHECK_CRAWL_MAX_QUERY_VARIANTS"),
+        session_params=frozenset(
+            name.lower() for name in settings.getlist("BACKCHECK_CRAWL_SESSION_PARAMS")
+        ),
+    )
+    max_sitemaps = settings.getint("BACKCHECK_CRAWL_MAX_SITEMAPS")
+    return CrawlLimits(max_pages, max_depth, sitemaps, max_sitemaps, traps)
+
+
+Lookup = Callable[[str], Sequence[BacklinkRef]]
+
+
+@dataclass(slots=True)
+class Job:
+    """One domain to crawl, and what its pages are read against."""
+
+    domain: str
+    start_urls: tuple[str, ...]
+    limits: CrawlLimits
+    reader: SiteReader
+    known: Lookup  # url -> the site's known backlinks on that page
+    rivals: Lookup  # url -> the competitors' known backlinks on that page
+    wants_contacts: WantsContacts
+    contact_pages: ContactPages
+    fetched: Sequence[CrawledPage] = ()  # what earlier processes fetched (a resumed domain)
+    run: str = ""  # over Redis: the run its results go to
+    shard: int = 0  # over Redis: the shard queue it came from
+
+
+class DomainCrawl(scrapy.Spider):
+    """The per-domain loop; subclasses open jobs (`open_job`) and may wrap the outputs."""
+
+    jobs: dict[str, Job]
+    active: dict[str, DomainProgress]
+
+    def results(self, job: Job, outputs: Iterable[Any]) -> Iterator[Any]:
+        """What a callback of `job`'s crawl gives (requests and items), as the spider yields
+        it: here unchanged."""
+        yield from outputs
+
+    def request_meta(self, job: Job) -> dict[str, Any]:
+        """Extra meta of every request of `job`'s crawl."""
+        return {}
+
+    # --- domains -----------------------------------------------------------
+
+    def open_job(self, job: Job) -> Iterator[Any]:
+        frontier = DomainFrontier(
+            job.domain,
+            max_pages=job.limits.max_pages,
+            max_depth=job.limits.max_depth,
+            limits=job.limits.traps,
+        )
+        progress = DomainProgress(frontier)
+        # A resumed domain: what an earlier process fetched is seen, its links queued again.
+        home = None
+        for page in job.fetched:
+            frontier.mark_seen(page.url, ok=page.ok)
+            progress.answers += page.http_status is not None
+            if page.depth == 0 and page.ok and home is None:
+                home = page.url
+            for link in page.links:
+                frontier.add(link, page.depth + 1)
+        for url, fallback in _attempts(job.start_urls):
+            if frontier.add(url, 0) is None and fallback:
+                progress.fallbacks[url] = fallback
+        self.active[job.domain] = progress
+        self.jobs[job.domain] = job
+        if home is not None:  # its sitemaps' URLs were not stored: read them again
+            yield from self._start_sitemaps(progress, home)
+        yield from self._advance(progress)
+
+    def _advance(self, progress: DomainProgress) -> Iterator[Any]:
+        """Request what the frontier allows now; close the domain once nothing is left."""
+        while (popped := progress.frontier.pop()) is not None:
+            url, depth = popped
+            yield self._page_request(progress.domain, url, depth)
+        if progress.idle and self.active.get(progress.domain) is progress:
+            del self.active[progress.domain]
+            del self.jobs[progress.domain]
+            stopped = progress.stop()
+            self.crawler.stats.inc_value(f"backcheck/crawl/stopped/{stopped.value}")
+            self.crawler.stats.inc_value(DOMAINS_STAT)
+            yield DomainDone(progress.domain, stopped.value)
+
+    def _request(self, domain: str, url: str, callback: Any, errback: Any, **kw: Any) -> Any:
+        meta = {**kw.pop("meta", {}), **self.request_meta(self.jobs[domain])}
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=errback,
+            meta=meta,
+            # The frontier already fetches each URL once; redirects to one URL are all read.
+            dont_filter=True,
+            **kw,
+        )
+
+    def _page_request(self, domain: str, url: str, depth: int) -> scrapy.Request:
+        return self._request(
+            domain,
+            url,
+            self.parse_page,
+            self.on_page_error,
+            cb_kwargs={"domain": domain, "depth": depth},
+            meta={"handle_httpstatus_list": HANDLED_STATUSES},
+        )
+
+    # --- pages -------------------------------------------------------------
+
+    def parse_page(self, response: Response, domain: str, depth: int) -> Iterator[Any]:
+        job = self.jobs[domain]
+        yield from self.results(job, self._parse_page(job, response, depth))
+
+    def _parse_page(self, job: Job, response: Response, depth: int) -> Iterator[Any]:
+        domain = job.domain
+        progress = self.active[domain]
+        fetch = fetch_from(response)
+        progress.answers += 1
+        if progress.frontier.fetched_elsewhere(fetch.requested_url, fetch.final_url):
+            # A redirect to a page this crawl fetches on its own: read and counted once.
+            progress.frontier.redirected(fetch.requested_url)
+            yield CrawledPage(domain, fetch.requested_url, depth, fetch.status, False)
+            yield from self._advance(progress)
+            return
+        known = job.known(fetch.final_url)
+        rivals = job.rivals(fetch.final_url)
+        seen = visit(fetch, job.reader, domain, known, job.wants_contacts, rivals)
+        yield from job.contact_pages.follow(seen.items)
+        # Links past the depth cap are refused, and remembered as `depth_limit`.
+        added = [link for link in seen.links if progress.frontier.add(link, depth + 1) is None]
+        if not seen.ok:
+            progress.failures += 1
+        progress.frontier.fetched(fetch.requested_url, ok=seen.ok, final_url=fetch.final_url)
+        if seen.ok:
+            self.crawler.stats.inc_value(PAGES_STAT)
+        yield CrawledPage(domain, fetch.requested_url, depth, fetch.status, seen.ok, tuple(added))
+        if depth == 0 and not progress.started:
+            yield from self._start_sitemaps(progress, fetch.final_url)
+        yield from self._advance(progress)
+
+    def on_page_error(self, failure: Failure) -> Iterator[Any]:
+        job = self.jobs[failure.request.cb_kwargs["domain"]]
+        yield from self.results(job, self._on_page_error(job, failure))
+
+    def _on_page_error(self, job: Job, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        domain, depth = job.domain, request.cb_kwargs["depth"]
+        progress = self.active[domain]
+        reason, detail = reason_for(failure)
+        self.crawler.stats.inc_value(f"backcheck/crawl/failure/{reason.value}")
+        url = request.meta.get("redirect_urls", [request.url])[0]
+        progress.frontier.fetched(url, ok=False)
+        fallback = progress.fallbacks.pop(url, None)
+        if reason is Reason.ROBOTS_BLOCKED:
+            progress.robots_blocked_home |= depth == 0
+        elif fallback is not None and progress.frontier.add(fallback, 0) is None:
+            pass  # https gave no answer: the http twin is next, no failure yet
+        else:
+            progress.failures += 1
+        for ref in job.known(url):
+            yield classify.check_failure(ref, reason, detail)
+        yield CrawledPage(domain, url, depth, None, False)
+        yield from self._advance(progress)
+
+    # --- robots.txt and sitemaps ----------------------------------------------
+
+    def _start_sitemaps(self, progress: DomainProgress, home_url: str) -> Iterator[Any]:
+        progress.started = True
+        if not self.jobs[progress.domain].limits.sitemaps:
+            return
+        progress.other_requests += 1
+        yield self._request(
+            progress.domain,
+            _robots_url(home_url),
+            self.parse_robots,
+            self.on_robots_error,
+            cb_kwargs={"domain": progress.domain, "home_url": home_url},
+            meta={"dont_obey_robotstxt": True, "handle_httpstatus_all": True},
+        )
+
+    def parse_robots(self, response: Response, domain: str, home_url: str) -> Iterator[Any]:
+        job = self.jobs[domain]
+        progress = self.active[domain]
+        progress.other_requests -= 1
+        named: list[str] = []
+        if response.status == 200:
+            text = response.body.decode("utf-8", "replace")
+            named = list(Protego.parse(text).sitemaps)
+        urls = sitemap_start_urls(home_url, named)
+        outputs = [*self._sitemap_requests(progress, urls), *self._advance(progress)]
+        yield from self.results(job, outputs)
+
+    def on_robots_error(self, failure: Failure) -> Iterator[Any]:
+        kwargs = failure.request.cb_kwargs
+        job = self.jobs[kwargs["domain"]]
+        progress = self.active[job.domain]
+        progress.other_requests -= 1
+        urls = sitemap_start_urls(kwargs["home_url"])
+        outputs = [*self._sitemap_requests(progress, urls), *self._advance(progress)]
+        yield from self.results(job, outputs)
+
+    def _sitemap_requests(self, progress: DomainProgress, urls: list[str]) -> Iterator[Any]:
+        limit = self.jobs[progress.domain].limits.max_sitemaps
+        for url in urls:
+            if progress.sitemaps_read >= limit:
+                self.logger.warning("%s: more than %d sitemaps; the rest skipped", url, limit)
+                return
+            progress.sitemaps_read += 1
+            progress.other_requests += 1
+            yield self._request(
+                progress.domain,
+                url,
+                self.parse_sitemap,
+                self.on_sitemap_error,
+                cb_kwargs={"domain": progress.domain},
+                meta={"download_maxsize": SITEMAP_MAX_BYTES},
+            )
+
+    def parse_sitemap(self, response: Response, domain: str) -> Iterator[Any]:
+        job = self.jobs[domain]
+        yield from self.results(job, list(self._parse_sitemap(response, domain)))
+
+    def _parse_sitemap(self, response: Response, domain: str) -> Iterator[Any]:
+        progress = self.active[domain]
+        progress.other_requests -= 1
+        body = _sitemap_body(response)
+        if body is None:
+            self.logger.info("%s: not a sitemap", response.url)
+        else:
+            sitemap = Sitemap(body)
+            if sitemap.type == "sitemapindex":
+                locs = [entry["loc"] for entry in sitemap if "loc" in entry]
+                allowed = [u for u in locs if sitemap_url_allowed(u, domain)]
+                yield from self._sitemap_requests(progress, allowed)
+            elif sitemap.type == "urlset":
+                for count, entry in enumerate(sitemap):
+                    if count >= SITEMAP_MAX_URLS:
+                        break
+                    loc = entry.get("loc")
+                    if loc and sitemap_url_allowed(loc, domain):
+                        progress.frontier.add(loc, 0)
+        yield from self._advance(progress)
+
+    def on_sitemap_error(self, failure: Failure) -> Iterator[Any]:
+        job = self.jobs[failure.request.cb_kwargs["domain"]]
+        progress = self.active[job.domain]
+        progress.other_requests -= 1
+        yield from self.results(job, list(self._advance(progress)))
+
+
+def _attempts(start_urls: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    """Each start URL with its http:// twin to fall back on (see DomainEntry.attempts)."""
+    return list(DomainEntry(0, "", start_urls).attempts)
+
+
+def _robots_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/robots.txt"
+
+
+def _sitemap_body(response: Response) -> bytes | None:
+    """The sitemap's XML, gunzipped when needed (as Scrapy's SitemapSpider reads it)."""
+    body = response.body
+    if response.status != 200:
+        return None
+    if gzip_magic_number(response):
+        try:
+            return gunzip(body, max_size=SITEMAP_MAX_BYTES)
+        except (OSError, ValueError, zlib.error, EOFError):
+            return None
+    if body.lstrip()[:1] == b"<":
+        return body
+    return None
