@@ -248,6 +248,14 @@ def import_(
     help="Crawler processes, each owning the pages of some referring domains "
     "[default: the number of cores; one for runs under 100 backlinks per process].",
 )
+@click.option(
+    "--render",
+    type=click.Choice(["never", "auto", "always"]),
+    envvar="BACKCHECK_RENDER",
+    help="Run the page's scripts in Chromium: auto renders a page whose raw HTML lacks the"
+    " link and that has a script; always renders every page; never reads raw HTML only"
+    " [default: never, for now]. Env/setting: BACKCHECK_RENDER.",
+)
 @redis_option(required=False)
 @notify_options
 @console_options
@@ -263,6 +271,7 @@ def verify(
     new_run: bool,
     competitors: bool,
     processes: int | None,
+    render: str | None,
     redis_url: str | None,
     alerting: Alerting,
     verbose: bool,
@@ -312,6 +321,8 @@ def verify(
         parsed = runner.parse_overrides(overrides)
         if max_time:
             parsed["CLOSESPIDER_TIMEOUT"] = str(max_time)
+        if render:
+            parsed["BACKCHECK_RENDER"] = render
         settings = runner.build_settings(parsed, log_level)
     except runner.SettingError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -48,6 +48,17 @@ BACKCHECK_COMMIT_INTERVAL = 2.0  # seconds; a killed run loses at most this much
 # that `report gap` is built on links that are live today.
 BACKCHECK_VERIFY_COMPETITORS = False
 BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as lost
+# Links inserted by JavaScript (issue 14 §1; crawler/render.py). BACKCHECK_RENDER: never
+# (raw HTML only), auto (render a page whose raw HTML lacks the link and that runs a
+# script), always (every readable page); `verify --render`, env BACKCHECK_RENDER.
+# BACKCHECK_CHROMIUM: the browser (empty: `chromium` on PATH); BACKCHECK_RENDER_PAGES:
+# pages rendered at once; BACKCHECK_RENDER_TIMEOUT: seconds per render (DOWNLOAD_TIMEOUT
+# does not bound a render). The default stays `never` until the browser's own requests
+# (scripts, XHR) obey robots.txt and the per-domain politeness; issue 14 asks for `auto`.
+BACKCHECK_RENDER = "never"
+BACKCHECK_CHROMIUM = ""
+BACKCHECK_RENDER_PAGES = 4
+BACKCHECK_RENDER_TIMEOUT = 20.0
 # An outage on the crawler's side (its network or DNS down) is not a night of lost links
 # (verifier/verdict/outage.py). A run ends `degraded` when at least SHARE of its referring
 # pages failed with dns_error, connection_error, timeout or tls_error across at least

@@ -63,7 +63,15 @@ class Change(StrEnum):
     FOLLOWED = "followed"
     ANCHOR_CHANGED = "anchor_changed"
     TARGET_CHANGED = "target_changed"
+    MOVED_TO_JS = "moved_to_js"  # a live link now found only after rendering (issue 14)
     UNREACHABLE = "unreachable"
+
+
+class FoundIn(StrEnum):
+    """Where a live link was found: in the HTML as fetched, or only after scripts ran."""
+
+    RAW = "raw"
+    RENDERED = "rendered"
 
 
 class NofollowSource(StrEnum):
@@ -146,6 +154,8 @@ class Check:
     change: Change | None = None
     consecutive_failures: int = 0
     checked_at: str | None = None
+    rendered: bool = False  # the verdict was read from the page rendered in Chromium
+    found_in: FoundIn | None = None  # live links only: raw HTML, or only after rendering
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,16 @@ BACKLINKS = Report(
         select id, site, source_url, target_url, status, reason, follow, nofollow_source, rel,
                anchor, expected_anchor, anchor_changed, target_changed, observed_target,
                link_count, http_status, final_url, referring_domain, first_seen, last_checked,
-               change, lost_since, consecutive_failures, sources, referral_visits
+               change, lost_since, consecutive_failures, sources, referral_visits,
+               rendered, found_in
         from (
         select b.id, b.site, b.source_url, b.target_url, b.status, b.reason, b.follow,
                b.nofollow_source, b.rel, b.anchor, b.expected_anchor, b.anchor_changed,
                b.target_changed, b.observed_target, b.link_count, b.http_status, b.final_url,
                b.referring_domain, b.first_seen, b.last_checked, b.change, b.lost_since,
                b.consecutive_failures, b.sources, b.source_key, b.target_key,
-               {referral_visits("b.site", "b.source_key")} as referral_visits
+               {referral_visits("b.site", "b.source_key")} as referral_visits,
+               b.rendered, b.found_in
         from backlinks b indexed by idx_backlinks_site_source_key_target_key
         where :status is null and {on_site("b.site")}
           and (:since is null or b.last_checked >= :since) and b.id not in {CANDIDATE_IDS}
@@ -31,14 +33,15 @@ BACKLINKS = Report(
                b.target_changed, b.observed_target, b.link_count, b.http_status, b.final_url,
                b.referring_domain, b.first_seen, b.last_checked, b.change, b.lost_since,
                b.consecutive_failures, b.sources, b.source_key, b.target_key,
-               {referral_visits("b.site", "b.source_key")} as referral_visits
+               {referral_visits("b.site", "b.source_key")} as referral_visits,
+               b.rendered, b.found_in
         from backlinks b indexed by idx_backlinks_status_site_source_key
         where b.status = :status and {on_site("b.site")}
           and (:since is null or b.last_checked >= :since) and b.id not in {CANDIDATE_IDS}
         order by site, source_key, target_key
         )
     """,
-    booleans=("follow", "anchor_changed", "target_changed"),
+    booleans=("follow", "anchor_changed", "target_changed", "rendered"),
     table_columns=("status", "reason", "follow", "change", "source_url", "anchor"),
     options=(
         Option(
@@ -58,7 +61,8 @@ BACKLINKS = Report(
         nofollow_source, rel, anchor, expected_anchor, anchor_changed, target_changed,
         observed_target, link_count, http_status, final_url, referring_domain,
         first_seen, last_checked, change, lost_since, consecutive_failures, sources,
-        referral_visits.
+        referral_visits, rendered (the verdict was read from the page rendered in
+        Chromium), found_in (a live link: raw, or rendered when only scripts add it).
 
         \b
         Example:

@@ -14,6 +14,7 @@ CHANGE_ORDER = (
     "followed",
     "anchor_changed",
     "target_changed",
+    "moved_to_js",
     "new",
 )
 

@@ -757,3 +757,16 @@ def m011_domain_links(db: Database) -> None:
         "create index idx_backlinks_live_by_page on backlinks (referring_domain, source_key,"
         " site, follow, authority) where status = 'live'"
     )
+
+
+#: Rendering (issue 14 §1), on checks and on the backlink's current state: whether the
+#: verdict was read from the page rendered in Chromium, and where a live link was found
+#: (`raw` HTML, or only after scripts: `rendered`).
+RENDER_COLUMNS: dict[str, type] = {"rendered": int, "found_in": str}
+
+
+@migrations()
+def m012_rendering(db: Database) -> None:
+    for table in ("checks", "backlinks"):
+        for name, kind in RENDER_COLUMNS.items():
+            db.table(table).add_column(name, kind)

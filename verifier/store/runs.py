@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from verifier.models import BacklinkRef, Change, Check, Discovery, Reason, Status
+from verifier.models import BacklinkRef, Change, Check, Discovery, FoundIn, Reason, Status
 from verifier.store import outreach
 from verifier.store.evidence import SHARED, shared_id
-from verifier.store.migrations import CHECK_EVIDENCE_COLUMNS, VERDICT_COLUMNS
+from verifier.store.migrations import CHECK_EVIDENCE_COLUMNS, RENDER_COLUMNS, VERDICT_COLUMNS
 from verifier.store.storage import StorageError, now, upsert_backlink, writing
 from verifier.verdict import recheck
 from verifier.verdict.classify import check_failure
@@ -335,7 +335,8 @@ def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
     marks = ",".join("?" * len(ids))
     rows = db.execute(
         "select id, baseline_status, baseline_follow, baseline_anchor, baseline_target,"
-        " consecutive_failures, candidate = 1 and first_seen is null"  # m008: referrals
+        " consecutive_failures, candidate = 1 and first_seen is null,"  # m008: referrals
+        " case when baseline_status = 'live' then found_in end"  # m012: rendering
         f" from backlinks where id in ({marks})",
         ids,
     ).fetchall()
@@ -347,6 +348,7 @@ def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
             target=row[4],
             consecutive_failures=row[5] or 0,
             candidate=bool(row[6]),
+            found_in=FoundIn(row[7]) if row[7] else None,
         )
         for row in rows
     }
@@ -354,7 +356,14 @@ def _baselines(db: Database, ids: list[int]) -> dict[int, Baseline]:
 
 # Shared evidence goes to `evidence` (verifier.store.evidence); the rest stays on the check.
 _EVIDENCE = [*CHECK_EVIDENCE_COLUMNS, *SHARED, "evidence_id"]
-_CHECK_COLUMNS = ["run_id", "backlink_id", "checked_at", *VERDICT_COLUMNS, *_EVIDENCE]
+_CHECK_COLUMNS = [
+    "run_id",
+    "backlink_id",
+    "checked_at",
+    *VERDICT_COLUMNS,
+    *_EVIDENCE,
+    *RENDER_COLUMNS,
+]
 _INSERT_CHECK = (
     f"insert or ignore into checks ({', '.join(_CHECK_COLUMNS)})"
     f" values ({', '.join('?' * len(_CHECK_COLUMNS))})"
@@ -371,6 +380,8 @@ _UPDATE_BACKLINK = (
     + ", baseline_follow = case when ? = 'unreachable' then baseline_follow else ? end"
     + ", baseline_anchor = case when ? = 'unreachable' then baseline_anchor else ? end"
     + ", baseline_target = case when ? = 'unreachable' then baseline_target else ? end"
+    # m012: where the link was last found, kept through unreachable checks (as baselines)
+    + ", rendered = ?, found_in = case when ? = 'unreachable' then found_in else ? end"
     + " where id = ?"
 )
 
@@ -441,7 +452,8 @@ def record_checks(
                 + [_value(getattr(check, c)) for c in CHECK_EVIDENCE_COLUMNS]
                 # inline only when no shared row may hold it (see evidence.shared_id)
                 + (shared if evidence_id is None else [None] * len(shared))
-                + [evidence_id],
+                + [evidence_id]
+                + [_value(check.rendered), _value(check.found_in)],
             )
             if not cursor.rowcount:
                 continue
@@ -469,6 +481,9 @@ def record_checks(
                     check.anchor,
                     status,
                     check.observed_target,
+                    _value(check.rendered),
+                    status,
+                    _value(check.found_in),
                     check.backlink_id,
                 ],
             )

@@ -14,6 +14,7 @@ from verifier.models import (
     Check,
     Discovery,
     Fetch,
+    FoundIn,
     Link,
     NofollowSource,
     Reason,
@@ -119,6 +120,7 @@ def _evidence(ref: BacklinkRef, fetch: Fetch) -> Check:
 def _verdict(check: Check, reason: Reason | None) -> Check:
     check.reason = reason
     check.status = Status.LIVE if reason is None else _status_for(reason)
+    check.found_in = FoundIn.RAW if reason is None else None
     return check
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier.models import PAGE_ERRORS, Change, Check, Status
+from verifier.models import PAGE_ERRORS, Change, Check, FoundIn, Status
 from verifier.verdict.page import fold
 from verifier.verdict.urls import compare_key
 
@@ -23,6 +23,8 @@ class Baseline:
     consecutive_failures: int = 0
     #: A candidate from referral traffic never found live: a lost verdict makes it spam.
     candidate: bool = False
+    #: Where the live baseline's link was found (None: before rendering existed, so raw).
+    found_in: FoundIn | None = None
 
 
 def settle(check: Check, baseline: Baseline, max_failures: int = DEFAULT_MAX_FAILURES) -> Check:
@@ -66,6 +68,8 @@ def change(check: Check, baseline: Baseline) -> Change:
         return Change.ANCHOR_CHANGED
     if _target(baseline.target) != _target(check.observed_target):
         return Change.TARGET_CHANGED
+    if check.found_in is FoundIn.RENDERED and baseline.found_in is not FoundIn.RENDERED:
+        return Change.MOVED_TO_JS  # some crawlers never run scripts
     return Change.UNCHANGED
 
 

@@ -1,0 +1,131 @@
+"""Which pages are rendered, and how a rendered verdict joins the raw one (verdict/render.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from verifier.models import Change, Check, FoundIn, Reason, Status
+from verifier.verdict.history import Baseline, change
+from verifier.verdict.render import (
+    RenderMode,
+    has_executable_script,
+    join_rendered,
+    needs_render,
+)
+
+TARGET = "https://acme.com/pricing"
+NEVER, AUTO, ALWAYS = RenderMode.NEVER, RenderMode.AUTO, RenderMode.ALWAYS
+
+
+def check(reason: Reason | None = None, status: Status | None = None, **kw: object) -> Check:
+    status = status or (Status.LIVE if reason is None else Status.LOST)
+    return Check(1, status, reason, **kw)  # type: ignore[arg-type]
+
+
+LIVE = check(observed_target=TARGET, link_count=1, target_changed=False)
+OTHER_TARGET = check(observed_target="https://acme.com/", link_count=1, target_changed=True)
+REMOVED = check(Reason.LINK_REMOVED)
+NOINDEX = check(Reason.NOINDEX)
+NOT_CANONICAL = check(Reason.NOT_CANONICAL)
+NOT_FOUND = check(Reason.PAGE_NOT_FOUND)
+TIMEOUT = check(Reason.TIMEOUT, Status.UNREACHABLE)
+
+
+@pytest.mark.parametrize(
+    ("mode", "checks", "script", "expected"),
+    [
+        (NEVER, [REMOVED], True, False),
+        (AUTO, [REMOVED], True, True),
+        (AUTO, [REMOVED], False, False),  # nothing runs on the page
+        (AUTO, [OTHER_TARGET], True, True),  # no link to the expected target
+        (AUTO, [LIVE], True, False),
+        (AUTO, [NOT_CANONICAL], True, False),
+        (AUTO, [NOINDEX], True, False),
+        (AUTO, [REMOVED, NOINDEX], True, False),  # noindex is the page's: never rendered
+        (AUTO, [LIVE, REMOVED], True, True),
+        (AUTO, [NOT_FOUND], True, False),
+        (AUTO, [TIMEOUT], True, False),
+        (ALWAYS, [LIVE], False, True),
+        (ALWAYS, [NOT_CANONICAL], False, True),
+        (ALWAYS, [NOINDEX], True, False),
+        (ALWAYS, [NOT_FOUND], True, False),
+        (ALWAYS, [TIMEOUT], True, False),
+        (ALWAYS, [], True, False),
+    ],
+)
+def test_needs_render(mode: RenderMode, checks: list[Check], script: bool, expected: bool) -> None:
+    assert needs_render(mode, checks, lambda: script) is expected
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<p>no script</p>", False),
+        ("<script>document.write('x')</script>", True),
+        ('<script src="/app.js"></script>', True),
+        ('<script type="module">import "/m.js"</script>', True),
+        ('<SCRIPT TYPE="text/javascript; charset=utf-8">x()</SCRIPT>', True),
+        ('<script type="application/ld+json">{"a": 1}</script>', False),
+        ('<script type="text/template"><a href="/x">x</a></script>', False),
+        ('<script type="importmap">{}</script>', False),
+        ("<script></script>", False),  # empty, no src
+        ('<script nomodule src="/legacy.js"></script>', False),
+    ],
+)
+def test_has_executable_script(html: str, expected: bool) -> None:
+    assert has_executable_script(f"<html><body>{html}</body></html>".encode()) is expected
+
+
+def test_join_rendered() -> None:
+    raw = check(Reason.LINK_REMOVED, mentions=2)
+    rendered = check(observed_target=TARGET, link_count=1)
+    rendered.found_in = FoundIn.RAW  # as classify sets it; the join knows better
+    joined = join_rendered(raw, rendered, "script error: boom")
+    assert (joined.status, joined.rendered, joined.found_in) == (
+        Status.LIVE,
+        True,
+        FoundIn.RENDERED,
+    )
+    assert (joined.mentions, joined.detail) == (2, "script error: boom")
+    # the same link in the raw HTML: found in raw, even though the page was rendered
+    again = join_rendered(
+        check(observed_target=TARGET, link_count=1), check(observed_target=TARGET)
+    )
+    assert (again.rendered, again.found_in) == (True, FoundIn.RAW)
+    # the render failed, or its page could not be parsed: the raw verdict stands
+    failed = join_rendered(check(Reason.LINK_REMOVED), None, "render failed: TimeoutError")
+    assert (failed.reason, failed.rendered, failed.detail) == (
+        Reason.LINK_REMOVED,
+        False,
+        "render failed: TimeoutError",
+    )
+    broken = join_rendered(check(Reason.LINK_REMOVED), check(Reason.CRAWL_ERROR), None)
+    assert (broken.reason, broken.rendered, broken.detail) == (
+        Reason.LINK_REMOVED,
+        False,
+        "render failed",
+    )
+
+
+@pytest.mark.parametrize(
+    ("was", "now", "expected"),
+    [
+        (FoundIn.RAW, FoundIn.RENDERED, Change.MOVED_TO_JS),
+        (None, FoundIn.RENDERED, Change.MOVED_TO_JS),  # live before rendering existed: raw
+        (FoundIn.RENDERED, FoundIn.RENDERED, Change.UNCHANGED),
+        (FoundIn.RENDERED, FoundIn.RAW, Change.UNCHANGED),
+        (FoundIn.RAW, FoundIn.RAW, Change.UNCHANGED),
+    ],
+)
+def test_moved_to_js(was: FoundIn | None, now: FoundIn, expected: Change) -> None:
+    baseline = Baseline(Status.LIVE, True, "Blue Widgets", TARGET, found_in=was)
+    found = check(follow=True, anchor="Blue Widgets", observed_target=TARGET, found_in=now)
+    assert change(found, baseline) is expected
+
+
+def test_moved_to_js_comes_after_target_changed() -> None:
+    baseline = Baseline(Status.LIVE, True, "Blue Widgets", TARGET, found_in=FoundIn.RAW)
+    found = check(follow=True, anchor="Blue Widgets", observed_target="https://acme.com/x")
+    found.found_in = FoundIn.RENDERED
+    assert change(found, baseline) is Change.TARGET_CHANGED
+    assert list(Change).index(Change.MOVED_TO_JS) == list(Change).index(Change.TARGET_CHANGED) + 1

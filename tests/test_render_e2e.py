@@ -1,0 +1,172 @@
+"""End to end: `verify --render never|auto|always` against pages whose links scripts add (issue 14).
+
+The real CLI in a subprocess renders with the distribution's Chromium (installed by
+`.ci/run`); skipped, with the reason, when it is not installed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAST, report, run_cli
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed"),
+]
+
+TARGET = "https://acme.com/pricing"
+LINK = f'<a href="{TARGET}">Blue Widgets</a>'
+
+
+def page(body: str, head: str = "") -> str:
+    return f"<!DOCTYPE html><html><head><title>t</title>{head}</head><body>{body}</body></html>"
+
+
+ADD = (
+    "var a=document.createElement('a');a.href='https://acme.com/pricing';"
+    "a.textContent='Blue Widgets';document.getElementById('box').appendChild(a);"
+)
+
+
+def inserts(delay_ms: int | None = None) -> str:
+    """A script that adds the link (`delay_ms` after load, else at once)."""
+    add = ADD
+    if delay_ms is not None:
+        later = f"setTimeout(function(){{{add}}},{delay_ms})"
+        add = f"window.addEventListener('load',function(){{{later}}});"
+    return f'<div id="box"></div><script>{add}</script>'
+
+
+ROUTES: dict[str, dict] = {
+    "js.test/now": {"body": page(inserts())},
+    "js.test/later": {"body": page(inserts(1000))},
+    "js.test/external": {"body": page('<div id="box"></div><script src="/app.js"></script>')},
+    "js.test/app.js": {"body": ADD, "content_type": "application/javascript"},
+    "js.test/raw": {"body": page(LINK + "<script>var x = 1;</script>")},
+    "js.test/nofollow": {
+        "body": page(
+            f'<p id="box">{LINK}</p><script>document.querySelector("a").rel="nofollow"</script>'
+        )
+    },
+    "js.test/throws": {
+        "body": page("<div id='box'></div><script>throw new Error('boom');</script>")
+    },
+    "js.test/busy": {
+        "body": page(
+            inserts() + "<script>setInterval(function(){fetch('/poll?'+Date.now())},200);</script>"
+        )
+    },
+    "js.test/poll": {"body": "{}", "content_type": "application/json"},
+    "js.test/noindex": {"body": page(inserts(), '<meta name="robots" content="noindex">')},
+    "js.test/jsonld": {
+        "body": page('<script type="application/ld+json">{"url": "https://acme.com/"}</script>')
+    },
+}
+
+# source path -> (status, reason, rendered, found_in, follow) per mode
+AUTO = {
+    "now": ("live", None, True, "rendered", True),
+    "later": ("live", None, True, "rendered", True),
+    "external": ("live", None, True, "rendered", True),
+    "raw": ("live", None, False, "raw", True),
+    "nofollow": ("live", None, False, "raw", True),  # auto does not see a script change rel
+    "throws": ("lost", "link_removed", True, None, None),
+    "busy": ("live", None, True, "rendered", True),
+    "noindex": ("lost", "noindex", False, None, None),
+    "jsonld": ("lost", "link_removed", False, None, None),  # a data block runs nothing
+}
+ALWAYS = {
+    **AUTO,
+    "raw": ("live", None, True, "raw", True),
+    "nofollow": ("live", None, True, "raw", False),
+    "jsonld": ("lost", "link_removed", True, None, None),
+}
+NEVER = {
+    path: ("lost", "link_removed", False, None, None)
+    for path in ("now", "later", "external", "throws", "busy", "jsonld")
+} | {
+    "raw": ("live", None, False, "raw", True),
+    "nofollow": ("live", None, False, "raw", True),
+    "noindex": ("lost", "noindex", False, None, None),
+}
+
+SETTINGS = [*FAST, "-s", "BACKCHECK_RENDER_TIMEOUT=6", "-s", "BACKCHECK_READ_MENTIONS=0"]
+
+
+def _setup(tmp_path: Path) -> str:
+    db = str(tmp_path / "render.db")
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    seeds = tmp_path / "links.csv"
+    with seeds.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["source_url", "target_url"])
+        for path in AUTO:
+            writer.writerow([f"http://js.test/{path}", TARGET])
+    assert run_cli(["import", str(seeds), "--db", db]).returncode == 0
+    return db
+
+
+def _verify(db: str, server: object, *args: str) -> dict[str, dict]:
+    done = run_cli(["verify", "--json", *SETTINGS, *args, "--db", db], server)  # type: ignore[arg-type]
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["state"] == "finished"
+    return {row["source_url"].rsplit("/", 1)[1]: row for row in report(Path(db))}
+
+
+def _got(row: dict) -> tuple[object, ...]:
+    return (row["status"], row["reason"], row["rendered"], row["found_in"], row["follow"])
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("auto", AUTO), ("always", ALWAYS)])
+def test_render_modes(web, tmp_path: Path, mode: str, expected: dict) -> None:
+    server = web(routes=ROUTES)
+    db = _setup(tmp_path)
+    rows = _verify(db, server, "--render", mode)
+    assert {path: _got(rows[path]) for path in expected} == expected
+    details = dict(
+        sqlite3.connect(db)
+        .execute(
+            "select b.source_url, c.detail from checks c join backlinks b on b.id = c.backlink_id"
+        )
+        .fetchall()
+    )
+    assert "script error: boom" in details["http://js.test/throws"]
+    assert "never quiet" in details["http://js.test/busy"]
+    # the page itself is fetched once: the browser is handed the body already fetched
+    assert server.hits("js.test", "/now") == 1
+    assert server.hits("js.test", "/app.js") == 1
+    # the noindex page is never rendered, so its script is never fetched
+    assert server.hits("js.test", "/poll") > 0
+
+
+def test_render_never_is_the_raw_verdict_and_moved_to_js(web, tmp_path: Path) -> None:
+    server = web(routes=ROUTES)
+    db = _setup(tmp_path)
+    rows = _verify(db, server, "--render", "never")
+    assert {path: _got(rows[path]) for path in NEVER} == NEVER
+    assert server.hits("js.test", "/app.js") == 0
+    # the raw link now comes from a script only: moved_to_js
+    server.update({"js.test/raw": {"body": page(inserts())}})
+    rows = _verify(db, server, "--render", "auto", "--new-run")
+    assert _got(rows["raw"]) == ("live", None, True, "rendered", True)
+    assert rows["raw"]["change"] == "moved_to_js"
+    assert rows["now"]["change"] == "regained"
+
+
+def test_render_without_chromium_keeps_the_raw_verdict(web, tmp_path: Path) -> None:
+    server = web(routes={"js.test/now": ROUTES["js.test/now"]})
+    db = str(tmp_path / "render.db")
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    seeds = tmp_path / "links.csv"
+    seeds.write_text(f"source_url,target_url\nhttp://js.test/now,{TARGET}\n")
+    assert run_cli(["import", str(seeds), "--db", db]).returncode == 0
+    missing = ["-s", "BACKCHECK_CHROMIUM=/nonexistent/chromium"]
+    rows = _verify(db, server, "--render", "always", *missing)
+    assert _got(rows["now"]) == ("lost", "link_removed", False, None, None)
