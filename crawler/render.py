@@ -8,7 +8,11 @@ the first render, not with the crawl, so a run that renders nothing never starts
 A render request (`render_request`) navigates to the page's final URL, but the page
 itself is not fetched again: the main document is fulfilled with the body Scrapy
 already fetched; only its resources (scripts, XHR, CSS) come from the web, with
-backcheck's user agent; images, media and fonts are aborted. `settle` then waits
+backcheck's user agent; images, media and fonts are aborted. `Gate` decides each of the
+browser's own requests as Google's renderer does: known trackers (crawler/data/trackers.txt)
+and URLs the host's robots.txt disallows (Scrapy's RobotsTxtMiddleware parsers, one
+robots.txt per host and crawl) are aborted; the rest wait for one of the host's
+CONCURRENT_REQUESTS_PER_DOMAIN browser slots, held until the response is read. `settle` then waits
 as Google's renderer does: until the DOM and the network have been quiet for
 QUIET_S (and at least AFTER_LOAD_S after load, so a link a script adds a second
 after load is seen) or the render timeout; a page that never goes quiet is read as
@@ -18,9 +22,15 @@ it stands then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from scrapy import Request
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from verifier.verdict.render import RenderMode
@@ -28,7 +38,6 @@ from verifier.verdict.render import RenderMode
 if TYPE_CHECKING:
     from playwright.async_api import Page, Route
     from playwright.async_api import Request as BrowserRequest
-    from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.settings import Settings
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
 HANDLER = "crawler.render.RenderHandler"
 #: Resource types the renderer never fetches: they cannot add links.
 BLOCKED_TYPES = frozenset({"image", "media", "font"})
+#: Hosts of known trackers, never fetched by the renderer (source named in the file).
 QUIET_S = 0.5
 AFTER_LOAD_S = 1.2
 POLL_S = 0.1
@@ -82,7 +92,6 @@ def configure(settings: Settings) -> None:
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": settings.getint("BACKCHECK_RENDER_PAGES"),
         "PLAYWRIGHT_MAX_CONTEXTS": 2,  # the current one, and the last one draining
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout_ms,
-        "PLAYWRIGHT_ABORT_REQUEST": "crawler.render.blocked",
         # A crashed browser is not restarted: its pages keep their raw verdict.
         "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": False,
     }.items():
@@ -94,11 +103,126 @@ def blocked(request: BrowserRequest) -> bool:
     return request.resource_type in BLOCKED_TYPES
 
 
+def load_trackers(path: Path | None = None) -> frozenset[str]:
+    """The tracker hosts of `path` (default: the list shipped with backcheck): one a line,
+    `#` comments. The default is read as package data, which also works from a zipped
+    egg (Scrapyd)."""
+    if path is None:
+        text = resources.files("crawler").joinpath("data/trackers.txt").read_text("utf-8")
+    else:
+        text = path.read_text("utf-8")
+    lines = text.splitlines()
+    return frozenset(
+        host for line in lines if (host := line.partition("#")[0].strip().lower().rstrip("."))
+    )
+
+
+def is_tracker(host: str, trackers: frozenset[str]) -> bool:
+    """True when `host` or one of its parent domains is a tracker host."""
+    labels = host.lower().rstrip(".").split(".")
+    return any(".".join(labels[i:]) in trackers for i in range(len(labels)))
+
+
+class Gate:
+    """Which of the browser's own requests go out: trackers, robots.txt, per-host slots."""
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        trackers: frozenset[str],
+        user_agent: str,
+        per_host: int,
+        hold_s: float,
+    ) -> None:
+        self.crawler = crawler
+        self.trackers = trackers
+        self.user_agent = user_agent
+        self.per_host = max(per_host, 1)
+        self.hold_s = hold_s
+        self.slots: dict[str, asyncio.Semaphore] = {}
+        self._releases: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Gate:
+        settings = crawler.settings
+        return cls(
+            crawler,
+            load_trackers(),
+            str(settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT") or ""),
+            settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+            settings.getfloat("BACKCHECK_RENDER_TIMEOUT"),
+        )
+
+    async def abort(self, request: BrowserRequest) -> bool:
+        """scrapy-playwright's abort predicate: True aborts, False lets it go (slot taken)."""
+        if blocked(request):
+            return True
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("http", "https"):
+            return False  # data:, blob:: nothing goes out
+        host = (parts.hostname or "").lower()
+        if is_tracker(host, self.trackers):
+            self._count("tracker_blocked")
+            return True
+        if not await self.allowed(request.url):
+            self._count("robots_blocked")
+            return True
+        await self.take_slot(host, request)
+        return False
+
+    async def allowed(self, url: str) -> bool:
+        """What the host's robots.txt says of `url`, through Scrapy's own cache."""
+        robots = self._robots()
+        if robots is None:
+            return True
+        parser = await robots.robot_parser(Request(url))
+        return parser is None or bool(parser.allowed(url, self.user_agent))
+
+    async def take_slot(self, host: str, request: BrowserRequest) -> None:
+        """Wait for one of the host's slots; it is released when the response is read."""
+        slot = self.slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        await slot.acquire()
+        task = asyncio.get_running_loop().create_task(self._release(slot, request))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+
+    async def _release(self, slot: asyncio.Semaphore, request: BrowserRequest) -> None:
+        try:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self.hold_s):
+                    response = await request.response()
+                    if response is not None:
+                        await response.finished()
+        finally:
+            slot.release()
+
+    def _robots(self) -> RobotsTxtMiddleware | None:
+        engine = self.crawler.engine
+        if engine is None:
+            return None
+        found = (
+            mw
+            for mw in engine.downloader.middleware.middlewares
+            if isinstance(mw, RobotsTxtMiddleware)
+        )
+        return next(found, None)
+
+    def _count(self, what: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"backcheck/render/{what}")
+
+
 class RenderHandler(ScrapyPlaywrightDownloadHandler):
-    """scrapy-playwright's handler, starting Playwright at the first render, not the crawl."""
+    """scrapy-playwright's handler, starting Playwright at the first render, not the crawl.
+
+    Every request the browser makes goes through `Gate.abort` (robots.txt, trackers,
+    per-host slots) before it leaves.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        self.gate = Gate.from_crawler(crawler)
+        self.abort_request = self.gate.abort
         self._started = False
         self._starting = asyncio.Lock()
 

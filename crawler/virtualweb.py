@@ -93,6 +93,8 @@ class VirtualWeb:
         merged.update(routes or {})
         self.routes = {_route_key(key): rule for key, rule in merged.items()}
         self.requests: list[tuple[str, str, str]] = []
+        #: (host, path, User-Agent) of each GET/HEAD (for tests of who asked).
+        self.user_agents: list[tuple[str, str, str]] = []
         #: Requests per host arrived and not answered yet, and the most ever at once (for
         #: politeness tests; a `delay` rule widens the window).
         self.in_flight: dict[str, int] = {}
@@ -151,6 +153,12 @@ class VirtualWeb:
             seen = list(self.requests)
         host = host.lower() if host else None
         return sum(host in (None, h) and path in (None, p, p.partition("?")[0]) for _, h, p in seen)
+
+    def agents(self, host: str, path: str) -> list[str]:
+        """The User-Agent of every request received for `host` `path` (query ignored)."""
+        with self._lock:
+            seen = list(self.user_agents)
+        return [ua for h, p, ua in seen if h == host.lower() and p == path]
 
     def rule_for(self, host: str, path: str, query: str) -> dict[str, Any] | None:
         if query and (rule := self.routes.get(f"{host}{path}?{query}")) is not None:
@@ -242,6 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
         host, path, query = self._target()
         with web._lock:
             web.requests.append((self.command, host, f"{path}?{query}" if query else path))
+            web.user_agents.append((host, path, self.headers.get("User-Agent", "")))
             web.in_flight[host] = now = web.in_flight.get(host, 0) + 1
             web.peak_in_flight[host] = max(now, web.peak_in_flight.get(host, 0))
         rule = web.rule_for(host, path, query) or {}

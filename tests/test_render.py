@@ -129,3 +129,23 @@ def test_moved_to_js_comes_after_target_changed() -> None:
     found.found_in = FoundIn.RENDERED
     assert change(found, baseline) is Change.TARGET_CHANGED
     assert list(Change).index(Change.MOVED_TO_JS) == list(Change).index(Change.TARGET_CHANGED) + 1
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("www.googletagmanager.com", True),
+        ("region1.google-analytics.com", True),
+        ("connect.facebook.net", True),
+        ("static.hotjar.com", True),
+        ("sb.scorecardresearch.com", True),
+        ("WWW.GoogleTagManager.com.", True),
+        ("widgets.test", False),
+        ("facebook.net", False),  # only the pixel's host, not the whole domain
+        ("notgoogletagmanager.com", False),
+    ],
+)
+def test_is_tracker(host: str, expected: bool) -> None:
+    from crawler.render import is_tracker, load_trackers
+
+    assert is_tracker(host, load_trackers()) is expected

@@ -170,3 +170,56 @@ def test_render_without_chromium_keeps_the_raw_verdict(web, tmp_path: Path) -> N
     missing = ["-s", "BACKCHECK_CHROMIUM=/nonexistent/chromium"]
     rows = _verify(db, server, "--render", "always", *missing)
     assert _got(rows["now"]) == ("lost", "link_removed", False, None, None)
+
+
+SLOW_SCRIPTS = [f"/s{n}.js" for n in range(5)]
+GATED: dict[str, dict] = {
+    "gated.test/robots.txt": {
+        "body": "User-agent: *\nDisallow: /private/\n",
+        "content_type": "text/plain",
+    },
+    "gated.test/private/add.js": {"body": ADD, "content_type": "application/javascript"},
+    "gated.test/disallowed": {
+        "body": page('<div id="box"></div><script src="/private/add.js"></script>')
+    },
+    "gated.test/widget": {
+        "body": page(
+            '<div id="box"></div>'
+            '<script src="http://www.googletagmanager.com/gtm.js"></script>'
+            '<script src="http://widgets.test/embed.js"></script>'
+            + "".join(f'<script src="http://slowjs.test{path}"></script>' for path in SLOW_SCRIPTS)
+        )
+    },
+    "www.googletagmanager.com/gtm.js": {"body": ADD, "content_type": "application/javascript"},
+    "widgets.test/embed.js": {"body": ADD, "content_type": "application/javascript"},
+    **{
+        f"slowjs.test{path}": {"body": "", "content_type": "application/javascript", "delay": 0.4}
+        for path in SLOW_SCRIPTS
+    },
+}
+
+
+def test_browser_requests_obey_robots_trackers_and_politeness(web, tmp_path: Path) -> None:
+    """The browser's own requests: robots.txt obeyed, trackers blocked, our UA, bounded per host."""
+    server = web(routes=GATED)
+    db = str(tmp_path / "gated.db")
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    seeds = tmp_path / "links.csv"
+    seeds.write_text(
+        f"source_url,target_url\nhttp://gated.test/disallowed,{TARGET}\n"
+        f"http://gated.test/widget,{TARGET}\n"
+    )
+    assert run_cli(["import", str(seeds), "--db", db]).returncode == 0
+    rows = _verify(db, server, "--render", "auto")
+    # a script disallowed by its host's robots.txt is not fetched (as Google's renderer)
+    assert _got(rows["disallowed"]) == ("lost", "link_removed", True, None, None)
+    assert server.hits("gated.test", "/private/add.js") == 0
+    # a known tracker is blocked; a third-party widget script runs, with our user agent
+    assert _got(rows["widget"]) == ("live", None, True, "rendered", True)
+    assert server.hits("www.googletagmanager.com", "/gtm.js") == 0
+    agents = server.agents("widgets.test", "/embed.js")
+    assert len(agents) == 1 and agents[0].startswith("backcheck/")
+    assert server.hits("widgets.test", "/robots.txt") == 1  # once per host, through Scrapy
+    # per-domain politeness: never more than CONCURRENT_REQUESTS_PER_DOMAIN (2) at once
+    assert all(server.hits("slowjs.test", path) == 1 for path in SLOW_SCRIPTS)
+    assert server.peak_in_flight["slowjs.test"] <= 2
