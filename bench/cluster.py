@@ -188,12 +188,17 @@ def run_cluster(bench: Bench, workers: int) -> Row:
 
 
 def queued_run(bench: Bench, name: str) -> tuple[Path, subprocess.Popen[bytes]]:
-    """An owner that has pushed the whole run (no worker yet), still running."""
+    """An owner that has pushed the whole run (no worker yet), still running: its window
+    is the run, so that Redis holds every page at once."""
     from crawler.cluster.shards import queued
 
     db = bench.fresh_db(name)
+    window = ["-s", f"BACKCHECK_REDIS_WINDOW={bench.pages}"]
     owner = bench.spawn(
-        bench.backcheck("verify", "--new-run", "--redis", bench.redis.url, "--db", str(db)), name
+        bench.backcheck(
+            "verify", "--new-run", "--redis", bench.redis.url, *window, "--db", str(db)
+        ),
+        name,
     )
     deadline = time.monotonic() + 120
     while queued(bench.redis.client) < bench.pages:

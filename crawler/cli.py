@@ -254,7 +254,7 @@ def import_(
     envvar="BACKCHECK_RENDER",
     help="Run the page's scripts in Chromium: auto renders a page whose raw HTML lacks the"
     " link and that has a script; always renders every page; never reads raw HTML only"
-    " [default: never, for now]. Env/setting: BACKCHECK_RENDER.",
+    " [default: auto]. Env/setting: BACKCHECK_RENDER.",
 )
 @redis_option(required=False)
 @notify_options
@@ -297,7 +297,8 @@ def verify(
     With --redis URL, this machine keeps the database and `backcheck worker`s
     on any machines fetch the pages: the run's pages go to the shared queue,
     the workers' checks come back and are written here, and the run ends when
-    every backlink has its check (see "Running on several machines").
+    every backlink has its check, or when --max-time is up (see "Running on
+    several machines"). --processes does not apply: the workers are the processes.
 
     \b
     Exit codes: 0 done (even with lost links), 1 error or a degraded run
@@ -327,8 +328,11 @@ def verify(
     except runner.SettingError as exc:
         raise click.UsageError(str(exc)) from exc
     redis_url = redis_url or settings.get("BACKCHECK_REDIS_URL") or None
-    if redis_url and (max_time or processes):
-        raise click.UsageError("--max-time and --processes do not apply with --redis yet")
+    if redis_url and processes:
+        raise click.UsageError(
+            "--processes does not apply with --redis: the workers are the processes"
+            " (start more `backcheck worker`s, or `backcheck worker --processes N`)"
+        )
     server = _redis(redis_url) if redis_url else None
     db = open_db(db_path)
     try:

@@ -53,9 +53,9 @@ BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as l
 # script), always (every readable page); `verify --render`, env BACKCHECK_RENDER.
 # BACKCHECK_CHROMIUM: the browser (empty: `chromium` on PATH); BACKCHECK_RENDER_PAGES:
 # pages rendered at once; BACKCHECK_RENDER_TIMEOUT: seconds per render (DOWNLOAD_TIMEOUT
-# does not bound a render). The default stays `never` until the browser's own requests
-# (scripts, XHR) obey robots.txt and the per-domain politeness; issue 14 asks for `auto`.
-BACKCHECK_RENDER = "never"
+# does not bound a render). The browser's own requests obey robots.txt, skip known
+# trackers (crawler/data/trackers.txt) and take CONCURRENT_REQUESTS_PER_DOMAIN slots a host.
+BACKCHECK_RENDER = "auto"
 BACKCHECK_CHROMIUM = ""
 BACKCHECK_RENDER_PAGES = 4
 BACKCHECK_RENDER_TIMEOUT = 20.0
@@ -164,9 +164,12 @@ EXTENSIONS = {"crawler.progress.ProgressFile": 500}
 # workers: each request goes to one of SHARDS queues by its registered domain, and a worker
 # pops only the shards it holds a lease on (LEASE seconds, renewed while it works; a dead
 # worker's shards are taken over once their lease expires). SHARDS is fixed per Redis server
-# by the first owner or worker that uses it (crawler/cluster/shards.py).
+# by the first owner or worker that uses it (crawler/cluster/shards.py). WINDOW: referring
+# pages of a run queued or in a worker's hands at once (about 440 bytes each in Redis); the
+# owner tops the queues up as checks come back.
 BACKCHECK_REDIS_URL = ""
 BACKCHECK_REDIS_LEASE = 30.0
 BACKCHECK_REDIS_MAX_REQUEUES = 3
 BACKCHECK_REDIS_REQUEUE_AFTER = 60.0
 BACKCHECK_REDIS_SHARDS = 64
+BACKCHECK_REDIS_WINDOW = 10000

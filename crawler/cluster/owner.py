@@ -12,13 +12,26 @@ backlink in a run: a result that arrives twice is written once), and ends the
 run when every backlink has its check, every target page its answer and every
 outreach target was read.
 
+Window: at most BACKCHECK_REDIS_WINDOW pages of the run are out at once (queued,
+or popped and not answered); the owner tops the queues up as checks come back, so
+Redis holds the window, not the run. Target pages and outreach targets (bounded by
+the site) are pushed at the start.
+
 Delivery: a worker killed mid-page loses the requests it had popped. Once the
 queue is empty and no result came for BACKCHECK_REDIS_REQUEUE_AFTER seconds,
-the pages still lacking checks are pushed again, at most
-BACKCHECK_REDIS_MAX_REQUEUES times (target pages and outreach targets with
-them); then their backlinks get a `crawl_error` check that says so. A killed
-owner leaves the run `running`: the next `verify --redis` resumes it and
-pushes what still lacks a check.
+the pages out without an answer are pushed again (target pages and outreach
+targets with them); a page pushed again BACKCHECK_REDIS_MAX_REQUEUES times
+without an answer is given up: its backlinks get a `crawl_error` check that
+says so. A killed owner leaves the run `running`: the next `verify --redis`
+resumes it and pushes what still lacks a check.
+
+Budget: with `--max-time` (CLOSESPIDER_TIMEOUT) the owner withdraws the run's
+queued requests when the time is up, waits for those workers hold, and ends the
+run as a local run ends on its budget (`runs.BUDGET_SPENT`: the rest stays due).
+
+The module is over 400 lines because the run's loop, its window and its
+re-queues share one state (what is out, and since when): split, each part
+would reach into the others'.
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 
 from crawler import outage, progress, recheck
-from crawler.cluster import message, profile
+from crawler.cluster import message, profile, serializer
 from crawler.cluster.keys import open_key, results_key, run_key
 from crawler.cluster.shards import ShardQueues, shard_count
 from crawler.progress import STATUSES
@@ -81,6 +95,14 @@ OPEN_TTL = 120
 
 
 @dataclass(slots=True)
+class Out:
+    """A page queued and not answered yet, and how often it was queued again."""
+
+    refs: list[BacklinkRef]
+    requeues: int = 0
+
+
+@dataclass(slots=True)
 class Tally:
     """What the owner has collected so far (for progress and the run's stats)."""
 
@@ -118,6 +140,14 @@ class Owner:
         self.max_failures = settings.getint("BACKCHECK_MAX_FAILURES")
         self.policy = recheck.policy(settings)
         self.tally = Tally()
+        self.window = max(1, settings.getint("BACKCHECK_REDIS_WINDOW"))
+        budget = settings.getfloat("CLOSESPIDER_TIMEOUT")
+        self.deadline = time.monotonic() + budget if budget > 0 else None
+        #: The run's pages not queued yet (None: all were); those queued and not answered,
+        #: by their first backlink's id, and the page of each of their backlinks.
+        self.pages: Iterator[list[BacklinkRef]] | None = runs.pending_pages(db, run_id)
+        self.out: dict[int, Out] = {}
+        self.page_of: dict[int, int] = {}
         self.total_pages = runs.pending_page_count(db, run_id)
         sites = json.loads(
             db.execute("select sites from runs where id = ?", [run_id]).fetchone()[0]
@@ -140,39 +170,31 @@ class Owner:
             }
 
     def run(self) -> str:
+        """Queue, collect and re-queue until the run is complete (`finished`) or its
+        time budget is spent (`runs.BUDGET_SPENT`)."""
         self._refresh()
         linked_pages = self.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
         profile.publish(self.server, self.key, self.profiles, self.sites, linked_pages)
-        self.tally.pushed += self.push()
+        self.push_extras()
+        self.top_up()
         left = self.left()
         counted = quiet_since = time.monotonic()
         while left:
             self._refresh()
             if self.collect():
                 quiet_since = time.monotonic()
+                self.top_up()
             now = time.monotonic()
+            if self.deadline is not None and now >= self.deadline:
+                self.withdraw()
+                return runs.BUDGET_SPENT
             if now - counted >= COUNT_EVERY:
                 left, counted = self.left(), now
             if len(self.queue):  # not drained: workers are behind, or there are none yet
                 quiet_since = now
             elif now - quiet_since >= self.requeue_after:
-                if self.tally.requeues >= self.max_requeues:
-                    self.give_up()
-                    break
-                self.tally.requeues += 1
-                pushed = self.push()
-                logger.warning(
-                    "run %(run)s: no check for %(n)s pages after %(s)ss;"
-                    " re-queued (%(i)s of %(m)s)",
-                    {
-                        "run": self.run_id,
-                        "n": pushed,
-                        "s": self.requeue_after,
-                        "i": self.tally.requeues,
-                        "m": self.max_requeues,
-                    },
-                )
-                quiet_since = now
+                self.requeue()
+                left, quiet_since = self.left(), now
         self.collect()
         return "finished"
 
@@ -183,13 +205,15 @@ class Owner:
         self._progress(pages)
         return pages + len(self.targets) + len(self.outreach)
 
-    def push(self) -> int:
-        """Push every page of the run still lacking a check, then the target pages still
-        lacking an answer and the outreach targets not read yet; returns how many."""
-        pushed = 0
+    def top_up(self) -> None:
+        """Queue the run's next pages until BACKCHECK_REDIS_WINDOW of them are out."""
         failed: list[Check] = []
         with self.queue.pushing() as queue:  # to each page's shard queue, in batches
-            for refs in runs.pending_pages(self.db, self.run_id):
+            while self.pages is not None and len(self.out) < self.window:
+                refs = next(self.pages, None)
+                if refs is None:
+                    self.pages = None
+                    break
                 try:
                     request = self._request(refs)
                 except ValueError as exc:
@@ -199,16 +223,74 @@ class Owner:
                     ]
                     continue
                 queue.push(request)
-                pushed += 1
-            for site, url in sorted(self.targets):
-                queue.push(target_request(site, url, "HEAD", self.key, self.spider))
-                pushed += 1
-            for site, url in sorted(self.outreach):
-                queue.push(outreach_request(site, url, self.key, self.spider))
-                pushed += 1
+                self.out[refs[0].id] = Out(refs)
+                self.page_of.update((r.id, refs[0].id) for r in refs)
+                self.tally.pushed += 1
         if failed:
             self._record(Batch(checks=failed))
-        return pushed
+
+    def push_extras(self) -> None:
+        """Queue the target pages still lacking an answer and the outreach targets not read
+        yet (a site's own pages and its queue: bounded, so not windowed)."""
+        with self.queue.pushing() as queue:
+            for site, url in sorted(self.targets):
+                queue.push(target_request(site, url, "HEAD", self.key, self.spider))
+            for site, url in sorted(self.outreach):
+                queue.push(outreach_request(site, url, self.key, self.spider))
+        self.tally.pushed += len(self.targets) + len(self.outreach)
+
+    def requeue(self) -> None:
+        """Nothing came for BACKCHECK_REDIS_REQUEUE_AFTER s with the queues drained: queue
+        the pages out without an answer again, or give them up after MAX_REQUEUES."""
+        stuck = list(self.out.values())
+        retry = [out for out in stuck if out.requeues < self.max_requeues]
+        self.give_up([out for out in stuck if out.requeues >= self.max_requeues])
+        extras = self.tally.requeues < self.max_requeues and bool(self.targets or self.outreach)
+        if not retry and not extras:
+            self.targets.clear()  # as before windows: the run ends without their answer
+            self.outreach.clear()
+        else:
+            self.tally.requeues += 1
+            with self.queue.pushing() as queue:
+                for out in retry:
+                    queue.push(self._request(out.refs))
+                    out.requeues += 1
+            if extras:
+                self.push_extras()
+            self.tally.pushed += len(retry)
+            logger.warning(
+                "run %(run)s: no check for %(n)s pages after %(s)ss; re-queued (%(i)s of %(m)s)",
+                {
+                    "run": self.run_id,
+                    "n": len(retry) + len(self.targets) + len(self.outreach),
+                    "s": self.requeue_after,
+                    "i": self.tally.requeues,
+                    "m": self.max_requeues,
+                },
+            )
+        if self.pages is None and not self.out:  # pages missed (a resumed run's, say)
+            self.pages = runs.pending_pages(self.db, self.run_id)
+        self.top_up()
+
+    def withdraw(self) -> None:
+        """The time budget is spent: take the run's requests out of the shard queues, then
+        wait for the pages workers already hold, as a local run lets requests under way
+        finish (until REQUEUE_AFTER seconds pass without a result)."""
+        taken = self.queue.withdraw(json.dumps({RUN: self.key}, separators=(",", ":"))[1:-1])
+        for raw in taken:
+            refs = serializer.loads(raw).get("meta", {}).get(REFS)
+            if refs:
+                self.out.pop(int(refs[0][0]), None)
+        self.pages = None
+        logger.warning(
+            "run %(run)s: --max-time is up: %(n)s queued requests withdrawn",
+            {"run": self.run_id, "n": len(taken)},
+        )
+        quiet_since = time.monotonic()
+        while self.out and time.monotonic() - quiet_since < self.requeue_after:
+            self._refresh()
+            if self.collect():
+                quiet_since = time.monotonic()
 
     def _request(self, refs: list[BacklinkRef]) -> scrapy.Request:
         return scrapy.Request(
@@ -244,6 +326,7 @@ class Owner:
     def _add(self, batch: Batch, item: message.Item) -> None:
         if isinstance(item, Check):
             batch.checks.append(item)
+            self._answered(item.backlink_id)
         elif isinstance(item, Discovery):
             batch.discoveries.append(item)
         elif isinstance(item, PageMentions):
@@ -268,23 +351,34 @@ class Owner:
         for status, count in statuses.items():
             self.tally.statuses[status] = self.tally.statuses.get(status, 0) + count
 
-    def give_up(self) -> None:
-        """After the last re-queue: a `crawl_error` check for every backlink still without one."""
+    def give_up(self, stuck: list[Out]) -> None:
+        """After the last re-queue: a `crawl_error` check for every backlink of `stuck`."""
+        if not stuck:
+            return
         detail = (
             f"no worker returned a check over Redis after {self.max_requeues} re-queues"
             f" ({self.requeue_after:g}s apart)"
         )
         dropped = [
             classify.check_failure(ref, Reason.CRAWL_ERROR, detail)
-            for refs in runs.pending_pages(self.db, self.run_id)
-            for ref in refs
+            for out in stuck
+            for ref in out.refs
         ]
         self._record(Batch(checks=dropped))
-        self.tally.given_up = len(dropped)
+        for out in stuck:
+            self._answered(out.refs[0].id)
+        self.tally.given_up += len(dropped)
         logger.warning(
             "run %(run)s: %(n)s backlinks got no check from any worker: crawl_error",
             {"run": self.run_id, "n": len(dropped)},
         )
+
+    def _answered(self, backlink_id: int) -> None:
+        """A check of the page that `backlink_id` is on came back: it is no longer out."""
+        out = self.out.pop(self.page_of.pop(backlink_id, backlink_id), None)
+        if out is not None:
+            for ref in out.refs:
+                self.page_of.pop(ref.id, None)
 
     def stats(self, reason: str) -> dict[str, Any]:
         return {
@@ -298,7 +392,9 @@ class Owner:
     def finish(self, reason: str) -> None:
         """Close the run as a local run closes it, then forget it on the Redis server."""
         stats = self.stats(reason)
-        if reason == "finished":
+        if reason in runs.DONE_REASONS:
+            if reason == runs.BUDGET_SPENT:  # `--max-time` is up: the rest stays due
+                runs.drop_pending(self.db, self.run_id)
             runs.close_dropped(self.db, self.run_id, self.max_failures, self.policy)
             outage.settle_run(self.db, self.run_id, stats, self.settings)  # or degraded
             self.server.delete(open_key(self.key), results_key(self.key))

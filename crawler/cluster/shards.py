@@ -53,6 +53,17 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# Take the queued requests whose JSON holds ARGV[1] out of one shard queue; returns them.
+_WITHDRAW = """
+local taken = {}
+for _, item in ipairs(redis.call('lrange', KEYS[1], 0, -1)) do
+  if string.find(item, ARGV[1], 1, true) then
+    redis.call('lrem', KEYS[1], 1, item)
+    taken[#taken + 1] = item
+  end
+end
+return taken
+"""
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
@@ -128,6 +139,16 @@ class ShardQueues:
 
     def clear(self) -> None:
         self.server.delete(*(queue.key for queue in self.queues))
+
+    def withdraw(self, needle: str) -> list[bytes]:
+        """Take every queued request whose stored JSON contains `needle` out of the
+        queues (each shard atomically: a worker pops either before or after); returns
+        them as stored."""
+        script = self.server.register_script(_WITHDRAW)
+        taken: list[bytes] = []
+        for queue in self.queues:
+            taken += script(keys=[queue.key], args=[needle])
+        return taken
 
     @contextmanager
     def pushing(self) -> Iterator[ShardQueues]:

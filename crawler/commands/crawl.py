@@ -140,7 +140,10 @@ def crawl(
         raise click.UsageError("--min-competitors goes with --from-gap")
     redis_url = redis_url or settings.get("BACKCHECK_REDIS_URL") or None
     if redis_url and processes:
-        raise click.UsageError("--processes does not apply with --redis (start more workers)")
+        raise click.UsageError(
+            "--processes does not apply with --redis: the workers are the processes"
+            " (start more `backcheck worker`s, or `backcheck worker --processes N`)"
+        )
     server = _redis(redis_url) if redis_url else None
     db = open_db(db_path)
     try:
