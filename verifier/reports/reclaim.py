@@ -30,17 +30,17 @@ LOST = Report(
             from backlink_sources s indexed by idx_backlink_sources_metrics
             where s.backlink_id in (select id from lost)
             group by s.backlink_id
-        ), domain_live as materialized (
-            -- live links per referring domain, counted once per domain (not per lost link),
-            -- domain after domain in index order (the IN lists are sorted): one sweep of the
-            -- index, not a seek at random per domain. Sites and domains are matched apart,
-            -- so a pair of them may be counted that no lost link has (with several sites):
-            -- the join below ignores it
-            select o.site, o.referring_domain, count(*) as live_links
-            from backlinks o indexed by idx_backlinks_live_by_domain
-            where o.status = 'live' and o.site in (select site from lost)
-              and o.referring_domain in (select referring_domain from lost)
-            group by o.site, o.referring_domain
+        ), visits as materialized (
+            -- referral visits its page sent since the link was lost (logs or GA4, the
+            -- larger count, never the sum); apart, so that the sort below reads the
+            -- column rather than running a subquery for it again
+            select id, max(visits) as visits from (
+                select l.id, sum(d.visits) as visits
+                from lost l
+                join referral_days d on d.site = l.site and d.page_key = l.source_key
+                    and d.until >= substr(l.lost_since, 1, 10)
+                group by l.id, d.source)
+            group by id
         ), found as (
             -- evidence: the checks' shared rows (le, ve), or their own columns (before m007)
             select l.*, lc.detail, vc.follow as was_followed,
@@ -51,15 +51,11 @@ LOST = Report(
                             le.context_after) as after_text,
                    -- the lost check read the page as it is now (null: not read)
                    lc.mentions > 0 as mentions_brand,
+                   -- live links of its referring domain (kept per site and domain by
+                   -- triggers, m011: one read, not a count of up to 20,000 links)
                    coalesce(dl.live_links, 0) as domain_live_links,
                    m.domain_rating, m.trust_flow, m.domain_authority, m.page_traffic,
-                   -- referral visits its page sent since the link was lost (logs or GA4,
-                   -- the larger count, never the sum)
-                   (select max(v.visits) from (
-                        select sum(d.visits) as visits from referral_days d
-                        where d.site = l.site and d.page_key = l.source_key
-                          and d.until >= substr(l.lost_since, 1, 10)
-                        group by d.source) v) as referral_visits
+                   rv.visits as referral_visits
             from lost l
             left join checks lc on lc.id = l.last_check_id
             left join checks vc indexed by idx_checks_backlink_id_checked_at
@@ -72,7 +68,8 @@ LOST = Report(
                   or coalesce(vc.context_after, ve.context_after, lc.context_after) is null
                 then lc.evidence_id end
             left join metrics m on m.backlink_id = l.id
-            left join domain_live dl
+            left join visits rv on rv.id = l.id
+            left join domain_links dl
                 on dl.site = l.site and dl.referring_domain = l.referring_domain
         ), scored as (
             select e.*, round(100 * (

