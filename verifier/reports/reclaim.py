@@ -14,22 +14,23 @@ LOST = Report(
     title="Lost backlinks to reclaim",
     sql=f"""
         with lost as (
-            -- the columns used below only: this is kept in a temporary table
+            -- the columns used below only (this is kept in a temporary table), and the
+            -- highest vendor metrics, read from their index as the links come: in site and
+            -- id order, so that the grouping needs no sort
             select b.site, b.id, b.source_url, b.target_url, b.source_key, b.referring_domain,
                    b.expected_anchor, b.last_live, b.lost_since, b.reason, b.http_status,
-                   b.final_url, b.last_checked, b.last_check_id
-            from sites s
-            cross join backlinks b indexed by idx_backlinks_site_status on b.site = s.domain
-            where b.status = 'lost' and (:site is null or s.domain = :site)
-              and s.role is not 'competitor'
+                   b.final_url, b.last_checked, b.last_check_id,
+                   max(v.domain_rating) as domain_rating, max(v.trust_flow) as trust_flow,
+                   max(v.domain_authority) as domain_authority,
+                   max(v.page_traffic) as page_traffic
+            from backlinks b indexed by idx_backlinks_site_status
+            left join backlink_sources v indexed by idx_backlink_sources_metrics
+                on v.backlink_id = b.id
+            where b.status = 'lost'
+              and b.site in (select domain from sites where (:site is null or domain = :site)
+                             and role is not 'competitor')
               and (:since is null or b.lost_since >= :since)
-        ), metrics as (
-            select s.backlink_id, max(s.domain_rating) as domain_rating,
-                   max(s.trust_flow) as trust_flow, max(s.domain_authority) as domain_authority,
-                   max(s.page_traffic) as page_traffic
-            from backlink_sources s indexed by idx_backlink_sources_metrics
-            where s.backlink_id in (select id from lost)
-            group by s.backlink_id
+            group by b.site, b.id
         ), visits as materialized (
             -- referral visits its page sent since the link was lost (logs or GA4, the
             -- larger count, never the sum); apart, so that the sort below reads the
@@ -54,7 +55,6 @@ LOST = Report(
                    -- live links of its referring domain (kept per site and domain by
                    -- triggers, m011: one read, not a count of up to 20,000 links)
                    coalesce(dl.live_links, 0) as domain_live_links,
-                   m.domain_rating, m.trust_flow, m.domain_authority, m.page_traffic,
                    rv.visits as referral_visits
             from lost l
             left join checks lc on lc.id = l.last_check_id
@@ -67,7 +67,6 @@ LOST = Report(
                 when coalesce(vc.context_before, ve.context_before, lc.context_before) is null
                   or coalesce(vc.context_after, ve.context_after, lc.context_after) is null
                 then lc.evidence_id end
-            left join metrics m on m.backlink_id = l.id
             left join visits rv on rv.id = l.id
             left join domain_links dl
                 on dl.site = l.site and dl.referring_domain = l.referring_domain

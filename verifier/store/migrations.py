@@ -665,10 +665,10 @@ def m009_competitors(db: Database) -> None:
 @migrations()
 def m010_report_speed(db: Database) -> None:
     # `report lost` (2.4-2.9 s at 1M backlinks, budget 2 s) reads each lost link's vendor
-    # metrics: one vendor row per source, at random in the table (71,000 lost links read
+    # metrics: one vendor row per source, spread over the table (71,000 lost links read
     # about 50,000 pages). This index holds the four metrics `lost`, `digest` and
     # `mentions` take the highest of, so they read it alone, in backlink order (about
-    # 9,000 pages). 1.46M vendor rows: about 1 s to build, 34 MB.
+    # 9,000 pages). 1.46M vendor rows: about 1.4 s to build, 34 MB.
     db.execute(
         "create index idx_backlink_sources_metrics on backlink_sources"
         " (backlink_id, domain_rating, trust_flow, domain_authority, page_traffic)"
