@@ -578,9 +578,13 @@ def heavy_indexes(con: sqlite3.Connection) -> list[tuple[str, str, str]]:
 
 
 def schema(path: Path | str) -> set[tuple[str, str, str, str | None]]:
+    """Tables, indexes, triggers and the product's own views; not the report views
+    (`report_*`), which every CLI open re-creates from the reports' SQL."""
     with sqlite3.connect(path) as con:
         rows = con.execute(
-            "select type, name, tbl_name, sql from sqlite_master where name not like 'sqlite_stat%'"
+            "select type, name, tbl_name, sql from sqlite_master"
+            " where name not like 'sqlite_stat%'"
+            " and not (type = 'view' and name like 'report\\_%' escape '\\')"
         ).fetchall()
     con.close()
     return set(rows)
