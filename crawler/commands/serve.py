@@ -82,7 +82,10 @@ def _interrupt(signum: int, frame: object) -> None:
 def _run(command: list[str]) -> int:
     """Run Datasette until it exits, Ctrl-C or SIGTERM; its exit status (0 when stopped)."""
     process = subprocess.Popen(command)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # SIGINT explicitly too: a process started in the background by a non-interactive
+    # shell (`cmd &`, CI runners) inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: Ctrl-C (or `kill -INT`) would not stop Datasette.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -94,7 +97,8 @@ def _run(command: list[str]) -> int:
             process.wait()
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # until `backcheck serve` is wired into crawler/cli.py
