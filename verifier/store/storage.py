@@ -329,8 +329,17 @@ def upsert_backlink(
 
 
 def rivals_on_page(db: Database, competitors: Sequence[str], url: str) -> list[BacklinkRef]:
-    """The competitors' known backlinks whose referring page is `url`."""
-    return [ref for rival in competitors for ref in backlinks_on_page(db, rival, url)]
+    """The competitors' known backlinks whose referring page is `url` (one query a page:
+    the crawl asks for every page it reads)."""
+    if not competitors:
+        return []
+    marks = ",".join("?" * len(competitors))
+    rows = db.execute(
+        "select id, site, source_url, target_url, expected_anchor from backlinks"
+        f" where source_key = ? and site in ({marks}) order by site, id",
+        [identity_key(url), *competitors],
+    ).fetchall()
+    return [BacklinkRef(*row) for row in rows]
 
 
 def backlinks_on_page(db: Database, site: str, url: str) -> list[BacklinkRef]:
