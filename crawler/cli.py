@@ -312,6 +312,7 @@ def verify(
         backcheck verify --processes 4 --quiet
         backcheck verify --due --max-time 2h --limit 50000
         backcheck verify --competitors
+        backcheck verify --render always --due
         backcheck verify --redis redis://queue.example.internal:6379/0 --json
     """
     from crawler import outage, recheck, runner
