@@ -1033,3 +1033,58 @@ def test_anchor_text_of_a_deeply_nested_link_does_not_recurse() -> None:
     inner = "<span>" * 1800 + "deep" + "</span>" * 1800
     body = f'<a href="https://acme.com/x">{inner} text</a>'
     assert anchors(body) == ["deep text"]
+
+
+# --- where <head> ends: the HTML standard's rules, on the full parse and the head-only read
+
+
+_NOINDEX = '<meta name="robots" content="noindex">'
+
+
+@pytest.mark.parametrize(
+    ("doc", "counted"),
+    [
+        pytest.param(
+            f"<head><title>t</title></head>{_NOINDEX}<body><p>x</p>",
+            True,
+            id="between-head-and-body",
+        ),
+        pytest.param(
+            f"<head></head>\n<!-- c -->\n{_NOINDEX}\n<body><p>x</p>",
+            True,
+            id="after-comment-between",
+        ),
+        pytest.param(
+            f"<head></head><title>t</title>{_NOINDEX}<body><p>x</p>", True, id="after-title-between"
+        ),
+        pytest.param(f"<head></head>text{_NOINDEX}<body><p>x</p>", False, id="after-text-between"),
+        pytest.param(f"<head></head><div></div>{_NOINDEX}<p>x</p>", False, id="after-div-between"),
+        pytest.param(f"<head><basefont>{_NOINDEX}</head><body><p>x</p>", True, id="after-basefont"),
+        pytest.param(
+            f"<head><bgsound src=a.wav>{_NOINDEX}</head><body><p>x</p>", True, id="after-bgsound"
+        ),
+        pytest.param(
+            f"<head><noframes>x</noframes>{_NOINDEX}</head><body><p>x</p>",
+            True,
+            id="after-noframes",
+        ),
+        pytest.param(
+            "<head><noscript><link rel=stylesheet href=a.css></noscript>"
+            f"{_NOINDEX}</head><body><p>x</p>",
+            True,
+            id="after-noscript",
+        ),
+        pytest.param(f"<head><input>{_NOINDEX}</head><body><p>x</p>", False, id="after-input"),
+        pytest.param(f"<head></head><body>{_NOINDEX}<p>x</p>", False, id="in-body"),
+    ],
+)
+@pytest.mark.parametrize("head_only", [False, True], ids=["full", "head-only"])
+def test_head_ends_where_the_html_standard_ends_it(
+    doc: str, counted: bool, head_only: bool
+) -> None:
+    body = f"<!doctype html><html>{doc}</html>".encode()
+    # With a site the page cannot link to, only the head is read when that is enough.
+    page = parse(
+        Fetch(PAGE_URL, PAGE_URL, 200, body, "text/html"), ["unlinked.test"] if head_only else None
+    )
+    assert page.meta_robots == (["noindex"] if counted else [])

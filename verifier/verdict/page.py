@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -31,10 +31,18 @@ TEXT_SKIP = frozenset({"script", "style", "template"})
 #: Links inside these are not links to Google.
 IGNORED_CONTAINERS = ("noscript", "template")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-#: Elements allowed in <head>; Google ignores the rest of <head> after any other.
+#: Elements the HTML standard keeps in <head> ("in head" insertion mode); any other
+#: element ends the head, so robots metas and canonicals after it do not count.
 HEAD_ELEMENTS = frozenset(
-    {"title", "meta", "link", "base", "style", "script", "noscript", "template"}
+    {"title", "meta", "link", "base", "basefont", "bgsound", "style", "script", "noscript"}
+    | {"noframes", "template"}
 )
+#: Between `</head>` and the body the standard moves these back into <head>
+#: ("after head" mode), so a robots meta there counts.
+AFTER_HEAD_ELEMENTS = HEAD_ELEMENTS - {"noscript"}
+#: libxml2 reads `<bgsound>` as a container, not the void element it is: what it
+#: wraps belongs to the head.
+_TRANSPARENT = "bgsound"
 CONTEXT_CHARS = 100
 LINK_HTML_CHARS = 1000
 #: `huge_tree`: libxml2 otherwise stops at a nesting depth of 256 and drops the rest of
@@ -247,16 +255,35 @@ def parse(
     page = Page(fetch.final_url, base_url, root, content_hash=content_hash)
     head = root.find("head")
     if head is not None:
-        for el in head:
-            if not isinstance(el.tag, str):
-                continue  # a comment
-            if el.tag not in HEAD_ELEMENTS:
-                # Google stops reading <head> at the first element not allowed there.
-                # lxml moves some such elements (img, div …) into <body> itself,
-                # but keeps others (input, section, svg …) in <head>.
-                break
+        for el in _head_elements(head):
             _read_head_element(page, el.tag, el.attrib)
     return page
+
+
+def _head_elements(head: etree._Element) -> Iterator[etree._Element]:
+    """The elements of `<head>` as the HTML standard builds it, from lxml's tree.
+
+    lxml moves some elements that end the head (img, div …) into <body> itself,
+    but keeps others (input, section, svg …) in <head>: the first one ends it here.
+    Head elements between `</head>` and the body are the head's too.
+    """
+    pending = list(head)
+    pending.reverse()
+    while pending:
+        el = pending.pop()
+        if not isinstance(el.tag, str):
+            continue  # a comment
+        if el.tag not in HEAD_ELEMENTS:
+            return
+        yield el
+        if el.tag == _TRANSPARENT:
+            pending.extend(reversed(el))
+    for el in head.itersiblings():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag not in AFTER_HEAD_ELEMENTS:
+            return
+        yield el
 
 
 def _read_head_element(page: Page, tag: str, attrib: Mapping[str, str | None]) -> str | None:
@@ -298,6 +325,7 @@ class _HeadReader:
         self.page = page
         self.depth = 0
         self.in_head = False
+        self.after_head = False
         self.done = False
         self.complete = False
         self.relative = False  # a canonical resolves against the base URL
@@ -305,26 +333,36 @@ class _HeadReader:
     def start(self, tag: str, attrib: Mapping[str, str | None]) -> None:
         if self.done:
             return
+        if tag == _TRANSPARENT and self.in_head:
+            self._read(tag, attrib)  # and what it wraps, a level down, as the head's
+            return
         self.depth += 1
         if self.depth == 2:
-            if tag == "head":
+            if tag == "head" and not self.in_head:
                 self.in_head = True
+            elif self.after_head and tag in AFTER_HEAD_ELEMENTS:
+                self._read(tag, attrib)
             else:
-                self.done = True  # no <head> first: leave the call to the full parse
-        elif self.depth == 3 and self.in_head:
+                # The body (or, before any <head>, a shape left to the full parse).
+                self.complete = self.after_head
+                self.done = True
+        elif self.depth == 3 and self.in_head and not self.after_head:
             if tag not in HEAD_ELEMENTS:
                 self.complete = self.done = True
                 return
-            href = _read_head_element(self.page, tag, attrib)
-            if href is not None and not _ABSOLUTE.match(href):
-                self.relative = True
+            self._read(tag, attrib)
+
+    def _read(self, tag: str, attrib: Mapping[str, str | None]) -> None:
+        href = _read_head_element(self.page, tag, attrib)
+        if href is not None and not _ABSOLUTE.match(href):
+            self.relative = True
 
     def end(self, tag: str) -> None:
-        if self.done:
+        if self.done or (tag == _TRANSPARENT and self.in_head):
             return
         self.depth -= 1
         if self.depth == 1 and self.in_head:
-            self.complete = self.done = True
+            self.after_head = True  # head elements before the body are still the head's
 
     def close(self) -> None:
         return None
