@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-import verifier.verdict.page as page_module
+import verifier.verdict.head as head_module
 from verifier.models import BacklinkRef, Fetch
 from verifier.verdict import absence, classify
 from verifier.verdict.page import Page, links_to, parse
@@ -262,7 +262,7 @@ def _head_page(body: str) -> tuple[Page, Page]:
 @pytest.mark.parametrize("seed", range(400))
 def test_head_only_read_matches_the_full_parse(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
-    monkeypatch.setattr(page_module, "HEAD_CHUNK", rng.choice([1, 2, 3, 7, 64, 1024, 4096]))
+    monkeypatch.setattr(head_module, "HEAD_CHUNK", rng.choice([1, 2, 3, 7, 64, 1024, 4096]))
     body = (
         rng.choice(PREFIXES)
         + "".join(rng.choice(HEAD_PIECES) for _ in range(rng.randint(0, 8)))
@@ -326,7 +326,7 @@ def test_head_only_read_does_not_leak() -> None:
         + "<p>text</p>" * 400
         + "</body></html>"
     ).encode()
-    head_page = lambda: page_module._read_head(Page(PAGE_URL, PAGE_URL, None), body)  # noqa: E731
+    head_page = lambda: head_module.read_head(Page(PAGE_URL, PAGE_URL, None), body)  # noqa: E731
     for _ in range(500):
         assert head_page()
     before = _rss_kb()

@@ -7,14 +7,13 @@ from pathlib import Path
 import pytest
 
 from verifier.models import Fetch
+from verifier.verdict.context import link_context, link_html
 from verifier.verdict.page import (
     Page,
     anchor_text,
     decode,
     fold,
     is_html,
-    link_context,
-    link_html,
     links_to,
     parse,
     rel_tokens,

@@ -20,7 +20,7 @@ from verifier.models import (
     Reason,
     Status,
 )
-from verifier.verdict import absence
+from verifier.verdict import absence, context
 from verifier.verdict import page as pages
 from verifier.verdict.directives import (
     Directives,
@@ -175,8 +175,8 @@ def _describe_link(
     check.target_changed = bool(ref.target_url) and compare_key(link.url) != compare_key(
         ref.target_url or ""
     )
-    check.link_html = pages.link_html(link)
-    check.context_before, check.context_after = pages.link_context(link)
+    check.link_html = context.link_html(link)
+    check.context_before, check.context_after = context.link_context(link)
 
 
 def check_failure(

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from verifier.verdict import urls
-from verifier.verdict.page import PARSER_OPTIONS, decode
+from verifier.verdict.page import decode
+from verifier.verdict.parser import PARSER_OPTIONS
 
 #: Containers in which a `<meta>` is no refresh a browser acts on.
 INERT_CONTAINERS = ("noscript", "template", "svg", "math")
