@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _ScrapyMetaRefresh
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware as _ScrapyRedirect
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobots
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import HtmlResponse, Response
@@ -20,8 +21,9 @@ from twisted.internet.error import DNSLookupError
 
 from crawler.resolver import AddressGuardResolver
 from verifier.verdict import addresses
-from verifier.verdict.refresh import page_refresh
-from verifier.verdict.urls import browser_url, is_http_url
+from verifier.verdict import refresh as refreshes
+from verifier.verdict.refresh import Refresh, page_refresh
+from verifier.verdict.urls import browser_url, is_http_url, resolve
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -161,7 +163,7 @@ class MetaRefreshMiddleware(_ScrapyMetaRefresh):
         ):
             return response
         content_type = response.headers.get("Content-Type")
-        refresh = page_refresh(
+        refresh = header_refresh(response) or page_refresh(
             response.body,
             content_type.decode("latin-1") if content_type else None,
             response.url,
@@ -176,3 +178,37 @@ class MetaRefreshMiddleware(_ScrapyMetaRefresh):
         url = browser_url(refresh.url)  # a Unicode host as browsers encode it
         redirected = self._redirect_request_using_get(request, response, url)
         return self._redirect(redirected, request, "meta refresh")
+
+
+def header_refresh(response: Response) -> Refresh | None:
+    """A `Refresh:` response header, which browsers act on as on a meta refresh."""
+    value = response.headers.get("Refresh")
+    if not value:
+        return None
+    parsed = refreshes.parse_content(value.decode("utf-8", "replace"))
+    if parsed is None:
+        return None
+    url = refreshes.resolve(parsed[1], response.url)
+    return None if url is None else Refresh(parsed[0], url)
+
+
+class RedirectMiddleware(_ScrapyRedirect):
+    """Scrapy's HTTP redirects, with `Location` read as browsers read it.
+
+    Scrapy joins it with `urljoin` and encodes a Unicode host with Python's IDNA
+    2003 codec (`faß.example` becomes `fass.example`, another host); browsers parse
+    it with the WHATWG URL standard (backslashes, no slashes after the scheme, tabs
+    and newlines dropped) and encode the host by UTS #46, as backcheck does for the
+    pages it fetches. The absolute, encoded URL replaces the header; the rest is Scrapy's.
+    """
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        location = response.headers.get("Location")
+        if location and 300 <= response.status < 400:
+            # Browsers read the header's bytes as UTF-8 (a stray byte becomes U+FFFD).
+            url = resolve(location.decode("utf-8", "replace"), request.url)
+            if url is not None and is_http_url(url):
+                headers = response.headers.copy()
+                headers["Location"] = browser_url(url).encode("ascii", "replace")
+                response = response.replace(headers=headers)
+        return super().process_response(request, response)

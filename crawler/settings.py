@@ -121,6 +121,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's: reads a meta refresh anywhere in the page, as browsers do.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.MetaRefreshMiddleware": 580,
+    # Replaces Scrapy's: a Location header as browsers read it (WHATWG URL, UTS #46 hosts).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.RedirectMiddleware": 600,
     # Not used by a revisit crawl (no credentials, no allowed_domains); each costs per request.
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,

@@ -51,6 +51,22 @@ ROUTES: dict[str, dict] = {
     # Internationalised host: fetched where a browser goes.
     "xn--fa-hia.example/p": {"body": page(LINK)},
     "fass.example/p": {"body": page("<p>the wrong host</p>")},
+    # Redirects as browsers follow them: a Location with a Unicode host (sent as UTF-8)
+    # or backslashes is read by the URL standard, not urljoin and IDNA 2003.
+    "idn.blog.com/p": {
+        "status": 301,
+        "location": "http://straße.blog.com/p".encode().decode("latin-1"),
+    },
+    "xn--strae-oqa.blog.com/p": {"body": page(LINK)},
+    "strasse.blog.com/p": {"body": page("<p>the wrong host</p>")},
+    "bs.blog.com/p": {"status": 302, "location": "http:\\\\bs.blog.com\\q"},
+    "bs.blog.com/q": {"body": page(LINK)},
+    # A Refresh header is a refresh too.
+    "rh.blog.com/p": {"headers": {"Refresh": "0; url=http://spam.net/new"}, "body": page(LINK)},
+    "rh.blog.com/slow": {
+        "headers": {"Refresh": "3600; url=http://spam.net/new"},
+        "body": page(LINK),
+    },
     # A gzip bomb: 5 MB of HTML in a few KB, over DOWNLOAD_MAXSIZE once decompressed.
     "bomb.blog.com/p": {"size": 5_000_000, "gzip": True, "body": page("")[:60]},
     "bomb.blog.com/small": {"body": page(LINK), "gzip": True},  # near miss: under the cap
@@ -68,6 +84,10 @@ EXPECTED = {
     "http://own.blog.com/http": ("lost", "redirected_away"),
     "http://own.blog.com/refresh": ("lost", "redirected_away"),
     "http://faß.example/p": ("live", None),
+    "http://idn.blog.com/p": ("live", None),
+    "http://bs.blog.com/p": ("live", None),
+    "http://rh.blog.com/p": ("lost", "redirected_away"),
+    "http://rh.blog.com/slow": ("live", None),
     "http://bomb.blog.com/p": ("unreachable", "too_large"),
     "http://bomb.blog.com/small": ("live", None),
 }
@@ -98,6 +118,9 @@ def test_pages_read_as_a_browser_reads_them(web, tmp_path: Path) -> None:
     # The IDN page was fetched at its UTS #46 name, never at IDNA 2003's fass.example.
     assert server.hits("xn--fa-hia.example", "/p") == 1
     assert server.hits("fass.example") == 0
+    assert server.hits("xn--strae-oqa.blog.com", "/p") == 1
+    assert server.hits("strasse.blog.com") == 0
+    assert server.hits("bs.blog.com", "/q") == 1
     with sqlite3.connect(db) as conn:
         [chain] = conn.execute(
             "select redirect_chain from checks_full c join backlinks b on b.id = c.backlink_id"
