@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -69,9 +69,14 @@ class ProgressFile:
             "pages": stats.get_value(PAGES_STAT, 0),
             "domains": stats.get_value(DOMAINS_STAT, 0),
         } | {status: stats.get_value(f"backcheck/status_count/{status}", 0) for status in STATUSES}
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(counts))
-        os.replace(temporary, self.path)  # a reader never sees half a file
+        write_counts(self.path, counts)
+
+
+def write_counts(path: Path, counts: Mapping[str, int]) -> None:
+    """Replace the progress file `path` with `counts` (as `ProgressFile` writes them)."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(counts))
+    os.replace(temporary, path)  # a reader never sees half a file
 
 
 @dataclass(slots=True)

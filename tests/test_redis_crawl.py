@@ -4,10 +4,12 @@ finds what a local `crawl` of the same list finds."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import sqlite3
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,14 +18,18 @@ from tests import redisserver
 from tests.conftest import proxy_env, run_cli
 from tests.test_e2e_discovery import ROUTES, SETTINGS, init, page
 from tests.test_redis_scaleout import LEASE, OWNER, start
+from tests.test_redis_window import QueueSampler
 
 redis_server = redisserver.redis_server  # the fixture: a real redis-server per test
 
 pytestmark = pytest.mark.e2e
 
-#: A sixth site: a link to the site behind a redirect, a competitor link, a mention.
+#: A sixth site: a link to the site behind a redirect, a competitor link, a mention, and
+#: a page moved to another registered domain.
 DELTA = {
-    "delta-mag.com/": {"body": page('<a href="/old">old</a> <a href="/review">review</a>')},
+    "delta-mag.com/": {
+        "body": page('<a href="/old">old</a> <a href="/review">review</a> <a href="/moved">m</a>')
+    },
     "delta-mag.com/old": {"status": 301, "location": "http://delta-mag.com/new"},
     "delta-mag.com/new": {
         "body": page("<p>See <a href='https://acme-widgets.com/'>Acme Widgets</a>.</p>")
@@ -31,6 +37,25 @@ DELTA = {
     "delta-mag.com/review": {
         "body": page("<p>WidgetPro or <a href='https://widgetco.com/x'>WidgetCo</a>?</p>")
     },
+    # A page that moved to another registered domain, where backlinks are known too.
+    "delta-mag.com/moved": {"status": 301, "location": "http://epsilon-news.net/landed"},
+    "epsilon-news.net/landed": {
+        "body": page(
+            "<p><a href='https://acme-widgets.com/'>Acme Widgets</a>"
+            " and <a href='https://widgetco.com/'>WidgetCo</a>.</p>"
+        )
+    },
+}
+#: Backlinks known on the moved page and where it landed, the site's and a competitor's.
+KNOWN = {
+    None: (
+        "http://delta-mag.com/moved,https://acme-widgets.com/\n"
+        "http://epsilon-news.net/landed,https://acme-widgets.com/\n"
+    ),
+    "widgetco.com": (
+        "http://delta-mag.com/moved,https://widgetco.com/\n"
+        "http://epsilon-news.net/landed,https://widgetco.com/\n"
+    ),
 }
 DOMAINS = (
     "alpha-blog.com\nhttp://beta-news.org/\ngamma-shop.net\ndown-site.com\n"
@@ -63,6 +88,12 @@ def test_crawl_over_two_workers_finds_what_a_local_crawl_finds(
     domains.write_text(DOMAINS, encoding="utf-8")
     db = str(tmp_path / "owner.db")
     init(db)
+    for competitor, rows in KNOWN.items():
+        known = tmp_path / f"known-{competitor}.csv"
+        known.write_text("source_url,target_url\n" + rows, encoding="utf-8")
+        more = ["--competitor", competitor] if competitor else []
+        imported = run_cli(["import", str(known), *more, "--db", db])
+        assert imported.returncode == 0, imported.stderr
     local = str(tmp_path / "local.db")
     shutil.copy(db, local)
     done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", local], server)
@@ -85,6 +116,21 @@ def test_crawl_over_two_workers_finds_what_a_local_crawl_finds(
     assert ("delta-mag.com", "done") in [(d, s) for d, _, s in got["domains"]]
     assert got["runs"] == [("crawl", "finished")]
     assert server.hits("alpha-blog.com", "/page") == 2  # once per crawl
+    # The moved page's backlinks are lost; those where it landed (another domain) are not
+    # this crawl's to judge: unchecked, in both crawls.
+    for db_file in (db, local):
+        with sqlite3.connect(db_file) as conn:
+            judged = conn.execute(
+                "select b.site, b.source_url, c.status, c.reason from backlinks b"
+                " left join checks c on c.backlink_id = b.id where b.sources = 'csv'"
+                " order by b.site, b.source_url"
+            ).fetchall()
+        assert judged == [
+            ("acme-widgets.com", "http://delta-mag.com/moved", "lost", "redirected_away"),
+            ("acme-widgets.com", "http://epsilon-news.net/landed", None, None),
+            ("widgetco.com", "http://delta-mag.com/moved", "lost", "redirected_away"),
+            ("widgetco.com", "http://epsilon-news.net/landed", None, None),
+        ], db_file
 
 
 #: A slow site: a home page and 16 pages at 0.5 s each, some linking to the site or
@@ -136,7 +182,8 @@ def test_a_worker_killed_mid_domain_the_crawl_still_finds_it_all(
 
     env = proxy_env(server)
     args = ["crawl", str(domains), "--redis", redis_server.url, "--json", *SETTINGS, *OWNER]
-    owner = start([*args, "--db", db], env)
+    records_every = ["-s", "BACKCHECK_PROGRESS_RECORD_S=0.5"]  # not a terminal: records
+    owner = start([*args, *records_every, "--db", db], env)
     worker = ["worker", "--redis", redis_server.url, "--exit-when-idle", "3", *SETTINGS, *LEASE]
     doomed = start(worker, env)
     deadline = time.monotonic() + 60
@@ -159,3 +206,64 @@ def test_a_worker_killed_mid_domain_the_crawl_still_finds_it_all(
         stats = json.loads(conn.execute("select stats from runs").fetchone()[0])
     assert stats["backcheck/redis/requeues"] >= 1
     assert stats["backcheck/redis/given_up"] == 0
+    # The owner shows the crawl's progress as a local crawl does: domains done, pages read.
+    records = [line for line in err.splitlines() if line.startswith("progress: ")]
+    assert records and all("/2 domains" in line for line in records), err
+    assert re.match(r"progress: [12]/2 domains .*, (?!0\.0 )[0-9.]+ pages/s", records[-1]), records
+
+
+def test_a_resumed_owner_queues_each_domain_once(web, redis_server, tmp_path: Path) -> None:
+    """A window of 2 domain jobs. An owner killed before any worker came leaves 2 jobs
+    queued: the next takes them out and queues them again (2 queued, never 4). That one is
+    killed while a worker (one domain at a time) crawls the slow domain: the third leaves
+    the slow domain to its worker. Each domain is crawled once, as a local crawl does."""
+    server = web(routes={**ROUTES, **SLOW})
+    domains = tmp_path / "domains.txt"
+    domains.write_text(
+        "slow-mag.com\nalpha-blog.com\nhttp://beta-news.org/\ngamma-shop.net\n", encoding="utf-8"
+    )
+    db = str(tmp_path / "owner.db")
+    init(db)
+    local = str(tmp_path / "local.db")
+    shutil.copy(db, local)
+    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", local], server)
+    assert done.returncode == 0, done.stderr
+    local_fetches = Counter(server.requests)
+
+    env = proxy_env(server)
+    args = ["crawl", str(domains), "--redis", redis_server.url, "--json", *SETTINGS, *OWNER]
+    args += ["-s", "BACKCHECK_REDIS_WINDOW=2", "--db", db]
+    worker = ["worker", "--redis", redis_server.url, "--exit-when-idle", "3", *SETTINGS, *LEASE]
+    with QueueSampler(redis_server.url) as sampler:
+        first = start(args, env)
+        deadline = time.monotonic() + 30
+        while sampler.last < 2 and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        assert sampler.last == 2, "the first owner must queue its window"
+
+        second = start(args, env)
+        time.sleep(2)  # its jobs pushed before a worker takes any (else the peak proves less)
+        crew = [start([*worker, "-s", "BACKCHECK_CRAWL_DOMAINS_AT_ONCE=1"], env)]
+        deadline = time.monotonic() + 60
+        pages, state = crawled_pages(db, "slow-mag.com")
+        while pages < 2 and time.monotonic() < deadline and second.poll() is None:
+            time.sleep(0.1)
+            pages, state = crawled_pages(db, "slow-mag.com")
+        second.send_signal(signal.SIGKILL)
+        second.wait(timeout=10)
+        assert 2 <= pages < 17 and state == "pending", "the owner must be killed mid-domain"
+
+        third = start(args, env)
+        out, err = third.communicate(timeout=90)
+        assert third.returncode == 0, err
+        crew[0].wait(timeout=30)
+    assert crew[0].returncode == 0, crew[0].stderr.read() if crew[0].stderr else ""
+
+    assert out == done.stdout
+    assert tables(db) == tables(local)
+    assert sampler.peak == 2
+    # Every domain was crawled once, as the local crawl fetched it: the slow domain by its
+    # worker only, each queued job once.
+    assert Counter(server.requests) - local_fetches == local_fetches

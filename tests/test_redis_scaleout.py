@@ -60,10 +60,14 @@ def mixed_web() -> dict[str, dict]:
     return routes
 
 
-#: A lost backlink's page that mentions Acme (a new outreach target), and an
-#: open outreach target that now links to acme.com (won) and to a competitor.
+#: Two lost backlinks' pages that mention Acme (new outreach targets; their site's contact
+#: page is read once for both), and an open outreach target that now links to acme.com
+#: (won) and to a competitor.
+CONTACT = '<footer><a href="/contact">Contact us</a></footer>'
 MENTIONS = {
-    "lost.blog.com/p0": {"body": page("<p>Acme used to be linked here. No link any more.</p>")},
+    "lost.blog.com/p0": {"body": page(f"<p>Acme used to be linked here.</p>{CONTACT}")},
+    "lost.blog.com/p1": {"body": page(f"<p>Acme? No link any more.</p>{CONTACT}")},
+    "lost.blog.com/contact": {"body": page("<p>Mail: press [at] lost.blog [dot] com</p>")},
     "pitch.news.com/b": {
         "body": page(
             '<p>Acme widgets: <a href="http://acme.com/">Acme</a>,'
@@ -195,6 +199,9 @@ def test_owner_and_two_workers_match_a_local_run(web, redis_server, tmp_path: Pa
     found, expected = discovery_rows(db), discovery_rows(local)
     assert found == expected
     assert ("acme.com", "http://lost.blog.com/p0", "new") in found["outreach"]
+    # The contact page's address, as a local run stores it: for both targets on the site.
+    emails = [(key, value) for key, kind, value in found["contacts"] if kind == "email"]
+    assert [value for _, value in emails] == ["press@lost.blog.com"] * 2, found["contacts"]
     assert ("acme.com", "http://pitch.news.com/b", "won") in found["outreach"]
     assert ("http://acme.com/old", "GET", 405, None) in found["targets"]
     assert len(found["rivals"]) == 1

@@ -39,6 +39,7 @@ class QueueSampler(threading.Thread):
         self.stop = threading.Event()
         self.samples = 0
         self.peak = 0
+        self.last = 0
 
     def run(self) -> None:
         while not self.stop.wait(0.02):
@@ -48,7 +49,8 @@ class QueueSampler(threading.Thread):
             pipe = self.client.pipeline(transaction=True)  # one moment for every shard
             for shard in range(int(shards)):
                 pipe.llen(queue_key(shard))
-            self.peak = max(self.peak, sum(pipe.execute()))
+            self.last = sum(pipe.execute())
+            self.peak = max(self.peak, self.last)
             self.samples += 1
 
     def __enter__(self) -> QueueSampler:
@@ -139,9 +141,16 @@ def test_max_time_stops_cleanly_and_leaves_the_rest_due(web, redis_server, tmp_p
     assert json.loads(out)["backlinks"] == unchecked
 
 
-def test_processes_with_redis_is_a_usage_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["verify"], ["crawl", "domains.txt"]])
+def test_processes_with_redis_is_a_usage_error(tmp_path: Path, command: list[str]) -> None:
     db = import_links(tmp_path, ["http://a.blog.com/p"])
-    args = ["verify", "--redis", "redis://127.0.0.1:1/0", "--processes", "2", "--db", db]
+    (tmp_path / "domains.txt").write_text("a.blog.com\n", encoding="utf-8")
+    command = [str(tmp_path / arg) if arg.endswith(".txt") else arg for arg in command]
+    args = [*command, "--redis", "redis://127.0.0.1:1/0", "--processes", "2", "--db", db]
     refused = run_cli(args)  # refused before any connection
     assert refused.returncode == 2
-    assert "the workers are the processes" in refused.stderr
+    # Why: each worker is a process, so more processes means more workers.
+    assert "--processes does not apply with --redis: the workers are the processes" in (
+        refused.stderr
+    )
+    assert "backcheck worker --processes N" in refused.stderr

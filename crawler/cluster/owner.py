@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -411,9 +410,7 @@ class Owner:
         counts = {"pages": self.total_pages - pending} | {
             status: self.tally.statuses.get(status, 0) for status in STATUSES
         }
-        temporary = self.progress_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(counts))
-        os.replace(temporary, self.progress_file)
+        progress.write_counts(self.progress_file, counts)
 
 
 def verify(

@@ -185,7 +185,7 @@ def crawl(
         shards = 0
         runner.console_log(Console(verbose, quiet).level)
         limits = limits_from(settings, max_pages, max_depth, not no_sitemaps)
-        reasons = [crawlowner.crawl(db, db_path, started.run_id, server, settings, limits)]
+        reasons = [crawlowner.crawl(db, db_path, started.run_id, server, settings, limits, quiet)]
     else:
         total = len(list(crawls.pending_domains(db, started.run_id)))
         reasons, stats = run_spider(

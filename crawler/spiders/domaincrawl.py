@@ -214,8 +214,12 @@ class DomainCrawl(scrapy.Spider):
             yield CrawledPage(domain, fetch.requested_url, depth, fetch.status, False)
             yield from self._advance(progress)
             return
-        known = job.known(fetch.final_url)
-        rivals = job.rivals(fetch.final_url)
+        # A page that left for another registered domain is the page the crawl asked for:
+        # its backlinks are lost (redirected away). Those known where it landed are another
+        # domain's, and were never this fetch's to judge (a crawl worker does not have them).
+        page_url = fetch.requested_url if classify.redirected_away(fetch) else fetch.final_url
+        known = job.known(page_url)
+        rivals = job.rivals(page_url)
         seen = visit(fetch, job.reader, domain, known, job.wants_contacts, rivals)
         yield from job.contact_pages.follow(seen.items)
         # Links past the depth cap are refused, and remembered as `depth_limit`.

@@ -5,9 +5,9 @@ scrapy-redis's scheduler; each carries the page's backlinks and its run in
 `meta`, so a worker needs no database. Pages are read as a local `verify`
 reads them (`verifier.mentions.reading`: checks, then mentions of the run's
 brands, whose profiles the owner shares once per run: `crawler.cluster.profile`);
-the site's own target pages and open outreach targets are fetched as a local
-`verify` fetches them. Everything goes back through Redis
-(`crawler.cluster.pipeline`).
+the site's own target pages, open outreach targets and new targets' contact pages
+(`crawler.cluster.contacts`) are fetched as a local `verify` fetches them. Everything
+goes back through Redis (`crawler.cluster.pipeline`).
 
 A `crawl --redis` owner queues domains instead of pages (`crawler.cluster.crawljob`):
 the worker that pops one crawls the whole domain in this process, with the loop
@@ -36,12 +36,13 @@ from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet import task
 
 from crawler.cluster import message
+from crawler.cluster.contacts import HeldContacts
 from crawler.cluster.crawljob import job_from
 from crawler.cluster.keys import OPEN_PREFIX
 from crawler.cluster.pipeline import Result
 from crawler.cluster.profile import Readings
 from crawler.cluster.scheduler import LOCAL, SHARD
-from crawler.cluster.shards import queued
+from crawler.cluster.shards import queued, shard_count
 from crawler.failures import reason_for
 from crawler.progress import PAGES_STAT
 from crawler.spiders.domaincrawl import DomainCrawl, Job
@@ -49,6 +50,7 @@ from crawler.spiders.plumbing import HANDLED_STATUSES, failed_fetch, fetch_from
 from verifier.mentions import reading
 from verifier.models import TargetCheck
 from verifier.verdict import classify
+from verifier.verdict.urls import identity_key
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -84,6 +86,7 @@ class WorkerSpider(DomainCrawl):
         self.jobs: dict[str, Job] = {}
         self.active: dict[str, DomainProgress] = {}
         self.at_once = 64  # BACKCHECK_CRAWL_DOMAINS_AT_ONCE, set in from_crawler
+        self.held_contacts: HeldContacts | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WorkerSpider:
@@ -173,10 +176,9 @@ class WorkerSpider(DomainCrawl):
 
     # --- pages of a `verify --redis` run --------------------------------------
 
-    def parse(self, response: Response) -> Iterator[Result]:
+    def parse(self, response: Response) -> Iterator[Result | scrapy.Request]:
         # Contacts are read on every page that mentions a site without linking to it
-        # (the owner would have to ship its outreach queue to skip the known ones), and
-        # their contact pages are not fetched (see the README).
+        # (the owner would have to ship its outreach queue to skip the known ones).
         self.crawler.stats.inc_value(PAGES_STAT)
         run = response.meta[RUN]
         assert self.readings is not None
@@ -185,7 +187,15 @@ class WorkerSpider(DomainCrawl):
         items = reading.read_verified(
             fetch_from(response), refs, found.readers, found.linked_pages, rivals=found.rivals
         )
-        yield Result(run, list(items))
+        yield from self.contacts().send(run, response.url, items)
+
+    def contacts(self) -> HeldContacts:
+        """The contact pages of the runs' pages on this worker (made at the first page)."""
+        if self.held_contacts is None:
+            assert self.server is not None
+            shards = shard_count(self.server, self.settings.getint("BACKCHECK_REDIS_SHARDS"))
+            self.held_contacts = HeldContacts(shards)
+        return self.held_contacts
 
     def on_error(self, failure: Failure) -> Iterator[Result]:
         request = failure.request
@@ -215,15 +225,23 @@ class WorkerSpider(DomainCrawl):
         found = TargetCheck(site, url, request.method, error=reason.value, detail=detail)
         yield Result(request.meta[RUN], [found])
 
-    def parse_outreach(self, response: Response) -> Iterator[Result]:
+    def parse_outreach(self, response: Response) -> Iterator[Result | scrapy.Request]:
         """An open outreach target: a link to the site now makes it won (and a backlink)."""
         run, (site, url) = response.meta[RUN], response.meta[OUTREACH]
         assert self.readings is not None
         reader = self.readings.of(run).readers.get(site)
-        items: list[message.Item] = []
+        items: list[Any] = []
         if reader is not None:
-            items += reading.read_discovered(fetch_from(response), reader, "outreach")
-        yield Result(run, [*items, message.OutreachRead(site, url)])
+            # As a local verify: the target's contacts were read when it entered the queue.
+            key = identity_key(url)
+            items += reading.read_discovered(
+                fetch_from(response),
+                reader,
+                "outreach",
+                wants_contacts=lambda _, page: identity_key(page) != key,
+            )
+        items.append(message.OutreachRead(site, url))
+        yield from self.contacts().send(run, response.url, items)
 
     def on_outreach_error(self, failure: Failure) -> Iterator[Result]:
         request = failure.request
