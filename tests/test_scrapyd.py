@@ -319,7 +319,11 @@ needs_systemd = pytest.mark.skipif(
 @pytest.mark.parametrize("manager", ["--system", "--user"])
 def test_systemd_units_verify_clean(manager: str, tmp_path: Path) -> None:
     units = unit_copies(tmp_path / "units")
-    assert [u.name for u in units] == ["backcheck-verify.service", "backcheck-verify.timer"]
+    assert [u.name for u in units] == [
+        "backcheck-verify.service",
+        "backcheck-verify.timer",
+        "backcheck-worker.service",
+    ]
     done = analyze([manager, "verify", *map(str, units)], tmp_path)
     # Unknown keys and bad values are only warned about: clean means no output at all.
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
@@ -333,8 +337,9 @@ def test_systemd_unit_placeholder_is_the_only_edit(tmp_path: Path) -> None:
     assert done.returncode != 0
     problems = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
     assert problems == [
-        f"backcheck-verify.service: Command {PLACEHOLDER} is not executable: "
+        f"backcheck-{unit}.service: Command {PLACEHOLDER} is not executable: "
         "No such file or directory"
+        for unit in ("verify", "worker")
     ]
 
 
