@@ -475,7 +475,17 @@ def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, tmp_path: Pat
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.5)
+    # Stop it mid-run: once a first check is stored (a fixed wait raced the start-up,
+    # before Scrapy's signal handlers exist, on a loaded machine).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            with sqlite3.connect(db, timeout=1) as conn:
+                if conn.execute("select count(*) from checks").fetchone()[0]:
+                    break
+        except sqlite3.OperationalError:
+            pass  # the writer holds the database for a moment
+        time.sleep(0.1)
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=60)
     assert child.returncode == 1, err
