@@ -320,19 +320,26 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
         "alerts.example-feeds.com/gone": {"status": 404},
         "list-site.org/a": {"body": page("<p>Is AcmeWidgets any good?</p>")},
         "list-site.org/gone": {"status": 404},
+        # A Unicode host is fetched where browsers go (UTS #46), not at IDNA 2003's name.
+        "xn--strae-oqa.list-site.org/b": {"body": page("<p>Acme Widgets, reviewed.</p>")},
+        "strasse.list-site.org/b": {"body": page("<p>the wrong host</p>")},
     }
     server = web(routes=routes)
     db = str(tmp_path / "m.db")
     init(db)
     urls = tmp_path / "urls.txt"
     urls.write_text(
-        "http://list-site.org/a\nhttp://list-site.org/gone\nftp://nope\n", encoding="utf-8"
+        "http://list-site.org/a\nhttp://list-site.org/gone\nftp://nope\n"
+        "http://straße.list-site.org/b\n",
+        encoding="utf-8",
     )
     listed = run_cli(["mentions", str(urls), "--json", *SETTINGS, "--db", db], server)
     assert listed.returncode == 0, listed.stderr
     assert f"{urls}:3: " in listed.stderr
     listed_summary = json.loads(listed.stdout)
-    assert (listed_summary["pages"], listed_summary["unlinked_mentions"]) == (2, 1)
+    assert (listed_summary["pages"], listed_summary["unlinked_mentions"]) == (3, 2)
+    assert server.hits("xn--strae-oqa.list-site.org", "/b") == 1
+    assert server.hits("strasse.list-site.org") == 0
     feed = "http://alerts.example-feeds.com/feed"
     fed = run_cli(["mentions", "--feed", feed, "--json", *SETTINGS, "--db", db], server)
     assert fed.returncode == 0, fed.stderr
@@ -347,6 +354,7 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
     mentions = cli_json(["report", "mentions", "--unlinked", "--format", "json", "--db", db])
     assert {(m["page_url"], m["source"]) for m in mentions} == {
         ("http://list-site.org/a", "list"),
+        ("http://xn--strae-oqa.list-site.org/b", "list"),  # the URL fetched
         ("http://news-site.org/acme", "feed"),
     }
     backlinks = cli_json(["report", "backlinks", "--format", "json", "--db", db])
@@ -356,7 +364,7 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
     # The same list again: re-checked, not duplicated.
     again = run_cli(["mentions", str(urls), "--json", *SETTINGS, "--db", db], server)
     assert again.returncode == 0, again.stderr
-    assert len(cli_json(["report", "mentions", "--format", "json", "--db", db])) == 3
+    assert len(cli_json(["report", "mentions", "--format", "json", "--db", db])) == 4
 
     # Outreach: contacted, then the page links to us: the next verify marks it won.
     set_ = run_cli(["outreach", "set", "http://news-site.org/acme", "contacted", "--db", db])
@@ -372,7 +380,11 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
     assert verified.returncode == 0, verified.stderr
     targets = cli_json(["outreach", "list", "--format", "json", "--db", db])
     status = {t["page_url"]: t["status"] for t in targets}
-    assert status == {"http://news-site.org/acme": "won", "http://list-site.org/a": "new"}
+    assert status == {
+        "http://news-site.org/acme": "won",
+        "http://list-site.org/a": "new",
+        "http://xn--strae-oqa.list-site.org/b": "new",
+    }
     backlinks = cli_json(["report", "backlinks", "--format", "json", "--db", db])
     won = [b for b in backlinks if b["source_url"] == "http://news-site.org/acme"]
     assert [(b["status"], b["sources"]) for b in won] == [("live", "outreach")]

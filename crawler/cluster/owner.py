@@ -76,6 +76,7 @@ from verifier.models import (
 from verifier.store import mentions, runs, targets
 from verifier.store.writer import Batch, write_batch
 from verifier.verdict import classify
+from verifier.verdict.urls import browser_url
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -293,7 +294,7 @@ class Owner:
 
     def _request(self, refs: list[BacklinkRef]) -> scrapy.Request:
         return scrapy.Request(
-            refs[0].source_url,
+            browser_url(refs[0].source_url),  # a Unicode host as browsers encode it
             callback=self.spider.parse,
             errback=self.spider.on_error,
             meta={REFS: message.refs_to_meta(refs), RUN: self.key},

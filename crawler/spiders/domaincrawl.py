@@ -38,6 +38,7 @@ from verifier.crawl.visit import visit
 from verifier.mentions.reading import SiteReader, WantsContacts
 from verifier.models import BacklinkRef, CrawledPage, DomainDone, Reason
 from verifier.verdict import classify
+from verifier.verdict.urls import browser_url
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -178,7 +179,7 @@ class DomainCrawl(scrapy.Spider):
     def _request(self, domain: str, url: str, callback: Any, errback: Any, **kw: Any) -> Any:
         meta = {**kw.pop("meta", {}), **self.request_meta(self.jobs[domain])}
         return scrapy.Request(
-            url,
+            browser_url(url),  # a Unicode host as browsers encode it
             callback=callback,
             errback=errback,
             meta=meta,

@@ -28,6 +28,7 @@ from verifier import database
 from verifier.mentions import reading, sources
 from verifier.store import runs, storage
 from verifier.verdict import classify
+from verifier.verdict.urls import browser_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -76,7 +77,7 @@ class MentionsSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         if self.feed:
             yield scrapy.Request(
-                self.feed,
+                browser_url(self.feed),
                 callback=self.parse_feed,
                 errback=self.on_feed_error,
                 meta={"handle_httpstatus_all": True},
@@ -93,7 +94,7 @@ class MentionsSpider(scrapy.Spider):
 
     def _page_request(self, url: str, source: str) -> scrapy.Request:
         return scrapy.Request(
-            url,
+            browser_url(url),  # a Unicode host as browsers encode it
             callback=self.parse_page,
             errback=self.on_page_error,
             cb_kwargs={"source": source},

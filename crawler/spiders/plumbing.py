@@ -21,7 +21,7 @@ from verifier.store import outreach, storage
 from verifier.store.profile import SiteProfile
 from verifier.verdict import page as pages
 from verifier.verdict.classify import status_reason
-from verifier.verdict.urls import host_of, registered_domain
+from verifier.verdict.urls import browser_url, host_of, registered_domain
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -171,7 +171,7 @@ class ContactPages:
         import scrapy
 
         return scrapy.Request(
-            url,
+            browser_url(url),  # a Unicode host as browsers encode it
             callback=self.parse,
             errback=self.on_error,
             cb_kwargs={"domain": domain},

@@ -50,7 +50,7 @@ from crawler.spiders.plumbing import HANDLED_STATUSES, failed_fetch, fetch_from
 from verifier.mentions import reading
 from verifier.models import TargetCheck
 from verifier.verdict import classify
-from verifier.verdict.urls import identity_key
+from verifier.verdict.urls import browser_url, identity_key
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -256,7 +256,7 @@ def target_request(
 ) -> scrapy.Request:
     """A request for one of the site's own pages (`verifier.store.targets`)."""
     return scrapy.Request(
-        url,
+        browser_url(url),  # a Unicode host as browsers encode it
         method=method,
         callback=spider.parse_target,
         errback=spider.on_target_error,
@@ -268,7 +268,7 @@ def target_request(
 def outreach_request(site: str, url: str, run: str, spider: WorkerSpider) -> scrapy.Request:
     """A request for an open outreach target of `site` (`mentions.open_target_pages`)."""
     return scrapy.Request(
-        url,
+        browser_url(url),
         callback=spider.parse_outreach,
         errback=spider.on_outreach_error,
         meta={OUTREACH: [site, url], RUN: run},
