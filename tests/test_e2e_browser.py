@@ -67,6 +67,11 @@ ROUTES: dict[str, dict] = {
         "headers": {"Refresh": "3600; url=http://spam.net/new"},
         "body": page(LINK),
     },
+    # Where lxml's tree loses what follows, the page is read as browsers build it.
+    "lost.blog.com/html": {"body": page("<p>a</p></body></html>" + LINK)},
+    "lost.blog.com/svg": {"body": page("<svg><title>icon</svg>" + LINK)},
+    "lost.blog.com/noscript": {"body": page("<noscript><iframe src=x></noscript>" + LINK)},
+    "lost.blog.com/gone": {"body": page("<p>a</p></body></html><p>acme.com: no link</p>")},
     # A gzip bomb: 5 MB of HTML in a few KB, over DOWNLOAD_MAXSIZE once decompressed.
     "bomb.blog.com/p": {"size": 5_000_000, "gzip": True, "body": page("")[:60]},
     "bomb.blog.com/small": {"body": page(LINK), "gzip": True},  # near miss: under the cap
@@ -88,6 +93,10 @@ EXPECTED = {
     "http://bs.blog.com/p": ("live", None),
     "http://rh.blog.com/p": ("lost", "redirected_away"),
     "http://rh.blog.com/slow": ("live", None),
+    "http://lost.blog.com/html": ("live", None),
+    "http://lost.blog.com/svg": ("live", None),
+    "http://lost.blog.com/noscript": ("live", None),
+    "http://lost.blog.com/gone": ("lost", "link_removed"),
     "http://bomb.blog.com/p": ("unreachable", "too_large"),
     "http://bomb.blog.com/small": ("live", None),
 }

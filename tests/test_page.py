@@ -1087,3 +1087,81 @@ def test_head_ends_where_the_html_standard_ends_it(
         Fetch(PAGE_URL, PAGE_URL, 200, body, "text/html"), ["unlinked.test"] if head_only else None
     )
     assert page.meta_robots == (["noindex"] if counted else [])
+
+
+# --- where lxml's tree loses content, the page is read again as the HTML standard builds it
+
+_ACME = '<a href="https://acme.com/x">Acme</a>'
+
+
+@pytest.mark.parametrize(
+    ("body", "anchors_found", "reread"),
+    [
+        pytest.param(
+            f"<p>a</p></body></html><p>more {_ACME}</p></html>",
+            ["Acme"],
+            "content after </html>",
+            id="link-after-a-stray-html-end-tag",
+        ),
+        pytest.param(
+            f"<p>a<svg><title>icon</svg> {_ACME}</p>",
+            ["Acme"],
+            "<title> swallowed the page",
+            id="unclosed-title-in-svg",
+        ),
+        pytest.param(
+            f"<p>a<math><style>x</math> {_ACME}</p>",
+            ["Acme"],
+            "<style> swallowed the page",
+            id="unclosed-style-in-math",
+        ),
+        pytest.param(
+            f"<noscript><iframe src=x></noscript> {_ACME}",
+            ["Acme"],
+            "<iframe> swallowed the page",
+            id="unclosed-iframe-in-noscript",
+        ),
+        # Near misses: nothing lost, or what was lost is no link a browser sees.
+        pytest.param(f"<noscript>{_ACME}</noscript>", [], None, id="link-in-noscript-hidden"),
+        pytest.param(f"<p>{_ACME}</p></body></html>\n<!-- c -->\n", ["Acme"], None, id="trailer"),
+        pytest.param(
+            "<p>a</p></body></html><p>acme.com, no link</p>",
+            [],
+            "content after </html>",
+            id="only-text-after-html",
+        ),
+        pytest.param(
+            f"<p>a</p></body></html><p>other.test</p>{_ACME.replace('acme.com', 'x.test')}",
+            [],
+            None,
+            id="after-html-but-not-naming-the-site",
+        ),
+        pytest.param(
+            f"<title>acme.com <b></title><p>{_ACME}</p>",
+            ["Acme"],
+            None,
+            id="html-title-is-raw-text",
+        ),
+        pytest.param(
+            "<textarea><a href=https://acme.com/>x</a>", [], None, id="html-textarea-swallows-too"
+        ),
+    ],
+)
+def test_content_lxml_loses_is_read_as_browsers_read_it(
+    body: str, anchors_found: list[str], reread: str | None
+) -> None:
+    page = page_for(f"<!doctype html><html><head></head><body>{body}</body></html>")
+    assert [link.anchor for link in links_to(page, SITE)] == anchors_found
+    assert page.reread == reread
+
+
+def test_a_reread_page_reads_its_head_and_base_again() -> None:
+    body = (
+        '<html><head><base href="https://acme.com/dir/"><meta name=robots content=nofollow>'
+        '</head><body><svg><title>x</svg><a href="page">Acme</a></body></html>'
+    )
+    page = page_for(body)
+    assert page.meta_robots == ["nofollow"]
+    (link,) = links_to(page, SITE)
+    assert (link.url, page.reread) == ("https://acme.com/dir/page", "<title> swallowed the page")
+    assert page.meta_robots == ["nofollow"] and page.base_url == "https://acme.com/dir/"

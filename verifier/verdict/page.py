@@ -22,7 +22,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from verifier.models import Fetch, Link
-from verifier.verdict import absence
+from verifier.verdict import absence, html5
 from verifier.verdict.head import head_elements, read_head, read_head_element
 from verifier.verdict.parser import ABSOLUTE_HTTP, html_parser
 from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode, resolve
@@ -152,6 +152,10 @@ class Page:
     content_hash: str = ""
     #: Set when only the head was read: the domains the page was proven not to link to.
     unlinked: frozenset[str] | None = None
+    #: What was parsed, kept for a re-read (`verifier.verdict.html5`).
+    source: absence.Source | None = field(default=None, repr=False)
+    #: Why the tree is html5lib's instead of lxml's (None: lxml's).
+    reread: str | None = None
     _anchors: list[etree._Element] | None = None
     _links: dict[str, list[Link]] = field(default_factory=dict)  # links_to, per domain
 
@@ -201,22 +205,32 @@ def parse(
         root = etree.fromstring(data, html_parser())
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         root = None
-    base_url = fetch.final_url
-    if root is None:
-        return Page(fetch.final_url, base_url, None, content_hash=content_hash)
+    page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
+    if root is not None:
+        page.source = source
+        _read_tree(page, root)
+    return page
+
+
+def _read_tree(page: Page, root: etree._Element) -> None:
+    """Take `root` as the page's tree: its base URL and head, the links found anew."""
+    page.root = root
+    page.base_url = page.url
     # Only the first <base> with an href counts; a relative one resolves against the
     # page URL, and one browsers cannot parse (`http://[bad/`) leaves the page URL.
     for base in root.iter("base"):
         href = base.get("href")
         if href is not None:
-            base_url = resolve(href, fetch.final_url) or fetch.final_url
+            page.base_url = resolve(href, page.url) or page.url
             break
-    page = Page(fetch.final_url, base_url, root, content_hash=content_hash)
+    page.meta_robots.clear()
+    page.canonicals.clear()
+    page._anchors = None
+    page._links.clear()
     head = root.find("head")
     if head is not None:
         for el in head_elements(head):
             read_head_element(page, el.tag, el.attrib)
-    return page
 
 
 def _may_name(text: str, domain: str) -> bool:
@@ -306,6 +320,24 @@ def links_to(page: Page, domain: str) -> list[Link]:
 
 
 def _links_to(page: Page, domain: str) -> list[Link]:
+    found = _read_links(page, domain)
+    if found or page.root is None or page.source is None or page.reread is not None:
+        return found
+    # None found: where the bytes name the site and lxml's tree lost content there,
+    # the page is read again as the HTML standard builds it (a browser sees the link).
+    base_on_site = host_on_domain(host_of(page.base_url), domain)
+    if absence.may_link(page.source, page.url, domain) and (
+        why := html5.lost_content(page.root, page.source, domain, base_on_site)
+    ):
+        root = html5.build(page.source.text)
+        if root is not None:
+            _read_tree(page, root)
+            page.reread = why
+            found = _read_links(page, domain)
+    return found
+
+
+def _read_links(page: Page, domain: str) -> list[Link]:
     base_on_site = host_on_domain(host_of(page.base_url), domain)
     found: list[Link] = []
     for position, el in _candidates(page, domain, base_on_site):
