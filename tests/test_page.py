@@ -1075,6 +1075,22 @@ _NOINDEX = '<meta name="robots" content="noindex">'
         ),
         pytest.param(f"<head><input>{_NOINDEX}</head><body><p>x</p>", False, id="after-input"),
         pytest.param(f"<head></head><body>{_NOINDEX}<p>x</p>", False, id="in-body"),
+        pytest.param(f"<head></html>{_NOINDEX}</head><body><p>x</p>", False, id="after-html-end"),
+        pytest.param(
+            f"<head><script>var a = '</html>';</script>{_NOINDEX}</head><body><p>x</p>",
+            True,
+            id="html-end-tag-in-a-script",
+        ),
+        pytest.param(
+            f"<head><noscript><p>x</p><img src=x></noscript>{_NOINDEX}</head><body><p>x</p>",
+            True,
+            id="after-noscript-holding-body-elements",
+        ),
+        pytest.param(
+            f"<head><template><div>x</div></template>{_NOINDEX}</head><body><p>x</p>",
+            True,
+            id="after-template",
+        ),
     ],
 )
 @pytest.mark.parametrize("head_only", [False, True], ids=["full", "head-only"])

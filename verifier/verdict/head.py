@@ -140,6 +140,11 @@ class _HeadReader:
         self.depth -= 1
         if self.depth == 1 and self.in_head:
             self.after_head = True  # head elements before the body are still the head's
+        elif self.depth == 0:
+            # `</html>`: lxml's tree ends there; for the standard what follows is the
+            # body's, so the head is complete as read.
+            self.complete = self.in_head
+            self.done = True
 
     def close(self) -> None:
         return None
