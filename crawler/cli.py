@@ -360,11 +360,11 @@ def verify(
         os.cpu_count() or 1, max(1, started.pending // runner.MIN_PAGES_PER_PROCESS)
     )
     if server is not None:  # no crawler process here: the workers fetch, this one writes
-        from crawler.cluster import owner
+        from crawler.cluster import foreground
 
         shards = 0
         runner.console_log(Console(verbose, quiet).level)
-        reason = owner.verify(db, db_path, started.run_id, server, settings, quiet)
+        reason = foreground.verify(db, db_path, started.run_id, server, settings, quiet)
     else:
         total = 0 if quiet else runs.pending_page_count(db, started.run_id)
         reasons, stats = run_spider(

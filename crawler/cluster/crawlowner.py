@@ -26,7 +26,6 @@ run's stats count it under `backcheck/redis/given_up`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import tempfile
@@ -39,8 +38,9 @@ from typing import TYPE_CHECKING, Any
 from crawler import progress
 from crawler.cluster import message, profile, serializer
 from crawler.cluster.crawljob import JOB, RUN, JobSource, job_request
+from crawler.cluster.foreground import log_to, shown
 from crawler.cluster.keys import lease_key, open_key, results_key
-from crawler.cluster.owner import COUNT_EVERY, Owner, log_to
+from crawler.cluster.owner import COUNT_EVERY, Owner
 from crawler.cluster.shards import shard_of_url
 from crawler.progress import STATUSES
 from crawler.spiders.plumbing import site_profiles
@@ -268,14 +268,4 @@ def crawl(
     with tempfile.TemporaryDirectory(prefix="backcheck-progress-") as scratch:
         path = Path(scratch) / "progress.json"
         owner = CrawlOwner(db, db_path, run_id, server, settings, limits, path)
-        display: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        if not quiet:
-            every = settings.getfloat("BACKCHECK_PROGRESS_RECORD_S")
-            display = progress.Display([path], owner.total_domains, every, unit="domains")
-        with display:
-            try:
-                reason = owner.run()
-            except KeyboardInterrupt:
-                reason = "shutdown"
-        owner.finish(reason)
-        return reason
+        return shown(owner, path, owner.total_domains, "domains", settings, quiet)

@@ -36,10 +36,8 @@ would reach into the others'.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -412,44 +410,3 @@ class Owner:
             status: self.tally.statuses.get(status, 0) for status in STATUSES
         }
         progress.write_counts(self.progress_file, counts)
-
-
-def verify(
-    db: Database,
-    db_path: str,
-    run_id: int,
-    server: Redis,
-    settings: Settings,
-    quiet: bool,
-) -> str:
-    """Run `run_id` over Redis with the progress shown; returns the finish reason.
-
-    Ctrl-C leaves the run interrupted (and its queued pages for the workers).
-    """
-    log_to(settings)
-    with tempfile.TemporaryDirectory(prefix="backcheck-progress-") as scratch:
-        path = Path(scratch) / "progress.json"
-        owner = Owner(db, db_path, run_id, server, settings, path)
-        display: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        if not quiet:
-            every = settings.getfloat("BACKCHECK_PROGRESS_RECORD_S")
-            display = progress.Display([path], owner.total_pages, every)
-        with display:
-            try:
-                reason = owner.run()
-            except KeyboardInterrupt:
-                reason = "shutdown"
-        owner.finish(reason)
-        return reason
-
-
-def log_to(settings: Settings) -> None:
-    """The owner's records in the run's log (LOG_FILE at LOG_LEVEL), as a crawl's are."""
-    if not settings.get("LOG_FILE"):
-        return
-    handler = logging.FileHandler(settings["LOG_FILE"], encoding="utf-8")
-    handler.setLevel(settings.get("LOG_LEVEL") or "INFO")
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(min(root.level or logging.WARNING, handler.level))
