@@ -72,6 +72,11 @@ ROUTES: dict[str, dict] = {
     "lost.blog.com/svg": {"body": page("<svg><title>icon</svg>" + LINK)},
     "lost.blog.com/noscript": {"body": page("<noscript><iframe src=x></noscript>" + LINK)},
     "lost.blog.com/gone": {"body": page("<p>a</p></body></html><p>acme.com: no link</p>")},
+    # A frameset page shows no links, whatever lxml keeps.
+    "lost.blog.com/frameset": {
+        "body": "<!DOCTYPE html><html><head><title>t</title></head>"
+        f"<frameset><frame src=a.html>{LINK}</frameset></html>"
+    },
     # A gzip bomb: 5 MB of HTML in a few KB, over DOWNLOAD_MAXSIZE once decompressed.
     "bomb.blog.com/p": {"size": 5_000_000, "gzip": True, "body": page("")[:60]},
     "bomb.blog.com/small": {"body": page(LINK), "gzip": True},  # near miss: under the cap
@@ -97,6 +102,7 @@ EXPECTED = {
     "http://lost.blog.com/svg": ("live", None),
     "http://lost.blog.com/noscript": ("live", None),
     "http://lost.blog.com/gone": ("lost", "link_removed"),
+    "http://lost.blog.com/frameset": ("lost", "link_removed"),
     "http://bomb.blog.com/p": ("unreachable", "too_large"),
     "http://bomb.blog.com/small": ("live", None),
 }

@@ -1171,6 +1171,37 @@ def test_content_lxml_loses_is_read_as_browsers_read_it(
     assert page.reread == reread
 
 
+@pytest.mark.parametrize(
+    ("doc", "anchors_found", "reread"),
+    [
+        pytest.param(
+            f"<head></head><frameset><frame src=a.html>{_ACME}</frameset>",
+            [],
+            "<frameset>",
+            id="frameset-page",
+        ),
+        pytest.param(
+            f"<head></head><frameset><noframes><p>{_ACME}</p></noframes></frameset>",
+            [],
+            None,  # raw text for lxml too: nothing to read again
+            id="noframes-is-raw-text",
+        ),
+        pytest.param(
+            f"<head></head><body><p>{_ACME}</p><frameset></frameset></body>",
+            ["Acme"],
+            None,  # lxml nests it in the body: the links stand, as for browsers
+            id="frameset-after-content-is-ignored",
+        ),
+    ],
+)
+def test_frameset_pages_show_no_links(
+    doc: str, anchors_found: list[str], reread: str | None
+) -> None:
+    page = page_for(f"<!doctype html><html>{doc}</html>")
+    assert [link.anchor for link in links_to(page, SITE)] == anchors_found
+    assert page.reread == reread
+
+
 def test_a_reread_page_reads_its_head_and_base_again() -> None:
     body = (
         '<html><head><base href="https://acme.com/dir/"><meta name=robots content=nofollow>'

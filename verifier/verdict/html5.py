@@ -10,9 +10,10 @@ the site there is `link_removed` for lxml and live for a browser.
 Re-reading every page this way would cost about 40 times lxml's parse (html5lib is
 pure Python), so `page.links_to` asks only when lxml found no link to a site whose
 name the page's bytes carry, and `lost_content` finds lxml's tree lost content
-there. The re-read is html5lib's, with scripting on, into an lxml tree like lxml's
-own (HTML elements and SVG/MathML ones alike without a namespace), so the rest of
-`verifier.verdict` reads it unchanged.
+there, or when lxml found links on a page browsers show no links of
+(`misread_links`: a `<frameset>` page). The re-read is html5lib's, with scripting
+on, into an lxml tree like lxml's own (HTML elements and SVG/MathML ones alike
+without a namespace), so the rest of `verifier.verdict` reads it unchanged.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ def lost_content(
         ):
             return f"<{el.tag}> swallowed the page"
     return None
+
+
+def misread_links(root: etree._Element) -> str | None:
+    """Why links lxml found may not be a browser's, or None.
+
+    A `<frameset>` replaces the body for a browser (when nothing came before it)
+    and ignores links inside it; lxml keeps them all.
+    """
+    return "<frameset>" if root.find("frameset") is not None else None
 
 
 def build(text: str) -> etree._Element | None:

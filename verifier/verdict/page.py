@@ -321,19 +321,25 @@ def links_to(page: Page, domain: str) -> list[Link]:
 
 def _links_to(page: Page, domain: str) -> list[Link]:
     found = _read_links(page, domain)
-    if found or page.root is None or page.source is None or page.reread is not None:
+    if page.root is None or page.source is None or page.reread is not None:
         return found
-    # None found: where the bytes name the site and lxml's tree lost content there,
-    # the page is read again as the HTML standard builds it (a browser sees the link).
-    base_on_site = host_on_domain(host_of(page.base_url), domain)
-    if absence.may_link(page.source, page.url, domain) and (
-        why := html5.lost_content(page.root, page.source, domain, base_on_site)
-    ):
-        root = html5.build(page.source.text)
-        if root is not None:
-            _read_tree(page, root)
-            page.reread = why
-            found = _read_links(page, domain)
+    why: str | None
+    if found:
+        # lxml keeps the links of a <frameset> page, which browsers never show.
+        why = html5.misread_links(page.root)
+    else:
+        # None found: where the bytes name the site and lxml's tree lost content there,
+        # a browser may see the link.
+        base_on_site = host_on_domain(host_of(page.base_url), domain)
+        why = (
+            html5.lost_content(page.root, page.source, domain, base_on_site)
+            if absence.may_link(page.source, page.url, domain)
+            else None
+        )
+    if why is not None and (root := html5.build(page.source.text)) is not None:
+        _read_tree(page, root)  # as the HTML standard builds it
+        page.reread = why
+        found = _read_links(page, domain)
     return found
 
 
