@@ -10,10 +10,11 @@ the site there is `link_removed` for lxml and live for a browser.
 Re-reading every page this way would cost about 40 times lxml's parse (html5lib is
 pure Python), so `page.links_to` asks only when lxml found no link to a site whose
 name the page's bytes carry, and `lost_content` finds lxml's tree lost content
-there, or when lxml found links on a page browsers show no links of
-(`misread_links`: a `<frameset>` page). The re-read is html5lib's, with scripting
-on, into an lxml tree like lxml's own (HTML elements and SVG/MathML ones alike
-without a namespace), so the rest of `verifier.verdict` reads it unchanged.
+there, or when lxml found links where its tree is known to differ from a
+browser's (`misread_links`: a `<frameset>` page, a link around or inside a table).
+The re-read is html5lib's, with scripting on, into an lxml tree like lxml's own
+(HTML elements and SVG/MathML ones alike without a namespace), so the rest of
+`verifier.verdict` reads it unchanged.
 """
 
 from __future__ import annotations
@@ -26,10 +27,16 @@ from verifier.verdict import absence
 
 #: Elements libxml2 always reads as raw text up to their end tag; browsers do so only
 #: in HTML content, not inside <svg> or <math>, and a <noscript> ends them with itself.
-_RAW_TEXT = ("title", "style", "textarea", "xmp", "iframe", "noembed", "noframes")
+_RAW_TEXT = ("title", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "plaintext")
 _ENDS_RAW_TEXT = frozenset({"svg", "math", "noscript"})
 #: What may follow the first `</html>` without anything being lost.
 _TRAILER = re.compile(rb"(?:\s|</?(?:body|html)\b[^>]*>|<!--.*?-->)*", re.S)
+#: What a <noscript> usually holds, which lxml reads no differently for a link after it.
+_USUAL_IN_NOSCRIPT = frozenset(
+    {"a", "img", "iframe", "link", "meta", "style", "p", "div", "span", "br", "b", "i"}
+    | {"strong", "em", "source", "picture", "h1", "h2", "h3", "center", "font"}
+)
+_TABLE_PARTS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _FOREIGN = ("{http://www.w3.org/2000/svg}*", "{http://www.w3.org/1998/Math/MathML}*")
 
 
@@ -48,6 +55,14 @@ def lost_content(
         close = squeezed.find(b">", end)
         if close == -1 or _TRAILER.fullmatch(squeezed, close + 1) is None:
             return "content after </html>"
+    if root.find(".//template") is not None:
+        return "<template>"  # lxml builds its contents as if outside it (tables above all)
+    for noscript in root.iter("noscript"):
+        # Raw text for browsers that run scripts, markup for lxml: beyond the usual
+        # tracking pixel or fallback link, lxml's reading may run past its end.
+        for el in noscript.iterdescendants():
+            if isinstance(el.tag, str) and el.tag not in _USUAL_IN_NOSCRIPT:
+                return f"<{el.tag}> in <noscript>"
     for el in root.iter(*_RAW_TEXT):
         text = el.text
         if (
@@ -60,13 +75,30 @@ def lost_content(
     return None
 
 
-def misread_links(root: etree._Element) -> str | None:
-    """Why links lxml found may not be a browser's, or None.
+def misread_links(root: etree._Element, links: list[etree._Element]) -> str | None:
+    """Why the links lxml found (`links`) may not be a browser's, or None.
 
     A `<frameset>` replaces the body for a browser (when nothing came before it)
-    and ignores links inside it; lxml keeps them all.
+    and ignores links inside it; lxml keeps them all. Around tables lxml closes an
+    `<a>` where a table starts (browsers keep the table inside the link, and the
+    text after it) and leaves an `<a>` written between table rows where it stands
+    (browsers move it before the table, the rows' text in it apart): other links
+    and anchor texts. (A link followed by a table is also read again: cheap enough,
+    as it is rare, and the reading is the standard's either way.)
     """
-    return "<frameset>" if root.find("frameset") is not None else None
+    body = root.find("body")
+    if root.find("frameset") is not None or (
+        body is not None and body.find("frameset") is not None
+    ):
+        return "<frameset>"  # lxml puts one after hidden inputs or <param>s in the body
+    for el in links:
+        parent = el.getparent()
+        if parent is not None and parent.tag in _TABLE_PARTS:
+            return "<a> in a <table>"
+        following = el.getnext()
+        if following is not None and following.tag == "table":
+            return "<a> before a <table>"
+    return None
 
 
 def build(text: str) -> etree._Element | None:

@@ -325,8 +325,8 @@ def _links_to(page: Page, domain: str) -> list[Link]:
         return found
     why: str | None
     if found:
-        # lxml keeps the links of a <frameset> page, which browsers never show.
-        why = html5.misread_links(page.root)
+        # Where lxml builds other links than browsers: a <frameset> page, tables.
+        why = html5.misread_links(page.root, [link.element for link in found])
     else:
         # None found: where the bytes name the site and lxml's tree lost content there,
         # a browser may see the link.
