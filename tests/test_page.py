@@ -1076,6 +1076,14 @@ _NOINDEX = '<meta name="robots" content="noindex">'
         pytest.param(f"<head><input>{_NOINDEX}</head><body><p>x</p>", False, id="after-input"),
         pytest.param(f"<head></head><body>{_NOINDEX}<p>x</p>", False, id="in-body"),
         pytest.param(f"<head></html>{_NOINDEX}</head><body><p>x</p>", False, id="after-html-end"),
+        pytest.param(f"<head></br>{_NOINDEX}</head><body><p>x</p>", False, id="after-br-end-tag"),
+        pytest.param(f"<head></BR >{_NOINDEX}</head><body><p>x</p>", False, id="after-BR-end-tag"),
+        pytest.param(f"<head>{_NOINDEX}</br></head><body><p>x</p>", True, id="before-br-end-tag"),
+        pytest.param(
+            f"<head><script>var b = '</br>';</script>{_NOINDEX}</head><body><p>x</p>",
+            True,
+            id="br-end-tag-in-a-script",
+        ),
         pytest.param(
             f"<head><script>var a = '</html>';</script>{_NOINDEX}</head><body><p>x</p>",
             True,

@@ -75,6 +75,20 @@ def lost_content(
     return None
 
 
+def head_ends_early(data: bytes) -> bool:
+    """Whether the head may end sooner for the standard than for lxml: a `</br>` in it.
+
+    The standard reads `</br>` as `<br>`, which ends the head (robots metas after it
+    are the body's); lxml drops it. Looked for before the first `<body` only.
+    """
+    end = data.find(b"<body")
+    for spelling in (b"<BODY", b"<Body"):
+        found = data.find(spelling, 0, end if end != -1 else len(data))
+        if found != -1:
+            end = found
+    return b"</br" in data[: end if end != -1 else 65536].lower()
+
+
 def misread_links(root: etree._Element, links: list[etree._Element]) -> str | None:
     """Why the links lxml found (`links`) may not be a browser's, or None.
 

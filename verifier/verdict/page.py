@@ -199,6 +199,8 @@ def parse(
         page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
         if read_head(page, data):
             page.unlinked = frozenset(sites)
+            if (page.meta_robots or page.canonicals) and html5.head_ends_early(data):
+                _read_standard_head(page, text)
             return page
     root: etree._Element | None
     try:
@@ -209,7 +211,28 @@ def parse(
     if root is not None:
         page.source = source
         _read_tree(page, root)
+        if (
+            (page.meta_robots or page.canonicals)
+            and html5.head_ends_early(data)
+            and (standard := html5.build(text)) is not None
+        ):
+            _read_tree(page, standard)
+            page.reread = "</br> in the head"
     return page
+
+
+def _read_standard_head(page: Page, text: str) -> None:
+    """The head's robots metas and canonicals as the standard builds the page."""
+    root = html5.build(text)
+    if root is None:
+        return
+    page.meta_robots.clear()
+    page.canonicals.clear()
+    head = root.find("head")
+    if head is not None:
+        for el in head_elements(head):
+            read_head_element(page, el.tag, el.attrib)
+    page.reread = "</br> in the head"
 
 
 def _read_tree(page: Page, root: etree._Element) -> None:
