@@ -9,6 +9,8 @@ reach, following the README's rules; backcheck is never run to find it.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from dataclasses import dataclass
 
@@ -37,6 +39,8 @@ class Case:
     rels: tuple[str, ...] = ()  # the `rel` of each real link to the site, in document order
     meta_robots: str = ""  # content of <meta name="robots">, if the page has one
     base_href: str = ""  # <base href>, if the page has one
+    # The `rel` of each link to the site once scripts ran, when not `rels` (None: the same).
+    rendered_rels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +86,7 @@ LINKED: tuple[Case, ...] = (
          f"{HOME}/partners", "Acme Bench partners"),
     Case("script_only",
          f"<script>document.write('{_link('/partners', 'Acme Bench partners')}');</script>",
-         f"{HOME}/partners", "Acme Bench partners"),
+         f"{HOME}/partners", "Acme Bench partners", rendered_rels=("",)),
     Case("noscript_only", f"<noscript>{_link('/partners', 'Acme Bench partners')}</noscript>",
          f"{HOME}/partners", "Acme Bench partners"),
     Case("lookalike_only",
@@ -118,6 +122,43 @@ MENTION_SENTENCES = (
 )
 
 
+#: Prefix of the `name` of a case whose link a script inserts after load (`js_only`).
+JS_PREFIX = "js:"
+#: Cases `js_only` may rewrite: a real link, on a page that is read (no robots meta).
+JS_CAPABLE = tuple(case for case in LINKED if case.rels and not case.meta_robots)
+
+
+def js_only(case: Case, n: int) -> Case:
+    """`case` with its markup inserted by an inline script 0 to 0.9 s after the load event.
+
+    The raw HTML has no link (the markup is a string in a script, like `script_only`);
+    a browser that runs scripts has exactly `case`'s links. The delay varies with `n`
+    (a renderer must wait at least a second after load to see them all).
+    """
+    delay = (n * 7) % 10 * 100
+    markup = json.dumps(case.snippet).replace("</", "<\\/")
+    slot = f"js-link-{n}"
+    script = (
+        f"<script>window.addEventListener('load',function(){{setTimeout(function(){{"
+        f"document.getElementById('{slot}').innerHTML={markup};}},{delay});}});</script>"
+    )
+    return dataclasses.replace(
+        case,
+        name=JS_PREFIX + case.name,
+        snippet=f'<span id="{slot}"></span>{script}',
+        rels=(),
+        rendered_rels=case.rels,
+    )
+
+
+def case_named(label: str) -> Case:
+    """The case of a truth.csv `case` label (`redirect:` and `js:` prefixes understood)."""
+    name = label.removeprefix("redirect:")
+    if name.startswith(JS_PREFIX):
+        return js_only(case_named(name.removeprefix(JS_PREFIX)), 0)
+    return next((case for case in (*LINKED, NO_LINK) if case.name == name), NO_LINK)
+
+
 def competitor_snippet(n: int) -> str:
     """A followed link to the competitor, for a sentence of an article."""
     return f'compare <a href="https://{COMPETITOR}/compare/{n % 7}">their plans</a> too'
@@ -127,18 +168,24 @@ def _has_nofollow(rel: str) -> bool:
     return bool(NOFOLLOW_RELS & {token.lower() for token in rel.replace(",", " ").split()})
 
 
-def expected(case: Case) -> Verdict:
-    """The verdict for a page that answers 200 with `case` in it.
+def expected(case: Case, rendered: bool = False) -> Verdict:
+    """The verdict for a page that answers 200 with `case` in it, read from its raw HTML
+    or, with `rendered`, after its scripts ran (`verify --render auto|always`).
 
     >>> expected(LINKED[0])
     Verdict(status='live', reason='', follow='true', nofollow_source='')
     >>> expected(NO_LINK).reason
     'link_removed'
+    >>> expected(js_only(LINKED[0], 1)).reason, expected(js_only(LINKED[0], 1), True).status
+    ('link_removed', 'live')
     """
+    rels = case.rels
+    if rendered and case.rendered_rels is not None:
+        rels = case.rendered_rels
     meta = {token.lower() for token in re.split(r"[,\s]+", case.meta_robots) if token}
     follow = source = ""
-    if case.rels:
-        link_nofollow = [_has_nofollow(rel) for rel in case.rels]
+    if rels:
+        link_nofollow = [_has_nofollow(rel) for rel in rels]
         page_nofollow = bool(meta & {"nofollow", "none"})
         if page_nofollow or all(link_nofollow):
             # No followed link: the reported one is the first (it names the target),
@@ -148,6 +195,6 @@ def expected(case: Case) -> Verdict:
             follow = "true"
     if meta & {"noindex", "none"}:
         return Verdict("lost", "noindex", follow, source)
-    if not case.rels:
+    if not rels:
         return Verdict("lost", "link_removed")
     return Verdict("live", "", follow, source)

@@ -47,14 +47,19 @@ def run(
     logs: Path,
     name: str,
     timeout: float,
+    on_spawn: Callable[[int], object] | None = None,
 ) -> Measured:
-    """Run `cmd` to completion (killed after `timeout` seconds); stdout/stderr go to `logs`."""
+    """Run `cmd` to completion (killed after `timeout` seconds); stdout/stderr go to `logs`.
+
+    `on_spawn` gets the child's pid as soon as it runs (e.g. to sample its tree)."""
     out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
             list(cmd), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=out, stderr=err
         )
+        if on_spawn is not None:
+            on_spawn(process.pid)
         deadline = started + timeout
         try:
             while True:

@@ -31,8 +31,15 @@ from bench.report import SPIDERS, Result, print_report, summarize
 from bench.truth import check_set, compare, expected_mentions, load_truth, mention_pages
 
 REPO = Path(__file__).resolve().parents[1]
-#: The overrides every spider gets: no politeness delays on loopback, no target checks.
-OVERRIDES = ["AUTOTHROTTLE_ENABLED=0", "BACKCHECK_CHECK_TARGETS=0", "LOG_LEVEL=WARNING"]
+#: The overrides every spider gets: no politeness delays on loopback, no target checks,
+#: raw HTML only (rendering is bench.render's to measure; `-s BACKCHECK_RENDER=auto` here
+#: measures it too, and the truth follows).
+OVERRIDES = [
+    "AUTOTHROTTLE_ENABLED=0",
+    "BACKCHECK_CHECK_TARGETS=0",
+    "LOG_LEVEL=WARNING",
+    "BACKCHECK_RENDER=never",
+]
 #: What the verify variants add to the overrides.
 VERIFY_SETTINGS = {"backcheck": [], "backcheck-nomentions": ["BACKCHECK_READ_MENTIONS=0"]}
 SHOWN_MISMATCHES = 20
@@ -171,7 +178,7 @@ def run_backcheck(
     if summary["state"] != "finished":  # verdicts decide; a wrong run state is worth a word
         result.warning = f"the run ended {summary['state']!r} ({summary['pending']} pending)"
     report = cli("report", "backlinks", "--format", "json", "--db", str(db))
-    right, wrong = compare(json.loads(report.stdout), bench.truth)
+    right, wrong = compare(json.loads(report.stdout), bench.truth, renders(bench.overrides))
     result.verdicts = (right, len(bench.truth))
     want = set() if VERIFY_SETTINGS[spider] else bench.mentions
     if want is not None:
@@ -263,6 +270,14 @@ def linked_pages(overrides: list[str]) -> bool:
 
     settings = runner.build_settings(runner.parse_overrides(overrides))
     return settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES", True)
+
+
+def renders(overrides: list[str]) -> bool:
+    """Whether verify renders pages (BACKCHECK_RENDER not `never`) with these overrides."""
+    from crawler import runner
+
+    settings = runner.build_settings(runner.parse_overrides(overrides))
+    return str(settings.get("BACKCHECK_RENDER") or "never").strip().lower() != "never"
 
 
 def spider_list(text: str) -> tuple[str, ...]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.cases import BRAND, LINKED
+from bench.cases import BRAND, LINKED, case_named
+from bench.cases import expected as cases_expected
 
 VERDICT_COLUMNS = ("status", "reason", "follow", "nofollow_source")
 
@@ -37,16 +38,36 @@ def shown(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def expected_row(want: dict[str, str], rendered: bool | None) -> dict[str, str]:
+    """The columns a truth.csv row expects; with `rendered` (False: `verify --render never`,
+    True: auto or always) also `found_in`, and the verdict after scripts ran when True.
+
+    truth.csv holds the raw verdict; the rendered one comes from the row's case.
+    """
+    expected = {c: want[c] for c in VERDICT_COLUMNS}
+    if rendered is None or want["case"] == "missing":
+        return expected if rendered is None else {**expected, "found_in": ""}
+    case = case_named(want["case"])
+    if rendered:
+        expected = asdict(cases_expected(case, rendered=True))
+    live = expected["status"] == "live"
+    expected["found_in"] = ("raw" if case.rels else "rendered") if live else ""
+    return expected
+
+
 def compare(
-    rows: list[dict[str, Any]], truth: dict[str, dict[str, str]]
+    rows: list[dict[str, Any]], truth: dict[str, dict[str, str]], rendered: bool | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(right, mismatches): each truth row against the report row of its source URL."""
+    """(right, mismatches): each truth row against the report row of its source URL.
+
+    `rendered`: see `expected_row` (None: the verdict columns only, as before rendering).
+    """
     got = {row["source_url"]: row for row in rows}
     right, wrong = 0, []
     for source, want in truth.items():
         row = got.get(source, {})
-        expected = {c: want[c] for c in VERDICT_COLUMNS}
-        actual = {c: shown(row.get(c)) for c in VERDICT_COLUMNS} if row else {"missing": "row"}
+        expected = expected_row(want, rendered)
+        actual = {c: shown(row.get(c)) for c in expected} if row else {"missing": "row"}
         if expected == actual:
             right += 1
         else:

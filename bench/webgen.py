@@ -13,6 +13,11 @@ Layout of OUT (the web root is OUT/web, served by nginx or crawler.virtualweb):
   Pages listed as missing have no file at all, so they answer 404.
 * A `mentions` share of the bodies, chosen apart from their case, name the
   brand (`bench.cases.BRAND`) in a sentence of their article.
+* `cases="links"` leaves the not-a-link cases out of the rotation (every linked body
+  really links), so `1 - linked` is the share of lost pages.
+* A `js_share` of the bodies (default none) are JS-only: their link is inserted by an
+  inline script after load (`bench.cases.js_only`); truth.csv gives the raw verdict,
+  `bench.cases.expected(case, rendered=True)` the one after rendering.
 * `backlinks.csv` (backcheck's generic import format), `truth.csv` (the
   verdict each backlink must get, from `bench.cases.expected`), `mentions.csv`
   (the pages `verify` must record a brand mention for) and `manifest.json`
@@ -36,6 +41,8 @@ from pathlib import Path
 
 from bench import pagegen
 from bench.cases import (
+    JS_CAPABLE,
+    JS_PREFIX,
     LINKED,
     MENTION_SENTENCES,
     NO_LINK,
@@ -44,6 +51,7 @@ from bench.cases import (
     Case,
     Verdict,
     expected,
+    js_only,
 )
 
 #: Bumped whenever the output for a given spec changes (invalidates cached webs).
@@ -64,6 +72,8 @@ class WebSpec:
     missing: float = 0.02  # share of pages with no file (404)
     redirects: float = 0.02  # share of pages that redirect to another page of their host
     mentions: float = 0.10  # share of bodies that name the brand in a sentence (any case)
+    js_share: float = 0.0  # share of bodies whose link a script inserts (`bench.cases.js_only`)
+    cases: str = "all"  # "links": linked bodies get only cases with a real link (no lost ones)
 
     @property
     def host_count(self) -> int:
@@ -81,6 +91,10 @@ class WebSpec:
             == (0.30, 0.02, 0.02, 0.10)
             else (f"-l{self.linked:g}-m{self.missing:g}-r{self.redirects:g}-n{self.mentions:g}")
         )
+        if self.js_share:
+            extra += f"-j{self.js_share:g}"
+        if self.cases != "all":
+            extra += f"-c{self.cases}"
         return (
             f"p{self.pages}-h{self.host_count}-s{self.seed}-b{self.pool_size}{extra}"
             f"-v{GENERATOR_VERSION}"
@@ -109,9 +123,23 @@ def pool_cases(spec: WebSpec, rng: random.Random) -> list[Case]:
     size = spec.pool_size
     chosen = sorted(rng.sample(range(size), round(spec.linked * size)))
     cases = [NO_LINK] * size
+    turn = LINKED if spec.cases == "all" else tuple(case for case in LINKED if case.rels)
     for n, body in enumerate(chosen):
-        cases[body] = LINKED[n % len(LINKED)]
+        cases[body] = turn[n % len(turn)]
     return cases
+
+
+def pool_js(spec: WebSpec, cases: list[Case]) -> list[Case]:
+    """`cases` with a `js_share` of the pool's bodies made JS-only: drawn among the bodies
+    with a real link (`bench.cases.JS_CAPABLE`), with a random stream of their own, so
+    no other draw moves and a share of 0 changes nothing."""
+    capable = {case.name for case in JS_CAPABLE}
+    candidates = [n for n, case in enumerate(cases) if case.name in capable]
+    count = min(round(spec.js_share * len(cases)), len(candidates))
+    if not count:
+        return cases
+    chosen = set(random.Random(f"{spec.seed}:js").sample(candidates, count))
+    return [js_only(case, n) if n in chosen else case for n, case in enumerate(cases)]
 
 
 def pool_mentions(spec: WebSpec, size: int | None = None) -> list[str]:
@@ -251,6 +279,7 @@ def generate(spec: WebSpec, out: Path) -> dict:
     rng = random.Random(spec.seed)
     cases = pool_cases(spec, rng)
     pages = plan_pages(spec, rng)
+    cases = pool_js(spec, cases)
     planted = pool_mentions(spec)
     write_web(spec, out / "web", cases, planted, pages)
     counts = write_lists(out, pages, cases)
@@ -264,6 +293,9 @@ def generate(spec: WebSpec, out: Path) -> dict:
         "missing": sum(p.kind == "missing" for p in pages),
         "redirects": sum(p.kind == "redirect" for p in pages),
         "expected": counts,
+        "js_only": sum(
+            cases[p.body].name.startswith(JS_PREFIX) for p in pages if p.kind != "missing"
+        ),
         "mention_pages": mention_pages,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -293,8 +325,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pool", type=int, default=2000, help="distinct page bodies")
     parser.add_argument("--mentions", type=float, default=0.10, help="bodies with a brand sentence")
+    parser.add_argument(
+        "--js-share", type=float, default=0.0, help="bodies whose link a script inserts"
+    )
+    parser.add_argument("--linked", type=float, default=0.30, help="bodies that link")
+    parser.add_argument(
+        "--cases", choices=("all", "links"), default="all", help="links: no not-a-link cases"
+    )
     args = parser.parse_args(argv)
-    spec = WebSpec(args.pages, args.hosts, args.seed, args.pool, mentions=args.mentions)
+    spec = WebSpec(
+        args.pages,
+        args.hosts,
+        args.seed,
+        args.pool,
+        linked=args.linked,
+        mentions=args.mentions,
+        js_share=args.js_share,
+        cases=args.cases,
+    )
     print(json.dumps(generate(spec, args.out), indent=2))
 
 

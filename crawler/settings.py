@@ -52,12 +52,15 @@ BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as l
 # (raw HTML only), auto (render a page whose raw HTML lacks the link and that runs a
 # script), always (every readable page); `verify --render`, env BACKCHECK_RENDER.
 # BACKCHECK_CHROMIUM: the browser (empty: `chromium` on PATH); BACKCHECK_RENDER_PAGES:
-# pages rendered at once; BACKCHECK_RENDER_TIMEOUT: seconds per render (DOWNLOAD_TIMEOUT
-# does not bound a render). The browser's own requests obey robots.txt, skip known
-# trackers (crawler/data/trackers.txt) and take CONCURRENT_REQUESTS_PER_DOMAIN slots a host.
+# pages rendered at once; BACKCHECK_RENDER_RECYCLE: renders per browser context before a
+# fresh one (a context grows: cache, storage); BACKCHECK_RENDER_TIMEOUT: seconds per
+# render (DOWNLOAD_TIMEOUT does not bound a render). The browser's own requests obey
+# robots.txt, skip known trackers (crawler/data/trackers.txt) and take
+# CONCURRENT_REQUESTS_PER_DOMAIN slots a host.
 BACKCHECK_RENDER = "auto"
 BACKCHECK_CHROMIUM = ""
 BACKCHECK_RENDER_PAGES = 4
+BACKCHECK_RENDER_RECYCLE = 200
 BACKCHECK_RENDER_TIMEOUT = 20.0
 # An outage on the crawler's side (its network or DNS down) is not a night of lost links
 # (verifier/verdict/outage.py). A run ends `degraded` when at least SHARE of its referring

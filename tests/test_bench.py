@@ -198,3 +198,42 @@ def test_crawl_links_reach_pages_in_tree_order() -> None:
         # Sitemap hosts reach the hub their home leaves out only through the sitemap.
         assert f"/p{spec.branching - 1}" not in home_links("index", spec)
         assert len(expected_pages("index", spec)) == per_host
+
+
+def test_js_only_pages_and_the_truth_of_each_render_mode(tmp_path: Path) -> None:
+    """`js_share`: some links exist only after scripts run; the truth follows the mode."""
+    import lxml.html
+
+    from bench.cases import JS_PREFIX, case_named, js_only
+    from bench.truth import compare, expected_row
+
+    spec = webgen.WebSpec(pages=40, hosts=4, seed=7, pool=40, js_share=0.25, missing=0)
+    assert spec.key() == webgen.WebSpec(40, 4, 7, 40, missing=0).key().replace("-v", "-j0.25-v")
+    manifest = webgen.generate(spec, tmp_path / "js")
+    truth = {row["source_url"]: row for row in rows(tmp_path / "js" / "truth.csv")}
+    js = [
+        row for row in truth.values() if row["case"].removeprefix("redirect:").startswith(JS_PREFIX)
+    ]
+    assert len(js) == manifest["js_only"] >= 8
+    for row in js:
+        assert (row["status"], row["reason"]) == ("lost", "link_removed")  # the raw verdict
+        after = expected_row(row, rendered=True)
+        assert (after["status"], after["found_in"]) == ("live", "rendered")
+        assert expected_row(row, rendered=False)["found_in"] == ""
+        if row["case"].startswith("redirect:"):
+            continue
+        host, path = row["source_url"].removeprefix("http://").split("/")
+        page = lxml.html.parse(str(tmp_path / "js" / "web" / host / f"{path}.html")).getroot()
+        hrefs = [a.get("href", "").strip().lower() for a in page.iter("a")]
+        assert not any(SITE in href for href in hrefs)  # no raw link to the site at all
+    # document.write runs in a browser: script_only is live once rendered
+    raw = {"case": "script_only", "status": "lost", "reason": "link_removed"}
+    after = expected_row({**raw, "follow": "", "nofollow_source": ""}, rendered=True)
+    assert (after["status"], after["found_in"]) == ("live", "rendered")
+    assert case_named("redirect:js:plain") == js_only(case_named("plain"), 0)
+    # a report that got every rendered verdict right, checked against the truth
+    report = [{"source_url": u, **expected_row(r, rendered=True)} for u, r in truth.items()]
+    for row in report:
+        row["found_in"] = row["found_in"] or None
+    assert compare(report, truth, rendered=True) == (len(truth), [])
+    assert compare(report, truth, rendered=False)[0] < len(truth)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,8 @@ from sqlite_utils import Database
 from crawler.notify import NotifyError, describe, expand
 from tests.test_runs import Row, failed, live, lost
 from verifier import database as db_module
-from verifier.models import Check, Reason
+from verifier import reports
+from verifier.models import Check, FoundIn, Reason
 from verifier.reports import digest
 from verifier.reports.digest import Item, RunFacts
 from verifier.store import notifications, outreach, runs, storage
@@ -114,6 +116,7 @@ def test_every_kind_of_change_is_counted_and_listed(db: Database) -> None:
         "followed": 1,
         "anchor_changed": 1,
         "target_changed": 1,
+        "moved_to_js": 0,
         "unreachable": 1,  # G only: H and K are below the threshold, I was not live before
         "unlinked_mentions": 0,
     }
@@ -138,6 +141,30 @@ def test_every_kind_of_change_is_counted_and_listed(db: Database) -> None:
 
     # Run 3: G unreachable again is no news.
     third = run(db, [failed(i["G"], Reason.SERVER_ERROR)])
+    assert news(db, third) is None
+
+
+def test_a_link_found_only_after_scripts_is_news_and_in_report_changes(db: Database) -> None:
+    """Some crawlers never run scripts: a live link that moved into JavaScript is news."""
+    moved, stays = add(db, "http://js.blog/p", 55), add(db, "http://raw.blog/p", 55)
+    run(db, [live(moved), live(stays)])
+    rendered = dataclasses.replace(live(moved), rendered=True, found_in=FoundIn.RENDERED)
+    raw = dataclasses.replace(live(stays), rendered=True, found_in=FoundIn.RAW)
+    second = run(db, [rendered, raw])
+    sent = news(db, second)
+    assert sent is not None and sent.counts["moved_to_js"] == 1
+    assert sum(sent.counts.values()) == 1
+    assert sent.title == f"backcheck: run {second} (acme.com): 1 found only after scripts run"
+    assert (
+        f'Found only after scripts run (1):\n- http://js.blog/p -> {TARGET}: anchor "Acme"\n'
+        in (sent.body)
+    )
+    changes = reports.run(db, reports.CHANGES, {"run": second})
+    assert [(r["change"], r["source_url"], r["status"]) for r in changes] == [
+        ("moved_to_js", "http://js.blog/p", "live")
+    ]
+    # still only after scripts in the next run: no news again
+    third = run(db, [dataclasses.replace(rendered), dataclasses.replace(raw)])
     assert news(db, third) is None
 
 

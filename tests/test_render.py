@@ -146,6 +146,6 @@ def test_moved_to_js_comes_after_target_changed() -> None:
     ],
 )
 def test_is_tracker(host: str, expected: bool) -> None:
-    from crawler.render import is_tracker, load_trackers
+    from crawler.browser import is_tracker, load_trackers
 
     assert is_tracker(host, load_trackers()) is expected

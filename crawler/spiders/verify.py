@@ -92,7 +92,6 @@ class VerifySpider(scrapy.Spider):
         self.write_failed = False  # set by the pipeline when checks could not be stored
         self.render_mode = RenderMode.NEVER  # set in from_crawler (BACKCHECK_RENDER)
         self.render_missing: str | None = None  # why no page can be rendered
-        self.renders = 0
 
     def _start_run(
         self,
@@ -248,10 +247,7 @@ class VerifySpider(scrapy.Spider):
         self, fetch: Fetch, refs: list[BacklinkRef], items: list[Any]
     ) -> scrapy.Request:
         """Render the page already fetched (its body is handed to the browser)."""
-        self.renders += 1
-        meta = render.render_meta(
-            fetch.body, fetch.content_type, self.settings.get("USER_AGENT"), self.renders
-        )
+        meta = render.render_meta(fetch.body, fetch.content_type, self.settings.get("USER_AGENT"))
         return scrapy.Request(
             fetch.final_url,
             callback=self.parse_rendered,
@@ -276,7 +272,7 @@ class VerifySpider(scrapy.Spider):
         except Exception as exc:  # a busy page, a crashed browser: keep the raw verdict
             notes.append(f"render failed: page could not be read ({type(exc).__name__})")
         finally:
-            await render.close_page(page)
+            await render.release_page(response.meta, reuse=html is not None)
         if watch.errors:
             notes.append(f"script error: {watch.errors[0]}")
         self.crawler.stats.inc_value("backcheck/render/" + ("ok" if html else "failed"))
@@ -287,7 +283,7 @@ class VerifySpider(scrapy.Spider):
     async def on_render_error(self, failure: Failure) -> AsyncIterator[Any]:
         """Chromium missing, crashed or timed out before load: the raw verdict stands."""
         request = failure.request
-        await render.close_page(request.meta.get("playwright_page"))
+        await render.release_page(request.meta, reuse=False)
         self.crawler.stats.inc_value("backcheck/render/failed")
         error = str(failure.value).strip().splitlines()
         why = f"{type(failure.value).__name__}: {error[0][:160]}" if error else "error"

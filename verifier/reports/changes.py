@@ -58,12 +58,13 @@ CHANGES = Report(
         What changed in the last run (or --run ID, or every run since --since DATE).
 
         Newly lost (with the reason), regained, nofollowed, followed, anchor or
-        target changed, and new backlinks (first verdict; `status` tells whether
-        it was found live), in that order; referral candidates found not to link
-        (`spam`) are left out. Unchanged and unreachable checks are left
-        out (see `report unreachable`). The last run is the latest that covers the
-        site, finished or not; a degraded run (the crawler could not reach the web)
-        counts for nothing and is skipped.
+        target changed, moved_to_js (a live link now found only after the page's
+        scripts ran: crawlers that run none miss it), and new backlinks (first
+        verdict; `status` tells whether it was found live), in that order; referral
+        candidates found not to link (`spam`) are left out. Unchanged and
+        unreachable checks are left out (see `report unreachable`). The last run is
+        the latest that covers the site, finished or not; a degraded run (the
+        crawler could not reach the web) counts for nothing and is skipped.
 
         \b
         JSON keys: run_id, checked_at, change, status, reason, site, backlink_id,

@@ -6,8 +6,9 @@ imports Apprise, and nothing here ever holds a notification URL.
 
 What counts as news (the issue's contract, one key of `counts` each):
 
-- lost, regained, nofollowed, followed, anchor_changed, target_changed: the
-  check's `change` in this run;
+- lost, regained, nofollowed, followed, anchor_changed, target_changed,
+  moved_to_js: the check's `change` in this run (moved_to_js: a live link now
+  found only after the page's scripts ran, which crawlers that run none miss);
 - unreachable: newly unreachable *high-value* links only: the check is
   unreachable, the backlink's previous check was live, and its vendor authority
   (the highest of domain_rating, domain_authority, trust_flow over its sources)
@@ -37,6 +38,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("followed", "Now followed"),
     ("anchor_changed", "Anchor changed"),
     ("target_changed", "Target changed"),
+    ("moved_to_js", "Found only after scripts run"),
     ("unreachable", "Newly unreachable (high value)"),
     ("unlinked_mentions", "New unlinked mentions"),
 )
@@ -55,6 +57,7 @@ _CHANGES = {
     Change.FOLLOWED,
     Change.ANCHOR_CHANGED,
     Change.TARGET_CHANGED,
+    Change.MOVED_TO_JS,
 }
 
 
