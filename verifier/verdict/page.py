@@ -199,8 +199,13 @@ def parse(
         page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
         if read_head(page, data):
             page.unlinked = frozenset(sites)
-            if (page.meta_robots or page.canonicals) and html5.head_ends_early(data):
-                _read_standard_head(page, text)
+            if (
+                (page.meta_robots or page.canonicals)
+                and html5.head_ends_early(data)
+                and (standard := html5.build(text)) is not None
+            ):
+                _read_head_of(page, standard)
+                page.reread = _HEAD_ENDS_EARLY
             return page
     root: etree._Element | None
     try:
@@ -217,22 +222,22 @@ def parse(
             and (standard := html5.build(text)) is not None
         ):
             _read_tree(page, standard)
-            page.reread = "</br> in the head"
+            page.reread = _HEAD_ENDS_EARLY
     return page
 
 
-def _read_standard_head(page: Page, text: str) -> None:
-    """The head's robots metas and canonicals as the standard builds the page."""
-    root = html5.build(text)
-    if root is None:
-        return
+#: Why a page's head was read as the standard builds it (`html5.head_ends_early`).
+_HEAD_ENDS_EARLY = "</br> in the head"
+
+
+def _read_head_of(page: Page, root: etree._Element) -> None:
+    """The page's robots metas and canonicals, from the head of `root`."""
     page.meta_robots.clear()
     page.canonicals.clear()
     head = root.find("head")
     if head is not None:
         for el in head_elements(head):
             read_head_element(page, el.tag, el.attrib)
-    page.reread = "</br> in the head"
 
 
 def _read_tree(page: Page, root: etree._Element) -> None:
@@ -246,14 +251,9 @@ def _read_tree(page: Page, root: etree._Element) -> None:
         if href is not None:
             page.base_url = resolve(href, page.url) or page.url
             break
-    page.meta_robots.clear()
-    page.canonicals.clear()
     page._anchors = None
     page._links.clear()
-    head = root.find("head")
-    if head is not None:
-        for el in head_elements(head):
-            read_head_element(page, el.tag, el.attrib)
+    _read_head_of(page, root)
 
 
 def _may_name(text: str, domain: str) -> bool:
