@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from scrapy.settings import Settings
 
 HANDLER = "crawler.browser.RenderHandler"
+#: The browsers tried on PATH, in order, when BACKCHECK_CHROMIUM is empty.
+DEFAULT_BROWSERS = ("chromium-headless-shell", "chromium")
 #: `settle`: quiet for QUIET_S, and at least AFTER_LOAD_S after load; polled every POLL_S.
 QUIET_S = 0.5
 AFTER_LOAD_S = 1.2
@@ -53,9 +55,16 @@ def mode_of(settings: Settings) -> RenderMode:
 
 
 def chromium_path(settings: Settings) -> str | None:
-    """BACKCHECK_CHROMIUM, else the `chromium` on PATH (None: not installed)."""
-    configured = settings.get("BACKCHECK_CHROMIUM") or "chromium"
-    return shutil.which(configured)
+    """BACKCHECK_CHROMIUM, else the distribution's Chromium on PATH (None: not installed).
+
+    Without a setting, Debian's `chromium-headless-shell` (the same Chromium build,
+    package of that name) is taken when installed, else `chromium`: the shell is
+    Chromium's own headless browser without the desktop one's machinery, and measured
+    half the CPU per render (bench/README.md, "Rendering").
+    """
+    if configured := settings.get("BACKCHECK_CHROMIUM"):
+        return shutil.which(configured)
+    return next(filter(None, map(shutil.which, DEFAULT_BROWSERS)), None)
 
 
 def configure(settings: Settings) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from verifier.models import Change, Check, FoundIn, Reason, Status
@@ -149,3 +151,36 @@ def test_is_tracker(host: str, expected: bool) -> None:
     from crawler.browser import is_tracker, load_trackers
 
     assert is_tracker(host, load_trackers()) is expected
+
+
+@pytest.mark.parametrize(
+    ("installed", "setting", "expected"),
+    [
+        (["chromium-headless-shell", "chromium"], "", "chromium-headless-shell"),
+        (["chromium"], "", "chromium"),
+        (["chromium-headless-shell"], "", "chromium-headless-shell"),
+        ([], "", None),
+        (["chromium-headless-shell", "chromium"], "chromium", "chromium"),
+        (["chromium-headless-shell", "chromium"], "my-chrome", None),  # set, not installed
+    ],
+)
+def test_chromium_path(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    installed: list[str],
+    setting: str,
+    expected: str | None,
+) -> None:
+    """Without BACKCHECK_CHROMIUM the headless shell is preferred, then `chromium`; a
+    setting is taken as it is, installed or not."""
+    from scrapy.settings import Settings
+
+    from crawler.render import chromium_path
+
+    folder = tmp_path
+    for name in installed:
+        (folder / name).write_text("#!/bin/sh\n")
+        (folder / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+    found = chromium_path(Settings({"BACKCHECK_CHROMIUM": setting}))
+    assert found == (str(folder / expected) if expected else None)
