@@ -19,6 +19,7 @@ from verifier.models import (
     Contact,
     ContactKind,
     Discovery,
+    FoundIn,
     Mention,
     MentionKind,
     NofollowSource,
@@ -67,7 +68,10 @@ def test_checks_and_discoveries_round_trip() -> None:
     )
     failed = Check(8, Status.UNREACHABLE, Reason.TIMEOUT, detail="slow")
     found = Discovery("acme.com", "http://b.net/", "https://acme.com/", 7, failed, "discovered")
-    assert message.loads(message.dumps([check, found])) == [check, found]
+    rendered = Check(9, Status.LIVE, None, rendered=True, found_in=FoundIn.RENDERED)
+    back = message.loads(message.dumps([check, found, rendered]))
+    assert back == [check, found, rendered]
+    assert type(back[2].found_in) is FoundIn  # type: ignore[union-attr]
 
 
 def test_what_else_a_page_gives_round_trips() -> None:

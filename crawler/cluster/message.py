@@ -22,6 +22,7 @@ from verifier.models import (
     CrawledPage,
     Discovery,
     DomainDone,
+    FoundIn,
     Mention,
     MentionKind,
     NofollowSource,
@@ -39,6 +40,7 @@ _ENUMS: dict[str, type[Any]] = {
     "reason": Reason,
     "nofollow_source": NofollowSource,
     "change": Change,
+    "found_in": FoundIn,
 }
 _CHECK_FIELDS = frozenset(f.name for f in fields(Check))
 

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from crawler import outage, progress, recheck
+from crawler import outage, progress, recheck, render
 from crawler.cluster import message, profile, serializer
 from crawler.cluster.keys import open_key, results_key, run_key
 from crawler.cluster.shards import ShardQueues, shard_count
@@ -172,7 +172,8 @@ class Owner:
         time budget is spent (`runs.BUDGET_SPENT`)."""
         self._refresh()
         linked_pages = self.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
-        profile.publish(self.server, self.key, self.profiles, self.sites, linked_pages)
+        mode = render.mode_of(self.settings)
+        profile.publish(self.server, self.key, self.profiles, self.sites, linked_pages, mode)
         self.push_extras()
         self.top_up()
         left = self.left()

@@ -1,9 +1,10 @@
 """What a run's pages are read for (brands, excludes, competitors), shared through Redis.
 
-Workers have no database: the owner writes the profiles of the run's sites to
-one Redis key when it starts collecting, and each worker reads that key once
-per run, then reads every page of the run for those brands exactly as a local
-`verify` does (`verifier.mentions.reading.read_verified`).
+Workers have no database: the owner writes the profiles of the run's sites and
+its render mode (BACKCHECK_RENDER) to one Redis key when it starts collecting,
+and each worker reads that key once per run, then reads every page of the run
+for those brands, and renders it, exactly as a local `verify` does
+(`verifier.mentions.reading.read_verified`, `crawler.spiders.rendering`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from crawler.cluster.keys import profile_key
 from crawler.spiders.plumbing import readers_of, rival_readers
 from verifier.mentions.reading import SiteReader
 from verifier.store.profile import SiteProfile
+from verifier.verdict.render import RenderMode
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -33,15 +35,23 @@ class Reading:
     readers: dict[str, SiteReader] = field(default_factory=dict)
     rivals: dict[str, tuple[SiteReader, ...]] = field(default_factory=dict)
     linked_pages: bool = True
+    render: RenderMode = RenderMode.NEVER  # the owner's BACKCHECK_RENDER
 
 
 def publish(
-    server: Redis, run: str, profiles: list[SiteProfile], sites: list[str], linked_pages: bool
+    server: Redis,
+    run: str,
+    profiles: list[SiteProfile],
+    sites: list[str],
+    linked_pages: bool,
+    render: RenderMode = RenderMode.NEVER,
 ) -> None:
-    """Write the run's profiles (none: pages are not read for mentions) for the workers."""
+    """Write the run's profiles (none: pages are not read for mentions) and its render
+    mode for the workers."""
     data = {
         "sites": sites,
         "linked_pages": linked_pages,
+        "render": render.value,
         "profiles": [
             {
                 "domain": p.domain,
@@ -84,7 +94,10 @@ class Readings:
             for p in data["profiles"]
         ]
         readers = readers_of(profiles)
-        reading = Reading(readers, rival_readers(readers, data["sites"]), data["linked_pages"])
+        rivals = rival_readers(readers, data["sites"])
+        # An owner from before rendering on workers sends no mode: it rendered nothing.
+        render = RenderMode(data.get("render", RenderMode.NEVER))
+        reading = Reading(readers, rivals, data["linked_pages"], render)
         if len(self.known) >= REMEMBERED:
             self.known.pop(next(iter(self.known)))
         self.known[run] = reading

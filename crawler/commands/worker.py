@@ -55,7 +55,9 @@ def worker(
     as many machines; one killed mid-page loses nothing (the owner re-queues
     pages that got no check). `-s` settings apply to the fetching, as for
     `verify`; politeness holds across the cluster: each referring domain's
-    requests are popped by one worker process at a time (shard leases).
+    requests are popped by one worker process at a time (shard leases). Pages
+    are rendered in this machine's Chromium when the run's render mode asks
+    (`verify --render`); `-s BACKCHECK_RENDER=never` runs no browser here.
 
     \b
     Example:

@@ -12,7 +12,6 @@ is won and becomes a backlink (source `outreach`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -35,18 +34,13 @@ from crawler.spiders.plumbing import (
     rival_readers,
     site_readers,
 )
+from crawler.spiders.rendering import Renders, missing_browser
 from verifier import database
 from verifier.mentions import reading
-from verifier.models import BacklinkRef, Check, Fetch, Reason, TargetCheck
+from verifier.models import BacklinkRef, Check, Reason, TargetCheck
 from verifier.store import mentions, runs, storage, targets
 from verifier.verdict import classify
-from verifier.verdict.render import (
-    RenderMode,
-    has_executable_script,
-    join_rendered,
-    needs_render,
-    wants_render,
-)
+from verifier.verdict.render import RenderMode
 from verifier.verdict.urls import browser_url
 
 if TYPE_CHECKING:
@@ -55,7 +49,7 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
 
-class VerifySpider(scrapy.Spider):
+class VerifySpider(Renders):
     name = "verify"
 
     def __init__(
@@ -91,7 +85,6 @@ class VerifySpider(scrapy.Spider):
         self.stats_file = stats_file
         self.write_failed = False  # set by the pipeline when checks could not be stored
         self.render_mode = RenderMode.NEVER  # set in from_crawler (BACKCHECK_RENDER)
-        self.render_missing: str | None = None  # why no page can be rendered
 
     def _start_run(
         self,
@@ -130,10 +123,8 @@ class VerifySpider(scrapy.Spider):
             spider.rivals = rival_readers(spider.readers, spider.sites)
         spider.linked_pages = crawler.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
         spider.render_mode = render.mode_of(crawler.settings)
-        if spider.render_mode is not RenderMode.NEVER and not render.chromium_path(
-            crawler.settings
-        ):
-            spider.render_missing = "not rendered: Chromium not found (BACKCHECK_CHROMIUM)"
+        spider.render_missing = missing_browser(crawler, spider.render_mode)
+        if spider.render_missing:
             spider.logger.warning("%s; pages keep their raw verdict", spider.render_missing)
         return spider
 
@@ -236,84 +227,13 @@ class VerifySpider(scrapy.Spider):
             self.wants_contacts,
             self.rivals,
         )
-        checks = [item for item in items[: len(refs)] if isinstance(item, Check)]
-        if needs_render(self.render_mode, checks, lambda: has_executable_script(fetch.body)):
-            if self.render_missing is None:
-                return iter([self._render_request(fetch, refs, items)])
-            items = self._join_rendered(fetch, refs, items, None, self.render_missing)
+        found = self.render_or_items(self.render_mode, fetch, refs, items)
+        if isinstance(found, scrapy.Request):
+            return iter([found])
+        return self.contact_pages.follow(found)
+
+    def rendered(self, request_meta: dict[str, Any], items: list[Any]) -> Iterator[Any]:
         return self.contact_pages.follow(items)
-
-    def _render_request(
-        self, fetch: Fetch, refs: list[BacklinkRef], items: list[Any]
-    ) -> scrapy.Request:
-        """Render the page already fetched (its body is handed to the browser)."""
-        meta = render.render_meta(fetch.body, fetch.content_type, self.settings.get("USER_AGENT"))
-        return scrapy.Request(
-            fetch.final_url,
-            callback=self.parse_rendered,
-            errback=self.on_render_error,
-            cb_kwargs={"fetch": fetch, "refs": refs, "items": items},
-            meta={**meta, "dont_redirect": True, "dont_retry": True},
-            dont_filter=True,
-        )
-
-    async def parse_rendered(
-        self, response: Response, fetch: Fetch, refs: list[BacklinkRef], items: list[Any]
-    ) -> AsyncIterator[Any]:
-        """The checks of a rendered page; the raw verdict stands when it cannot be read."""
-        page = response.meta.get("playwright_page")
-        watch: render.Watch = response.meta["backcheck_watch"]
-        timeout = self.settings.getfloat("BACKCHECK_RENDER_TIMEOUT")
-        html, notes = None, []
-        try:
-            html, quiet = await render.settle(page, watch, timeout)
-            if not quiet:
-                notes.append(f"rendered: never quiet, read at the {timeout:g} s timeout")
-        except Exception as exc:  # a busy page, a crashed browser: keep the raw verdict
-            notes.append(f"render failed: page could not be read ({type(exc).__name__})")
-        finally:
-            await render.release_page(response.meta, reuse=html is not None)
-        if watch.errors:
-            notes.append(f"script error: {watch.errors[0]}")
-        self.crawler.stats.inc_value("backcheck/render/" + ("ok" if html else "failed"))
-        joined = self._join_rendered(fetch, refs, items, html, "; ".join(notes) or None)
-        for item in self.contact_pages.follow(joined):
-            yield item
-
-    async def on_render_error(self, failure: Failure) -> AsyncIterator[Any]:
-        """Chromium missing, crashed or timed out before load: the raw verdict stands."""
-        request = failure.request
-        await render.release_page(request.meta, reuse=False)
-        self.crawler.stats.inc_value("backcheck/render/failed")
-        error = str(failure.value).strip().splitlines()
-        why = f"{type(failure.value).__name__}: {error[0][:160]}" if error else "error"
-        self.logger.info("render of %(url)s failed: %(why)s", {"url": request.url, "why": why})
-        kwargs = request.cb_kwargs
-        joined = self._join_rendered(
-            kwargs["fetch"], kwargs["refs"], kwargs["items"], None, f"render failed: {why}"
-        )
-        for item in self.contact_pages.follow(joined):
-            yield item
-
-    def _join_rendered(
-        self,
-        fetch: Fetch,
-        refs: list[BacklinkRef],
-        items: list[Any],
-        html: str | None,
-        note: str | None,
-    ) -> list[Any]:
-        """`items` with the checks that rendering may change read again from `html`."""
-        rendered: list[Any] = [None] * len(refs)
-        if html is not None:
-            body = html.encode("utf-8")
-            page = dataclasses.replace(fetch, body=body, content_type="text/html; charset=utf-8")
-            rendered = classify.read_fetch(page, refs)[1][: len(refs)]
-        joined = list(items)
-        for index, (raw, seen) in enumerate(zip(items[: len(refs)], rendered, strict=True)):
-            if isinstance(raw, Check) and wants_render(self.render_mode, raw):
-                joined[index] = join_rendered(raw, seen, note)
-        return joined
 
     def on_error(self, failure: Failure) -> Iterator[Check]:
         request = failure.request

@@ -4,7 +4,9 @@ Its requests are pushed by the owner of a run (`verify --redis`) and popped by
 scrapy-redis's scheduler; each carries the page's backlinks and its run in
 `meta`, so a worker needs no database. Pages are read as a local `verify`
 reads them (`verifier.mentions.reading`: checks, then mentions of the run's
-brands, whose profiles the owner shares once per run: `crawler.cluster.profile`);
+brands, whose profiles the owner shares once per run: `crawler.cluster.profile`),
+and rendered in this process's Chromium when the run's render mode asks
+(`crawler.spiders.rendering`; the result waits for the render);
 the site's own target pages, open outreach targets and new targets' contact pages
 (`crawler.cluster.contacts`) are fetched as a local `verify` fetches them. Everything
 goes back through Redis (`crawler.cluster.pipeline`).
@@ -35,6 +37,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet import task
 
+from crawler import render
 from crawler.cluster import message
 from crawler.cluster.contacts import HeldContacts
 from crawler.cluster.crawljob import job_from
@@ -42,14 +45,16 @@ from crawler.cluster.keys import OPEN_PREFIX
 from crawler.cluster.pipeline import Result
 from crawler.cluster.profile import Readings
 from crawler.cluster.scheduler import LOCAL, SHARD
-from crawler.cluster.shards import queued, shard_count
+from crawler.cluster.shards import queued, shard_count, shard_of_url
 from crawler.failures import reason_for
 from crawler.progress import PAGES_STAT
 from crawler.spiders.domaincrawl import DomainCrawl, Job
 from crawler.spiders.plumbing import HANDLED_STATUSES, failed_fetch, fetch_from
+from crawler.spiders.rendering import Renders, missing_browser
 from verifier.mentions import reading
 from verifier.models import TargetCheck
 from verifier.verdict import classify
+from verifier.verdict.render import RenderMode
 from verifier.verdict.urls import browser_url, identity_key
 
 if TYPE_CHECKING:
@@ -66,11 +71,15 @@ REFS = "backcheck_refs"
 RUN = "backcheck_run"
 TARGET = "backcheck_target"
 OUTREACH = "backcheck_outreach"
+#: Render request meta: the page the render's result is for.
+PAGE = "backcheck_page"
+#: Why a worker started with BACKCHECK_RENDER=never leaves its pages unrendered.
+NOT_RENDERING = "not rendered: this worker runs with BACKCHECK_RENDER=never"
 #: Seconds between looks at Redis while the worker has nothing to do.
 POLL = 0.5
 
 
-class WorkerSpider(DomainCrawl):
+class WorkerSpider(DomainCrawl, Renders):
     name = "verify-worker"
     # Pages that answer 4xx/5xx reach `parse` to be classified (3xx still redirect).
     handle_httpstatus_list = HANDLED_STATUSES
@@ -87,6 +96,8 @@ class WorkerSpider(DomainCrawl):
         self.active: dict[str, DomainProgress] = {}
         self.at_once = 64  # BACKCHECK_CRAWL_DOMAINS_AT_ONCE, set in from_crawler
         self.held_contacts: HeldContacts | None = None
+        # Pages being rendered, per shard: the shard's lease is held until they are sent.
+        self.rendering: Counter[int] = Counter()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WorkerSpider:
@@ -94,10 +105,21 @@ class WorkerSpider(DomainCrawl):
         spider.server = get_redis_from_settings(crawler.settings)
         spider.readings = Readings(spider.server)
         spider.at_once = crawler.settings.getint("BACKCHECK_CRAWL_DOMAINS_AT_ONCE")
+        # The run's owner says whether to render; this worker's own setting, whether it
+        # can (`never`: no browser here).
+        if render.mode_of(crawler.settings) is RenderMode.NEVER:
+            spider.render_missing = NOT_RENDERING
+        else:
+            spider.render_missing = missing_browser(crawler, RenderMode.AUTO)
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.stay_open, signal=signals.spider_idle)
         crawler.signals.connect(spider.stopped, signal=signals.spider_closed)
         return spider
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        super().update_settings(settings)
+        render.configure(settings)  # the browser handler, unless BACKCHECK_RENDER is never
 
     async def start(self) -> AsyncIterator[Any]:
         """Nothing: every request comes from the Redis queue."""
@@ -171,8 +193,9 @@ class WorkerSpider(DomainCrawl):
         return len(self.jobs) >= self.at_once
 
     def open_shards(self) -> Counter[int]:
-        """The shards of the open domains: their leases are held until they are done."""
-        return Counter(job.shard for job in self.jobs.values())
+        """The shards of the open domains and of the pages being rendered: their leases
+        are held until they are done."""
+        return Counter(job.shard for job in self.jobs.values()) + self.rendering
 
     # --- pages of a `verify --redis` run --------------------------------------
 
@@ -184,10 +207,24 @@ class WorkerSpider(DomainCrawl):
         assert self.readings is not None
         found = self.readings.of(run)
         refs = message.refs_from_meta(response.meta[REFS])
+        fetch = fetch_from(response)
         items = reading.read_verified(
-            fetch_from(response), refs, found.readers, found.linked_pages, rivals=found.rivals
+            fetch, refs, found.readers, found.linked_pages, rivals=found.rivals
         )
-        yield from self.contacts().send(run, response.url, items)
+        shard = shard_of_url(response.url, self.contacts().shards)
+        meta = {RUN: run, PAGE: response.url, LOCAL: True, SHARD: shard}
+        rendered = self.render_or_items(found.render, fetch, refs, items, meta)
+        if isinstance(rendered, scrapy.Request):
+            self.rendering[shard] += 1  # the page's result waits for its render
+            yield rendered
+            return
+        yield from self.contacts().send(run, response.url, rendered)
+
+    def rendered(self, request_meta: dict[str, Any], items: list[Any]) -> Iterator[Any]:
+        """A rendered page's result (with its contact page, as an unrendered one's)."""
+        self.rendering[request_meta[SHARD]] -= 1
+        self.rendering += Counter()  # drops the shard once it is at zero
+        return self.contacts().send(request_meta[RUN], request_meta[PAGE], items)
 
     def contacts(self) -> HeldContacts:
         """The contact pages of the runs' pages on this worker (made at the first page)."""

@@ -7,13 +7,16 @@ raw one to fall back on.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from typing import Any
 
 import lxml.etree
 import lxml.html
 
-from verifier.models import Check, FoundIn, Reason, Status
+from verifier.models import BacklinkRef, Check, Fetch, FoundIn, Reason, Status
+from verifier.verdict import classify
 from verifier.verdict.urls import compare_key
 
 
@@ -124,3 +127,25 @@ def join_rendered(raw: Check, rendered: Check | None, note: str | None = None) -
         rendered.found_in = FoundIn.RAW if same else FoundIn.RENDERED
     rendered.detail = _note(rendered.detail, note)
     return rendered
+
+
+def rejoin(
+    mode: RenderMode,
+    fetch: Fetch,
+    refs: Sequence[BacklinkRef],
+    items: Sequence[Any],
+    html: str | None,
+    note: str | None,
+) -> list[Any]:
+    """A page's items (its checks first, one per ref) with the checks that rendering may
+    change read again from the rendered `html` (None: not rendered, `note` says why)."""
+    rendered: list[Any] = [None] * len(refs)
+    if html is not None:
+        body = html.encode("utf-8")
+        page = dataclasses.replace(fetch, body=body, content_type="text/html; charset=utf-8")
+        rendered = classify.read_fetch(page, list(refs))[1][: len(refs)]
+    joined = list(items)
+    for index, (raw, seen) in enumerate(zip(items[: len(refs)], rendered, strict=True)):
+        if isinstance(raw, Check) and wants_render(mode, raw):
+            joined[index] = join_rendered(raw, seen, note)
+    return joined
