@@ -12,7 +12,8 @@ people's servers every night and must stay polite.
 Scrapy also records a request's slot in its meta (`download_slot`) on the first
 download, and a redirect copies the meta: a page redirected to another host was
 fetched in the first host's slot, outside the limit of the host it went to.
-backcheck sets no `download_slot` of its own, so the slot is always the URL's.
+backcheck sets no `download_slot` of its own, so the slot is always the URL's, but
+for a render request (meta `backcheck_slot`, crawler/render.py): it fetches nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from scrapy.core.downloader import Downloader as _ScrapyDownloader
+
+from crawler.render import SLOT
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -38,4 +41,6 @@ class Downloader(_ScrapyDownloader):
 
     def get_slot_key(self, request: Request) -> str:
         request.meta.pop(self.DOWNLOAD_SLOT, None)  # a redirected request's first host
+        if (slot := request.meta.get(SLOT)) is not None:
+            return str(slot)  # a render's own slot (crawler/render.py)
         return super().get_slot_key(request)

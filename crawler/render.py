@@ -8,11 +8,14 @@ never starts it.
 
 A render request (`render_meta`) navigates to the page's final URL, but the page
 itself is not fetched again: the main document is fulfilled with the body Scrapy
-already fetched; only its resources (scripts, XHR, CSS) come from the web, with
-backcheck's user agent, through crawler.browser.Gate. `settle` then waits as Google's
-renderer does: until the DOM and the network have been quiet for QUIET_S (and at
-least AFTER_LOAD_S after load, so a link a script adds a second after load is seen)
-or the render timeout; a page that never goes quiet is read as it stands then.
+already fetched; only its resources (scripts, XHR, CSS) come from the web, fetched
+by Scrapy's downloader for the browser (crawler.browser.Gate). A render request has
+a download slot of its own (RENDER_SLOT, BACKCHECK_RENDER_PAGES at once): it fetches
+nothing itself, and must not hold the host's slot its resources wait for. `settle`
+then waits as Google's renderer does: until the DOM and the network have been
+quiet for QUIET_S (and at least AFTER_LOAD_S after load, so a link a script adds a
+second after load is seen) or the render timeout; a page that never goes quiet is
+read as it stands then.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
     from scrapy.settings import Settings
 
 HANDLER = "crawler.browser.RenderHandler"
+#: Request meta: the download slot of a render request (crawler/downloader.py), its name.
+SLOT = "backcheck_slot"
+RENDER_SLOT = "backcheck-render"
 #: The browsers tried on PATH, in order, when BACKCHECK_CHROMIUM is empty.
 DEFAULT_BROWSERS = ("chromium-headless-shell", "chromium")
 #: `settle`: quiet for QUIET_S, and at least AFTER_LOAD_S after load; polled every POLL_S.
@@ -74,6 +80,10 @@ def configure(settings: Settings) -> None:
     handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
     handlers.update({"http": HANDLER, "https": HANDLER})
     settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
+    slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+    pages = settings.getint("BACKCHECK_RENDER_PAGES")
+    slots.setdefault(RENDER_SLOT, {"concurrency": max(pages, 1), "delay": 0.0, "jitter": 0})
+    settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
     timeout_ms = int(settings.getfloat("BACKCHECK_RENDER_TIMEOUT") * 1000)
     launch: dict[str, Any] = {
         "executable_path": chromium_path(settings) or settings.get("BACKCHECK_CHROMIUM"),
@@ -126,6 +136,16 @@ class Watch:
         for event, listener in self._listeners:
             page.remove_listener(event, listener)
 
+    def end(self) -> None:
+        """The render is over: let go of the body and of the browser's requests now.
+
+        A watch is in reference cycles (Playwright keeps a wrapper of each listener on the
+        listener's object), so it goes only at the next cyclic collection (crawler.browser
+        COLLECT_EVERY); the page's body (~100 KB) must not wait for it.
+        """
+        self.body = b""
+        self.in_flight.clear()
+
     def error(self, error: Exception) -> None:
         self.errors.append(str(error)[:200])
 
@@ -151,6 +171,8 @@ async def init_page(page: Page, request: Request) -> None:
             watch.served = True
             headers = {"content-type": watch.content_type}
             await route.fulfill(status=200, headers=headers, body=watch.body)
+        elif (serve := request.meta.get("backcheck_serve")) is not None:
+            await serve(route, browser_request)  # crawler.browser.Gate: through Scrapy
         else:
             await route.fallback()
 
@@ -172,6 +194,10 @@ def render_meta(body: bytes, content_type: str | None, user_agent: str) -> dict[
             "service_workers": "block",
         },
         "backcheck_watch": Watch(body, content_type),
+        # Not the page's host slot: the page is not fetched again, and its resources,
+        # fetched by Scrapy in that slot, must not wait for the render holding it.
+        SLOT: RENDER_SLOT,
+        "autothrottle_dont_adjust_delay": True,
     }
 
 
@@ -207,8 +233,12 @@ async def release_page(meta: dict[str, Any], reuse: bool) -> None:
     """Give a render's page back to the handler (`reuse`: it rendered cleanly, keep it)."""
     page = meta.get("playwright_page")
     release = meta.get("backcheck_release")
-    if release is not None:
-        await release(page, meta["backcheck_watch"], reuse)
-    elif page is not None and not page.is_closed():
-        with contextlib.suppress(Exception):
-            await page.close()
+    try:
+        if release is not None:
+            await release(page, meta["backcheck_watch"], reuse)
+        elif page is not None and not page.is_closed():
+            with contextlib.suppress(Exception):
+                await page.close()
+    finally:
+        if (watch := meta.get("backcheck_watch")) is not None:
+            watch.end()

@@ -41,7 +41,9 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 _BOOLEANS = ("0", "1", "true", "false")
 #: Scrapy reads these with getfloat although their defaults are whole numbers.
-FLOAT_SETTINGS = frozenset({"DOWNLOAD_TIMEOUT", "DNS_TIMEOUT", "CLOSESPIDER_TIMEOUT"})
+FLOAT_SETTINGS = frozenset(
+    {"DOWNLOAD_TIMEOUT", "DNS_TIMEOUT", "CLOSESPIDER_TIMEOUT", "DOWNLOAD_DELAY"}
+)
 
 
 def _check_type(name: str, value: str, default: object) -> None:

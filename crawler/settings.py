@@ -55,8 +55,8 @@ BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as l
 # `chromium`); BACKCHECK_RENDER_PAGES: pages rendered at once; BACKCHECK_RENDER_RECYCLE:
 # renders per browser context before a fresh one (a context grows: cache, storage);
 # BACKCHECK_RENDER_TIMEOUT: seconds per render (DOWNLOAD_TIMEOUT does not bound a render).
-# The browser's own requests obey robots.txt, skip known trackers
-# (crawler/data/trackers.txt) and take CONCURRENT_REQUESTS_PER_DOMAIN slots a host.
+# The browser's own requests skip known trackers (crawler/data/trackers.txt); the rest are
+# fetched by Scrapy's downloader (robots.txt, user agent, the host's slot and delays).
 BACKCHECK_RENDER = "auto"
 BACKCHECK_CHROMIUM = ""
 BACKCHECK_RENDER_PAGES = 4

@@ -20,6 +20,7 @@ import json
 import mimetypes
 import os
 import threading
+import time
 import zlib
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,6 +100,8 @@ class VirtualWeb:
         #: politeness tests; a `delay` rule widens the window).
         self.in_flight: dict[str, int] = {}
         self.peak_in_flight: dict[str, int] = {}
+        #: (time.monotonic(), host, path) of each request's arrival (for delay tests).
+        self.arrivals: list[tuple[float, str, str]] = []
         self._port = port
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -251,6 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
         with web._lock:
             web.requests.append((self.command, host, f"{path}?{query}" if query else path))
             web.user_agents.append((host, path, self.headers.get("User-Agent", "")))
+            web.arrivals.append((time.monotonic(), host, path))
             web.in_flight[host] = now = web.in_flight.get(host, 0) + 1
             web.peak_in_flight[host] = max(now, web.peak_in_flight.get(host, 0))
         rule = web.rule_for(host, path, query) or {}

@@ -160,3 +160,22 @@ def test_a_read_only_database_is_one_line_and_nothing_written(
     finally:
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(frozen)], check=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "ok"),
+    [
+        ("DOWNLOAD_DELAY", "0.5", True),  # Scrapy's default is 0, read with getfloat
+        ("DOWNLOAD_DELAY", "2", True),
+        ("DOWNLOAD_DELAY", "soon", False),
+        ("CONCURRENT_REQUESTS_PER_DOMAIN", "1.5", False),
+    ],
+)
+def test_numeric_settings_take_what_scrapy_reads(name: str, value: str, ok: bool) -> None:
+    from crawler import runner
+
+    if ok:
+        assert runner.build_settings({name: value}).getfloat(name) == float(value)
+    else:
+        with pytest.raises(runner.SettingError, match=name):
+            runner.build_settings({name: value})

@@ -7,6 +7,7 @@ The real CLI in a subprocess renders with the distribution's Chromium (installed
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import shutil
 import sqlite3
@@ -223,3 +224,36 @@ def test_browser_requests_obey_robots_trackers_and_politeness(web, tmp_path: Pat
     # per-domain politeness: never more than CONCURRENT_REQUESTS_PER_DOMAIN (2) at once
     assert all(server.hits("slowjs.test", path) == 1 for path in SLOW_SCRIPTS)
     assert server.peak_in_flight["slowjs.test"] <= 2
+
+
+def _add_from(script: str) -> str:
+    return page(f'<div id="box"></div><script src="{script}"></script>')
+
+
+def test_browser_requests_share_the_hosts_politeness_with_scrapy(web, tmp_path: Path) -> None:
+    """The browser's requests are Scrapy's: one download slot per host for both, with
+    its delay, and a render never holds the slot its own scripts wait for."""
+    slow = {"body": ADD, "content_type": "application/javascript", "delay": 0.3}
+    routes: dict[str, dict] = {"polite.test/add.js": slow}
+    for n in range(4):
+        routes[f"polite.test/p{n}"] = {"body": _add_from(f"/add.js?{n}")}
+    server = web(routes=routes)
+    db = str(tmp_path / "polite.db")
+    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    seeds = tmp_path / "links.csv"
+    seeds.write_text(
+        "source_url,target_url\n" + "".join(f"http://polite.test/p{n},{TARGET}\n" for n in range(4))
+    )
+    assert run_cli(["import", str(seeds), "--db", db]).returncode == 0
+    polite = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "DOWNLOAD_DELAY=0.4"]
+    polite += ["-s", "RANDOMIZE_DOWNLOAD_DELAY=0"]
+    rows = _verify(db, server, "--render", "auto", *polite)
+    # same-host scripts under a limit of 1: the render's own slot is not the host's
+    assert {_got(row) for row in rows.values()} == {("live", None, True, "rendered", True)}
+    assert all(server.hits("polite.test", f"/add.js?{n}") == 1 for n in range(4))
+    # pages (Scrapy) and scripts (the browser) alike: one at a time, DOWNLOAD_DELAY apart
+    assert server.peak_in_flight["polite.test"] == 1
+    times = sorted(t for t, host, _ in server.arrivals if host == "polite.test")
+    assert len(times) == 9  # robots.txt, 4 pages, 4 scripts
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 0.35, gaps

@@ -235,7 +235,9 @@ class _Word:
         if self.core in lowered:
             return True
         if found is None:
-            found = heads[self.head] = self.head in lowered or (
+            # A head that is the whole core was just looked for, written out.
+            written = self.head != self.core and self.head in lowered
+            found = heads[self.head] = written or (
                 self.head_after is not None and _split(self.head, self.head_after, lowered)
             )
         if not found or self.core_after is None:
