@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ BLOCKED_TYPES = frozenset({"image", "media", "font"})
 MAX_LAUNCHES = 4
 #: Seconds a used page may take to go back to about:blank before it is closed instead.
 RELEASE_S = 2.0
-#: Renders between two full collections of the cyclic garbage renders leave (`_create_page`).
+#: Renders between two full collections of the garbage renders leave (`_create_page`).
 COLLECT_EVERY = 100
 
 
@@ -193,6 +194,12 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
     """
 
     def __init__(self, crawler: Crawler) -> None:
+        # scrapy-playwright adds a request and a response logger to every page when its
+        # logger would show DEBUG (the root logger's level is left unset), and each looks
+        # up a header through the driver per browser request: below DEBUG, none are added.
+        level = logging.getLevelName(str(crawler.settings.get("LOG_LEVEL") or "DEBUG"))
+        if isinstance(level, int) and level > logging.DEBUG:
+            logging.getLogger("scrapy-playwright").setLevel(max(level, logging.INFO))
         super().__init__(crawler)
         self.gate = Gate.from_crawler(crawler)
         self.recycle = max(crawler.settings.getint("BACKCHECK_RENDER_RECYCLE", 200), 1)
@@ -238,12 +245,16 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
         request.meta["backcheck_serve"] = self.gate.serve  # crawler.render.init_page
         self.renders += 1
         if self.renders % COLLECT_EVERY == 0:
-            # Playwright's objects (Request, Route, Response, their tasks, every listener
-            # wrapper) are reference cycles, freed only by the cyclic GC, which a crawler
-            # process runs seldom (crawler/runner.py's thresholds: about once per 1,600
-            # renders here, its oldest generation never). Measured without this: +0.14 MB
-            # per render, all of it garbage that gc.collect() frees. A full collection
-            # takes tens of ms; a render ~330 ms of CPU.
+            # Playwright leaves reference cycles that only the cyclic GC frees: its objects
+            # (Request, Route, Response, their tasks), each listener or route handler with
+            # what it holds (a render's Watch), and the stack each API call captures (frame
+            # objects in a cycle, with their locals: bodies, rendered HTML).
+            # crawler/runner.py's thresholds run that GC seldom: the middle generation once
+            # per ~1,600 renders, the oldest never. Without this the crawler grew 0.14 MB a
+            # render, all of it such garbage; collecting only the young generations every
+            # 100 renders still grew 0.06 MB a render (a recent render's objects are still
+            # alive then and reach the oldest one). A full collection took 0.1-0.2 s (1-2 ms
+            # a render; a render costs ~300 ms of CPU).
             gc.collect()
         self._close_idle(but=name)
         if reused := self._take_idle(name):

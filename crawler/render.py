@@ -162,6 +162,9 @@ async def init_page(page: Page, request: Request) -> None:
     """scrapy-playwright's page init callback: hand over the body, watch the page."""
     watch: Watch = request.meta["backcheck_watch"]
     watch.begin()
+    # Looked up here, not in the handler: Playwright keeps a route handler in a reference
+    # cycle, which would hold the Scrapy request (its body, its checks) until a collection.
+    serve = request.meta.get("backcheck_serve")
 
     async def serve_document(route: Route, browser_request: BrowserRequest) -> None:
         # The first navigation of the main frame is the page already fetched; a script
@@ -171,7 +174,7 @@ async def init_page(page: Page, request: Request) -> None:
             watch.served = True
             headers = {"content-type": watch.content_type}
             await route.fulfill(status=200, headers=headers, body=watch.body)
-        elif (serve := request.meta.get("backcheck_serve")) is not None:
+        elif serve is not None:
             await serve(route, browser_request)  # crawler.browser.Gate: through Scrapy
         else:
             await route.fallback()
