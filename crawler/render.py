@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifier.verdict.render import RenderMode
@@ -37,8 +39,8 @@ HANDLER = "crawler.browser.RenderHandler"
 #: Request meta: the download slot of a render request (crawler/downloader.py), its name.
 SLOT = "backcheck_slot"
 RENDER_SLOT = "backcheck-render"
-#: The browsers tried on PATH, in order, when BACKCHECK_CHROMIUM is empty.
-DEFAULT_BROWSERS = ("chromium-headless-shell", "chromium")
+#: Debian's headless build of Chromium, taken beside a `chromium` (`chromium_path`).
+HEADLESS_SHELL = "chromium-headless-shell"
 #: `settle`: quiet for QUIET_S, and at least AFTER_LOAD_S after load; polled every POLL_S.
 QUIET_S = 0.5
 AFTER_LOAD_S = 1.2
@@ -61,16 +63,20 @@ def mode_of(settings: Settings) -> RenderMode:
 
 
 def chromium_path(settings: Settings) -> str | None:
-    """BACKCHECK_CHROMIUM, else the distribution's Chromium on PATH (None: not installed).
+    """BACKCHECK_CHROMIUM, else the `chromium` on PATH (None: not installed).
 
-    Without a setting, Debian's `chromium-headless-shell` (the same Chromium build,
-    package of that name) is taken when installed, else `chromium`: the shell is
-    Chromium's own headless browser without the desktop one's machinery, and measured
-    half the CPU per render (bench/README.md, "Rendering").
+    Where that `chromium` has Debian's `chromium-headless-shell` beside it (the same
+    Chromium build, headless only, package of that name), the shell is taken: measured
+    at half the CPU per render (bench/README.md, "Rendering"). A `chromium` of one's
+    own earlier on PATH is taken as it is.
     """
     if configured := settings.get("BACKCHECK_CHROMIUM"):
         return shutil.which(configured)
-    return next(filter(None, map(shutil.which, DEFAULT_BROWSERS)), None)
+    found = shutil.which("chromium")
+    if found is None:
+        return shutil.which(HEADLESS_SHELL)
+    shell = Path(found).with_name(HEADLESS_SHELL)
+    return str(shell) if os.access(shell, os.X_OK) else found
 
 
 def configure(settings: Settings) -> None:

@@ -51,9 +51,10 @@ BACKCHECK_MAX_FAILURES = 3  # page errors in a row before a backlink counts as l
 # Links inserted by JavaScript (issue 14 §1; crawler/render.py). BACKCHECK_RENDER: never
 # (raw HTML only), auto (render a page whose raw HTML lacks the link and that runs a
 # script), always (every readable page); `verify --render`, env BACKCHECK_RENDER.
-# BACKCHECK_CHROMIUM: the browser (empty: `chromium-headless-shell` on PATH, else
-# `chromium`); BACKCHECK_RENDER_PAGES: pages rendered at once; BACKCHECK_RENDER_RECYCLE:
-# renders per browser context before a fresh one (a context grows: cache, storage);
+# BACKCHECK_CHROMIUM: the browser (empty: `chromium` on PATH, or the
+# `chromium-headless-shell` beside it); BACKCHECK_RENDER_PAGES: pages rendered at once;
+# BACKCHECK_RENDER_RECYCLE: renders per browser context before a fresh one (a context
+# grows: cache, storage);
 # BACKCHECK_RENDER_TIMEOUT: seconds per render (DOWNLOAD_TIMEOUT does not bound a render).
 # The browser's own requests skip known trackers (crawler/data/trackers.txt); the rest are
 # fetched by Scrapy's downloader (robots.txt, user agent, the host's slot and delays).

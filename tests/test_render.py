@@ -156,12 +156,14 @@ def test_is_tracker(host: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("installed", "setting", "expected"),
     [
-        (["chromium-headless-shell", "chromium"], "", "chromium-headless-shell"),
-        (["chromium"], "", "chromium"),
-        (["chromium-headless-shell"], "", "chromium-headless-shell"),
+        (["bin/chromium-headless-shell", "bin/chromium"], "", "bin/chromium-headless-shell"),
+        (["bin/chromium"], "", "bin/chromium"),
+        (["bin/chromium-headless-shell"], "", "bin/chromium-headless-shell"),
         ([], "", None),
-        (["chromium-headless-shell", "chromium"], "chromium", "chromium"),
-        (["chromium-headless-shell", "chromium"], "my-chrome", None),  # set, not installed
+        # one's own `chromium` earlier on PATH is taken as it is
+        (["own/chromium", "bin/chromium-headless-shell", "bin/chromium"], "", "own/chromium"),
+        (["bin/chromium-headless-shell", "bin/chromium"], "chromium", "bin/chromium"),
+        (["bin/chromium-headless-shell", "bin/chromium"], "my-chrome", None),  # not installed
     ],
 )
 def test_chromium_path(
@@ -171,16 +173,16 @@ def test_chromium_path(
     setting: str,
     expected: str | None,
 ) -> None:
-    """Without BACKCHECK_CHROMIUM the headless shell is preferred, then `chromium`; a
-    setting is taken as it is, installed or not."""
+    """Without BACKCHECK_CHROMIUM: the `chromium` on PATH, or the headless shell beside it;
+    a setting is taken as it is, installed or not."""
     from scrapy.settings import Settings
 
     from crawler.render import chromium_path
 
-    folder = tmp_path
     for name in installed:
-        (folder / name).write_text("#!/bin/sh\n")
-        (folder / name).chmod(0o755)
-    monkeypatch.setenv("PATH", str(folder))
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'own'}:{tmp_path / 'bin'}")
     found = chromium_path(Settings({"BACKCHECK_CHROMIUM": setting}))
-    assert found == (str(folder / expected) if expected else None)
+    assert found == (str(tmp_path / expected) if expected else None)
