@@ -222,8 +222,10 @@ class WorkerSpider(DomainCrawl, Renders):
 
     def rendered(self, request_meta: dict[str, Any], items: list[Any]) -> Iterator[Any]:
         """A rendered page's result (with its contact page, as an unrendered one's)."""
-        self.rendering[request_meta[SHARD]] -= 1
-        self.rendering += Counter()  # drops the shard once it is at zero
+        shard = request_meta[SHARD]
+        self.rendering[shard] -= 1
+        if self.rendering[shard] <= 0:
+            del self.rendering[shard]
         return self.contacts().send(request_meta[RUN], request_meta[PAGE], items)
 
     def contacts(self) -> HeldContacts:

@@ -199,11 +199,7 @@ def parse(
         page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
         if read_head(page, data):
             page.unlinked = frozenset(sites)
-            if (
-                (page.meta_robots or page.canonicals)
-                and html5.head_ends_early(data)
-                and (standard := html5.build(text)) is not None
-            ):
+            if (standard := _standard_head(page, data, text)) is not None:
                 _read_head_of(page, standard)
                 page.reread = _HEAD_ENDS_EARLY
             return page
@@ -216,11 +212,7 @@ def parse(
     if root is not None:
         page.source = source
         _read_tree(page, root)
-        if (
-            (page.meta_robots or page.canonicals)
-            and html5.head_ends_early(data)
-            and (standard := html5.build(text)) is not None
-        ):
+        if (standard := _standard_head(page, data, text)) is not None:
             _read_tree(page, standard)
             page.reread = _HEAD_ENDS_EARLY
     return page
@@ -228,6 +220,14 @@ def parse(
 
 #: Why a page's head was read as the standard builds it (`html5.head_ends_early`).
 _HEAD_ENDS_EARLY = "</br> in the head"
+
+
+def _standard_head(page: Page, data: bytes, text: str) -> etree._Element | None:
+    """The standard's tree of the page, when its head holds robots metas or canonicals
+    and the standard ends that head before lxml does (None otherwise)."""
+    if (page.meta_robots or page.canonicals) and html5.head_ends_early(data):
+        return html5.build(text)
+    return None
 
 
 def _read_head_of(page: Page, root: etree._Element) -> None:
