@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _ScrapyMetaRefresh
@@ -43,6 +44,32 @@ class RobotsTxtMiddleware(_ScrapyRobots):
     fetched. Each waiter here gets a Deferred of its own, fed by a callback
     that passes the parser along the chain.
     """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._not_ok: set[str] = set()  # keys whose robots.txt answered other than 200
+
+    def sitemaps(self, url: str) -> list[str] | None:
+        """The `Sitemap:` URLs of the robots.txt read for `url`'s scheme and host.
+
+        `crawl` starts from them without fetching robots.txt a second time. []
+        when it answered other than 200 or not at all; None when it was not read
+        (yet), or read by a parser other than Protego.
+        """
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        if key not in self._parsers or isinstance(self._parsers[key], Deferred):
+            return None
+        parser = self._parsers[key]
+        if parser is None or key in self._not_ok:
+            return []
+        named = getattr(getattr(parser, "rp", None), "sitemaps", None)
+        return None if named is None else list(named)
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status != 200:
+            self._not_ok.add(netloc)
+        await super()._parse_robots(response, netloc, request)
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         # Keyed by scheme and host, not host alone (Scrapy's key): robots.txt rules

@@ -216,6 +216,9 @@ def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
     calendar = [p for m, h, p in server.requests if h == "alpha-blog.com" and "calendar" in p]
     assert len(calendar) == 30
     assert server.hits("alpha-blog.com", "/page") == 1
+    # robots.txt read once per host: its Sitemap: lines come from the robots.txt middleware
+    assert server.hits("alpha-blog.com", "/robots.txt") == 1
+    assert server.hits("beta-news.org", "/robots.txt") == 1
     assert server.hits("elsewhere.org") == 0
     assert server.hits("gamma-shop.net", "/") == 0
     assert server.hits("www.widgetco.com") == 0  # competitor pages are never fetched

@@ -22,6 +22,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
 from crawler.failures import reason_for
+from crawler.middlewares import RobotsTxtMiddleware
 from crawler.progress import DOMAINS_STAT, PAGES_STAT
 from crawler.spiders.plumbing import HANDLED_STATUSES, ContactPages, fetch_from
 from verifier.crawl import (
@@ -265,6 +266,10 @@ class DomainCrawl(scrapy.Spider):
         progress.started = True
         if not self.jobs[progress.domain].limits.sitemaps:
             return
+        named = self._robots_sitemaps(home_url)
+        if named is not None:  # robots.txt was read for the home page: not fetched again
+            yield from self._sitemap_requests(progress, sitemap_start_urls(home_url, named))
+            return
         progress.other_requests += 1
         yield self._request(
             progress.domain,
@@ -274,6 +279,16 @@ class DomainCrawl(scrapy.Spider):
             cb_kwargs={"domain": progress.domain, "home_url": home_url},
             meta={"dont_obey_robotstxt": True, "handle_httpstatus_all": True},
         )
+
+    def _robots_sitemaps(self, url: str) -> list[str] | None:
+        """What the robots.txt middleware read for `url`'s host names as sitemaps (None:
+        it read nothing there: robots.txt not obeyed, or a resumed domain)."""
+        engine = self.crawler.engine
+        middlewares = engine.downloader.middleware.middlewares if engine else ()
+        for middleware in middlewares:
+            if isinstance(middleware, RobotsTxtMiddleware):
+                return middleware.sitemaps(url)
+        return None
 
     def parse_robots(self, response: Response, domain: str, home_url: str) -> Iterator[Any]:
         job = self.jobs[domain]
