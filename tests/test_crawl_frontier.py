@@ -382,6 +382,30 @@ def test_page_cap_counts_pages_in_flight() -> None:
     assert frontier.stopped == "page_limit"
 
 
+def test_claim_takes_a_queued_url_out_of_turn_once() -> None:
+    frontier = DomainFrontier("acme.com", max_pages=3)
+    frontier.add("https://acme.com/a", 1)
+    frontier.add("https://acme.com/Contact#form", 2)
+    assert frontier.claim("https://ACME.com/Contact") == ("https://acme.com/Contact", 2)
+    assert frontier.in_flight == 1
+    assert frontier.claim("https://acme.com/Contact") is True  # in flight: no second fetch
+    assert frontier.pop() == ("https://acme.com/a", 1)
+    assert frontier.pop() is None  # the claimed copy is not handed out again
+    frontier.fetched("https://acme.com/Contact", ok=True)
+    assert frontier.claim("https://acme.com/Contact") is False  # fetched: not again
+    assert frontier.claim("https://acme.com/never-queued") is False
+    assert frontier.claim("https://acme.com:99999/") is False  # not a URL it could fetch
+    assert (frontier.pages, frontier.in_flight) == (1, 1)
+
+
+def test_claim_respects_the_page_cap() -> None:
+    frontier = DomainFrontier("acme.com", max_pages=1)
+    frontier.add("https://acme.com/a", 1)
+    frontier.add("https://acme.com/contact", 1)
+    assert frontier.pop() == ("https://acme.com/a", 1)
+    assert frontier.claim("https://acme.com/contact") is False  # the cap is taken
+
+
 def test_finished_tells_waiting_from_done() -> None:
     frontier = DomainFrontier("acme.com", max_pages=1)
     assert frontier.finished  # nothing queued at all

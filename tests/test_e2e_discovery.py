@@ -219,6 +219,8 @@ def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
     # robots.txt read once per host: its Sitemap: lines come from the robots.txt middleware
     assert server.hits("alpha-blog.com", "/robots.txt") == 1
     assert server.hits("beta-news.org", "/robots.txt") == 1
+    # The contact page is fetched once, as a crawled page read for its addresses too.
+    assert server.hits("alpha-blog.com", "/contact") == 1
     assert server.hits("elsewhere.org") == 0
     assert server.hits("gamma-shop.net", "/") == 0
     assert server.hits("www.widgetco.com") == 0  # competitor pages are never fetched

@@ -24,20 +24,28 @@ from scrapy.utils.sitemap import Sitemap
 from crawler.failures import reason_for
 from crawler.middlewares import RobotsTxtMiddleware
 from crawler.progress import DOMAINS_STAT, PAGES_STAT
-from crawler.spiders.plumbing import HANDLED_STATUSES, ContactPages, fetch_from
+from crawler.spiders.plumbing import (
+    CONTACT_PAGE,
+    HANDLED_STATUSES,
+    ContactPages,
+    addresses,
+    fetch_from,
+)
 from verifier.crawl import (
     SITEMAP_MAX_BYTES,
     SITEMAP_MAX_URLS,
     DomainEntry,
     DomainFrontier,
     TrapLimits,
+    crawl_key,
     sitemap_start_urls,
     sitemap_url_allowed,
 )
 from verifier.crawl.progress import DomainProgress
 from verifier.crawl.visit import visit
+from verifier.mentions.contacts import names_contact_page
 from verifier.mentions.reading import SiteReader, WantsContacts
-from verifier.models import BacklinkRef, CrawledPage, DomainDone, Reason
+from verifier.models import BacklinkRef, CrawledPage, DomainDone, Fetch, Reason
 from verifier.verdict import classify
 from verifier.verdict.urls import browser_url
 
@@ -210,6 +218,9 @@ class DomainCrawl(scrapy.Spider):
         progress = self.active[domain]
         fetch = fetch_from(response)
         progress.answers += 1
+        contact_domain = _due(progress, fetch.requested_url)
+        if contact_domain is not None:  # also the contact page that targets wait for
+            yield from job.contact_pages.read(fetch, contact_domain)
         if progress.frontier.fetched_elsewhere(fetch.requested_url, fetch.final_url):
             # A redirect to a page this crawl fetches on its own: read and counted once.
             progress.frontier.redirected(fetch.requested_url)
@@ -223,9 +234,12 @@ class DomainCrawl(scrapy.Spider):
         known = job.known(page_url)
         rivals = job.rivals(page_url)
         seen = visit(fetch, job.reader, domain, known, job.wants_contacts, rivals)
-        yield from job.contact_pages.follow(seen.items)
+        key = _key(progress, fetch.requested_url)
+        if seen.ok and key and names_contact_page(fetch.requested_url):
+            progress.contact_pages[key] = addresses(fetch)
         # Links past the depth cap are refused, and remembered as `depth_limit`.
         added = [link for link in seen.links if progress.frontier.add(link, depth + 1) is None]
+        yield from self._follow_contacts(job, progress, fetch, seen.items)
         if not seen.ok:
             progress.failures += 1
         progress.frontier.fetched(fetch.requested_url, ok=seen.ok, final_url=fetch.final_url)
@@ -235,6 +249,33 @@ class DomainCrawl(scrapy.Spider):
         if depth == 0 and not progress.started:
             yield from self._start_sitemaps(progress, fetch.final_url)
         yield from self._advance(progress)
+
+    def _follow_contacts(
+        self, job: Job, progress: DomainProgress, fetch: Fetch, items: Iterable[Any]
+    ) -> Iterator[Any]:
+        """Items and contact page requests of `fetch`'s targets (`ContactPages.follow`); a
+        contact page the crawl has queued is fetched once, as a crawl page read for both."""
+        for output in job.contact_pages.follow(items):
+            contact_domain = (
+                output.meta.get(CONTACT_PAGE) if isinstance(output, scrapy.Request) else None
+            )
+            key = _key(progress, output.url) if contact_domain else None
+            claimed = progress.frontier.claim(output.url) if key else False
+            if claimed is False:
+                known = progress.contact_pages.get(key) if key else None
+                if known is not None:  # crawled before a target pointed there
+                    yield from job.contact_pages.deliver(contact_domain, known)
+                else:
+                    yield output
+                continue
+            if key == _key(progress, fetch.requested_url):
+                yield from job.contact_pages.read(fetch, contact_domain)  # this very page
+                continue
+            assert key is not None  # claimed
+            progress.contacts_due[key] = contact_domain
+            if claimed is not True:  # else in flight as a crawl page already
+                url, depth = claimed
+                yield self._page_request(job.domain, url, depth)
 
     def on_page_error(self, failure: Failure) -> Iterator[Any]:
         job = self.jobs[failure.request.cb_kwargs["domain"]]
@@ -248,6 +289,9 @@ class DomainCrawl(scrapy.Spider):
         self.crawler.stats.inc_value(f"backcheck/crawl/failure/{reason.value}")
         url = request.meta.get("redirect_urls", [request.url])[0]
         progress.frontier.fetched(url, ok=False)
+        contact_domain = _due(progress, url)
+        if contact_domain is not None:
+            yield from job.contact_pages.failed(contact_domain)
         fallback = progress.fallbacks.pop(url, None)
         if reason is Reason.ROBOTS_BLOCKED:
             progress.robots_blocked_home |= depth == 0
@@ -363,6 +407,22 @@ class DomainCrawl(scrapy.Spider):
 def _attempts(start_urls: tuple[str, ...]) -> list[tuple[str, str | None]]:
     """Each start URL with its http:// twin to fall back on (see DomainEntry.attempts)."""
     return list(DomainEntry(0, "", start_urls).attempts)
+
+
+def _key(progress: DomainProgress, url: str) -> str | None:
+    """`url`'s crawl key in this domain's crawl (None: not a URL it could fetch)."""
+    try:
+        return crawl_key(url, progress.frontier.limits)
+    except ValueError:
+        return None
+
+
+def _due(progress: DomainProgress, url: str) -> str | None:
+    """The domain whose contact page the crawl page `url` also is, if any (then no more)."""
+    if not progress.contacts_due:
+        return None
+    key = _key(progress, url)
+    return progress.contacts_due.pop(key, None) if key else None
 
 
 def _robots_url(url: str) -> str:

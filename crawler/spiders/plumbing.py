@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from verifier.mentions import reading
 from verifier.mentions.contacts import page_contacts
 from verifier.mentions.reading import SiteReader
-from verifier.models import ContactKind, Fetch, PageContacts, PageMentions
+from verifier.models import Contact, ContactKind, Fetch, PageContacts, PageMentions
 from verifier.store import mentions as mentions_store
 from verifier.store import outreach, storage
 from verifier.store.profile import SiteProfile
@@ -124,6 +124,10 @@ def rival_readers(
     return rivals
 
 
+#: Meta key of a contact page request: the domain whose contact page it is.
+CONTACT_PAGE = "backcheck_contact_page"
+
+
 class ContactPages:
     """Fetch each site's contact page once per run, for the outreach targets found on it.
 
@@ -175,22 +179,28 @@ class ContactPages:
             callback=self.parse,
             errback=self.on_error,
             cb_kwargs={"domain": domain},
-            meta=dict(self.request_meta),
+            meta={**self.request_meta, CONTACT_PAGE: domain},
             dont_filter=True,
         )
 
-    def parse(self, response: Response, domain: str) -> Iterator[PageContacts]:
-        fetch = fetch_from(response)
-        contacts: tuple[Any, ...] = ()
-        if status_reason(fetch) is None:
-            page = pages.parse(fetch)
-            contacts = tuple(
-                c for c in page_contacts(page.root, fetch.final_url) if c.kind is ContactKind.EMAIL
-            )
-        yield from self._done(domain, contacts)
+    def parse(self, response: Response, domain: str) -> Iterator[Any]:
+        yield from self.read(fetch_from(response), domain)
 
-    def on_error(self, failure: Failure) -> Iterator[PageContacts]:
-        yield from self._done(failure.request.cb_kwargs["domain"], ())
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        yield from self.failed(failure.request.cb_kwargs["domain"])
+
+    def read(self, fetch: Fetch, domain: str) -> Iterator[PageContacts]:
+        """`domain`'s contact page answered `fetch` (a crawl may fetch it as one of its
+        pages): its addresses go to the targets that wait for them."""
+        yield from self.deliver(domain, addresses(fetch))
+
+    def failed(self, domain: str) -> Iterator[PageContacts]:
+        """`domain`'s contact page gave no page: its targets get no address from it."""
+        yield from self.deliver(domain, ())
+
+    def deliver(self, domain: str, contacts: tuple[Any, ...]) -> Iterator[PageContacts]:
+        """`domain`'s contact page holds `contacts` (read from it already)."""
+        yield from self._done(domain, contacts)
 
     def _done(self, domain: str, contacts: tuple[Any, ...]) -> Iterator[PageContacts]:
         if len(self.found) >= self.REMEMBERED:
@@ -199,6 +209,14 @@ class ContactPages:
         for page_url in self.waiting.pop(domain, []):
             if contacts:
                 yield PageContacts(page_url, contacts)
+
+
+def addresses(fetch: Fetch) -> tuple[Contact, ...]:
+    """The e-mail addresses a contact page's answer gives (none for an error)."""
+    if status_reason(fetch) is not None:
+        return ()
+    found = page_contacts(pages.parse(fetch).root, fetch.final_url)
+    return tuple(contact for contact in found if contact.kind is ContactKind.EMAIL)
 
 
 def contacts_wanted(db: Database) -> reading.WantsContacts:

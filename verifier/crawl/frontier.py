@@ -444,6 +444,29 @@ class DomainFrontier:
                     return clean, depth
         return None
 
+    def claim(self, url: str) -> tuple[str, int] | bool:
+        """Take a URL the crawl has queued for a fetch now (a contact page wanted before
+        the crawl reached it): (URL, depth) to fetch as if popped; True when it is in
+        flight already; False when the crawl fetched it, or will not (not queued, or
+        the page cap is reached).
+        """
+        try:
+            key = crawl_key(url, self.limits)
+        except ValueError:
+            return False
+        state = self._state.get(key)
+        if state is _State.FETCHING:
+            return True
+        if state is not _State.QUEUED or self._pages + self._in_flight >= self.max_pages:
+            return False
+        for depth, queue in enumerate(self._queues):
+            for clean, queued in queue:
+                if queued == key:  # left in its queue: `pop` skips what is not QUEUED
+                    self._remember(key, _State.FETCHING)
+                    self._in_flight += 1
+                    return clean, depth
+        return False
+
     def fetched(self, url: str, *, ok: bool, final_url: str | None = None) -> None:
         """A popped URL came back (call once per pop): `ok` when an HTML page answered
         (it counts toward max_pages), else it failed. `final_url`, where redirects

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier.crawl.frontier import DomainFrontier, Stop, stop_reason
 
@@ -19,6 +20,12 @@ class DomainProgress:
     robots_blocked_home: bool = False
     sitemaps_read: int = 0
     started: bool = False  # robots.txt / sitemaps requested
+    #: Pages in flight as crawl pages that are also a contact page: crawl key -> the
+    #: domain whose contact page it is (fetched once, read for both).
+    contacts_due: dict[str, str] = field(default_factory=dict)
+    #: Addresses on the pages crawled whose URL names a contact or about page, by crawl
+    #: key: a target found later that points there is served without a second fetch.
+    contact_pages: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def domain(self) -> str:

@@ -536,6 +536,16 @@ def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]
             yield url, text
 
 
+def names_contact_page(url: str) -> bool:
+    """True when `url` alone (its last path segment or a query value) names a contact or
+    about page: a page `contact_page_url` may pick by its URL.
+
+    >>> names_contact_page("http://a.com/contact-us/"), names_contact_page("http://a.com/p/9")
+    (True, False)
+    """
+    return _names(CONTACT_NAME, "", url) or _names(ABOUT_NAME, "", url)
+
+
 def contact_page_url(root: etree._Element | None, base_url: str) -> str | None:
     """The page's link to its site's contact page, absolute, on base_url's registered domain.
 
