@@ -16,6 +16,7 @@ from verifier.models import (
     ContactKind,
     Discovery,
     Fetch,
+    MentionKind,
     NofollowSource,
     PageMentions,
     Reason,
@@ -232,6 +233,22 @@ def test_read_verified(
     assert (row.site, row.page_url, row.source) == (SITE, PAGE, "verify")
     assert row.noindex == (verdict[1] is Reason.NOINDEX)
     assert not [item for item in items if isinstance(item, Discovery | CompetitorLink)]
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [pytest.param("<div>", "</div>", id="nested-divs"), pytest.param("<b>", "", id="unclosed-b")],
+)
+def test_read_verified_a_page_nested_thousands_deep(opening: str, closing: str) -> None:
+    # The visible-text walk is a loop: a recursion of this depth raised RecursionError,
+    # and the page got no check at all.
+    deep = f"{opening * 1800}<p>We love Acme. {LINK} Acme <b>again</b></p>{closing * 1800}"
+    items = read_verified(make_fetch(deep), [ref()], READERS)
+    [check] = checks(items)
+    assert (check.status, check.reason, check.mentions) == (Status.LIVE, None, 1)
+    [row] = rows(items)
+    assert [(m.term, m.kind, m.linked) for m in row.mentions] == [("Acme", MentionKind.TEXT, False)]
+    assert row.mentions[0].context == "We love Acme. widgets Acme again"
 
 
 def test_read_verified_every_check_of_a_site_gets_the_count() -> None:

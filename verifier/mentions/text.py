@@ -305,9 +305,15 @@ def visible_text(root: etree._Element, linked: Collection[etree._Element] = ()) 
     parts: list[str] = []
     owners: list[etree._Element | None] = []
     part, owner = parts.append, owners.append
-
-    def walk(el: etree._Element) -> None:
-        for child in el:
+    if root.text:
+        part(root.text)
+        owner(root)
+    # A stack of (element, its children still to read), not recursion: with `huge_tree`
+    # a page may nest elements thousands deep.
+    stack = [(root, iter(root))]
+    while stack:
+        el, children = stack[-1]
+        for child in children:
             tag = child.tag
             if tag.__class__ is str:  # else a comment or processing instruction: it glues
                 if tag in SKIPPED:
@@ -323,7 +329,8 @@ def visible_text(root: etree._Element, linked: Collection[etree._Element] = ()) 
                         part(text)
                         owner(child)
                     if len(child):
-                        walk(child)
+                        stack.append((child, iter(child)))  # its end and tail come after
+                        break
                     if block:
                         part("\n")
                         owner(None)
@@ -331,11 +338,16 @@ def visible_text(root: etree._Element, linked: Collection[etree._Element] = ()) 
             if tail:
                 part(tail)
                 owner(el)
-
-    if root.text:
-        part(root.text)
-        owner(root)
-    walk(root)
+        else:  # `el` is read through: its end, then its tail (the root's is not the page's)
+            stack.pop()
+            if stack:
+                if el.tag in BLOCKS:
+                    part("\n")
+                    owner(None)
+                tail = el.tail
+                if tail:
+                    part(tail)
+                    owner(stack[-1][0])
     return VisibleText("".join(parts), _title(root), parts, owners, linked)
 
 
