@@ -338,7 +338,9 @@ def _read_element(el: etree._Element, found: _Found) -> None:
 
 #: Elements other than links whose attributes (or JSON-LD) may carry a contact.
 _CARRIERS = ("meta", "script")
-_PROPERTIES = etree.XPath("//*[@itemprop or @data-cfemail]")
+#: From the root, not "//": libxml2 may leave elements after `</html>` beside the root, in
+#: the document but not in the page's tree.
+_PROPERTIES = etree.XPath("descendant-or-self::*[@itemprop or @data-cfemail]")
 
 
 def _link_may_carry(el: etree._Element) -> bool:
