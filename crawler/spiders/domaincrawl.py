@@ -30,6 +30,7 @@ from crawler.spiders.plumbing import (
     ContactPages,
     addresses,
     fetch_from,
+    unread,
 )
 from verifier.crawl import (
     SITEMAP_MAX_BYTES,
@@ -42,7 +43,7 @@ from verifier.crawl import (
     sitemap_url_allowed,
 )
 from verifier.crawl.progress import DomainProgress
-from verifier.crawl.visit import visit
+from verifier.crawl.visit import Visit, visit
 from verifier.mentions.contacts import names_contact_page
 from verifier.mentions.reading import SiteReader, WantsContacts
 from verifier.models import BacklinkRef, CrawledPage, DomainDone, Fetch, Reason
@@ -233,7 +234,10 @@ class DomainCrawl(scrapy.Spider):
         page_url = fetch.requested_url if classify.redirected_away(fetch) else fetch.final_url
         known = job.known(page_url)
         rivals = job.rivals(page_url)
-        seen = visit(fetch, job.reader, domain, known, job.wants_contacts, rivals)
+        try:
+            seen = visit(fetch, job.reader, domain, known, job.wants_contacts, rivals)
+        except Exception as exc:  # a page that brings out a bug: its checks, nothing more
+            seen = Visit(list(unread(self.logger, fetch, [*known, *rivals], exc)))
         key = _key(progress, fetch.requested_url)
         if seen.ok and key and names_contact_page(fetch.requested_url):
             progress.contact_pages[key] = addresses(fetch)

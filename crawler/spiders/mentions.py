@@ -23,6 +23,7 @@ from crawler.spiders.plumbing import (
     contacts_wanted,
     fetch_from,
     site_readers,
+    unread,
 )
 from verifier import database
 from verifier.mentions import reading, sources
@@ -132,15 +133,18 @@ class MentionsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("backcheck/pages_read")
         known = storage.backlinks_on_page(self.db, self.site, fetch.requested_url)
         rivals = storage.rivals_on_page(self.db, self.reader.competitors, fetch.requested_url)
-        items = reading.read_discovered(
-            fetch,
-            self.reader,
-            source,
-            known,
-            follow_redirects=True,
-            wants_contacts=self.wants_contacts,
-            rivals=rivals,
-        )
+        try:
+            items = reading.read_discovered(
+                fetch,
+                self.reader,
+                source,
+                known,
+                follow_redirects=True,
+                wants_contacts=self.wants_contacts,
+                rivals=rivals,
+            )
+        except Exception as exc:  # a page that brings out a bug still gets its checks
+            items = list(unread(self.logger, fetch, [*known, *rivals], exc))
         return self.contact_pages.follow(items)
 
     def on_page_error(self, failure: Failure) -> Iterator[Any]:

@@ -15,16 +15,28 @@ from sqlite_utils import Database
 from verifier.mentions import reading
 from verifier.mentions.contacts import page_contacts
 from verifier.mentions.reading import SiteReader
-from verifier.models import Contact, ContactKind, Fetch, PageContacts, PageMentions
+from verifier.models import (
+    BacklinkRef,
+    Check,
+    Contact,
+    ContactKind,
+    Discovery,
+    Fetch,
+    PageContacts,
+    PageMentions,
+    Reason,
+)
 from verifier.store import mentions as mentions_store
 from verifier.store import outreach, storage
 from verifier.store.profile import SiteProfile
+from verifier.verdict import classify
 from verifier.verdict import page as pages
 from verifier.verdict.classify import status_reason
 from verifier.verdict.urls import browser_url, host_of, registered_domain
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    import logging
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -209,6 +221,25 @@ class ContactPages:
         for page_url in self.waiting.pop(domain, []):
             if contacts:
                 yield PageContacts(page_url, contacts)
+
+
+def unread(
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    fetch: Fetch,
+    refs: Sequence[BacklinkRef],
+    error: Exception,
+) -> list[Check | Discovery]:
+    """The checks of `refs` when reading `fetch` raised `error` (a page that brought out a
+    bug): the verdict alone, without mentions or discoveries, else `crawl_error` saying
+    why. The page's backlinks are never dropped without a word.
+    """
+    logger.error("reading %s failed: %r", fetch.final_url, error, exc_info=error)
+    try:
+        return classify.read_fetch(fetch, list(refs))[1]
+    except Exception:
+        detail = f"backcheck could not read the page: {type(error).__name__}: {error}"
+        failed = classify.check_failure
+        return [failed(ref, Reason.CRAWL_ERROR, detail[:300], fetch) for ref in refs]
 
 
 def addresses(fetch: Fetch) -> tuple[Contact, ...]:

@@ -92,7 +92,12 @@ class Renders(scrapy.Spider):
             notes.append(f"script error: {watch.errors[0]}")
         self.crawler.stats.inc_value("backcheck/render/" + ("ok" if html else "failed"))
         mode = response.meta[MODE]
-        joined = rejoin(mode, fetch, refs, items, html, "; ".join(notes) or None)
+        try:
+            joined = rejoin(mode, fetch, refs, items, html, "; ".join(notes) or None)
+        except Exception as exc:  # a rendered DOM that brings out a bug: the raw verdict
+            self.logger.error("reading the render of %s failed: %r", fetch.final_url, exc)
+            note = f"render failed: the rendered page could not be read ({type(exc).__name__})"
+            joined = rejoin(mode, fetch, refs, items, None, note)
         for item in self.rendered(response.meta, joined):
             yield item
 

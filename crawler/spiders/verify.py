@@ -33,6 +33,7 @@ from crawler.spiders.plumbing import (
     is_true,
     rival_readers,
     site_readers,
+    unread,
 )
 from crawler.spiders.rendering import Renders, missing_browser
 from verifier import database
@@ -176,9 +177,13 @@ class VerifySpider(Renders):
 
     def parse_outreach(self, response: Response, site: str) -> Iterator[Any]:
         """An open outreach target: a link to the site now makes it won (and a backlink)."""
-        items = reading.read_discovered(
-            fetch_from(response), self.readers[site], "outreach", wants_contacts=self.wants_contacts
-        )
+        fetch = fetch_from(response)
+        try:
+            items = reading.read_discovered(
+                fetch, self.readers[site], "outreach", wants_contacts=self.wants_contacts
+            )
+        except Exception as exc:  # nothing to check on a target: say so, read it next run
+            items = list(unread(self.logger, fetch, (), exc))
         return self.contact_pages.follow(items)
 
     def on_outreach_error(self, failure: Failure) -> None:
@@ -219,14 +224,17 @@ class VerifySpider(Renders):
         # (GIL hand-offs cost more than the GIL-free lxml parse saves).
         self.crawler.stats.inc_value(PAGES_STAT)
         fetch = fetch_from(response)
-        items = reading.read_verified(
-            fetch,
-            refs,
-            self.readers,
-            self.linked_pages,
-            self.wants_contacts,
-            self.rivals,
-        )
+        try:
+            items = reading.read_verified(
+                fetch,
+                refs,
+                self.readers,
+                self.linked_pages,
+                self.wants_contacts,
+                self.rivals,
+            )
+        except Exception as exc:  # a page that brings out a bug still gets its checks
+            items = list(unread(self.logger, fetch, refs, exc))
         found = self.render_or_items(self.render_mode, fetch, refs, items)
         if isinstance(found, scrapy.Request):
             return iter([found])

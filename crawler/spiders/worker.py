@@ -49,7 +49,7 @@ from crawler.cluster.shards import queued, shard_count, shard_of_url
 from crawler.failures import reason_for
 from crawler.progress import PAGES_STAT
 from crawler.spiders.domaincrawl import DomainCrawl, Job
-from crawler.spiders.plumbing import HANDLED_STATUSES, failed_fetch, fetch_from
+from crawler.spiders.plumbing import HANDLED_STATUSES, failed_fetch, fetch_from, unread
 from crawler.spiders.rendering import Renders, missing_browser
 from verifier.mentions import reading
 from verifier.models import TargetCheck
@@ -208,9 +208,12 @@ class WorkerSpider(DomainCrawl, Renders):
         found = self.readings.of(run)
         refs = message.refs_from_meta(response.meta[REFS])
         fetch = fetch_from(response)
-        items = reading.read_verified(
-            fetch, refs, found.readers, found.linked_pages, rivals=found.rivals
-        )
+        try:
+            items = reading.read_verified(
+                fetch, refs, found.readers, found.linked_pages, rivals=found.rivals
+            )
+        except Exception as exc:  # a page that brings out a bug still gets its checks
+            items = list(unread(self.logger, fetch, refs, exc))
         shard = shard_of_url(response.url, self.contacts().shards)
         meta = {RUN: run, PAGE: response.url, LOCAL: True, SHARD: shard}
         rendered = self.render_or_items(found.render, fetch, refs, items, meta)
@@ -273,12 +276,16 @@ class WorkerSpider(DomainCrawl, Renders):
         if reader is not None:
             # As a local verify: the target's contacts were read when it entered the queue.
             key = identity_key(url)
-            items += reading.read_discovered(
-                fetch_from(response),
-                reader,
-                "outreach",
-                wants_contacts=lambda _, page: identity_key(page) != key,
-            )
+            fetch = fetch_from(response)
+            try:
+                items += reading.read_discovered(
+                    fetch,
+                    reader,
+                    "outreach",
+                    wants_contacts=lambda _, page: identity_key(page) != key,
+                )
+            except Exception as exc:  # nothing to check on a target: say so
+                items += unread(self.logger, fetch, (), exc)
         items.append(message.OutreachRead(site, url))
         yield from self.contacts().send(run, response.url, items)
 
