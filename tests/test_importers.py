@@ -468,6 +468,24 @@ def test_gsc_localised_headers(tmp_path, source, crawled, value, expected):
     ]
 
 
+def test_a_stray_nul_spoils_its_row_not_the_file(tmp_path: Path) -> None:
+    text = (
+        b"source_url,target_url,anchor\nhttps://a.example/1,https://acme.com/,one\n"
+        b"https://a.exa\x00mple/2,https://acme.com/,two\nhttps://a.example/3,https://acme.com/,three\n"
+    )
+    result = read_export(write(tmp_path, text), SITE)
+    assert [(row.line, row.anchor) for row in result.rows] == [(2, "one"), (4, "three")]
+    assert [(reject.line, reject.reason) for reject in result.rejects] == [
+        (3, "unparseable URL: 'https://a.exa\\x00mple/2'")
+    ]
+
+
+def test_many_nuls_are_binary(tmp_path: Path) -> None:
+    text = b"source_url,target_url\n" + b"https://a.example/\x00,https://acme.com/\n" * 5
+    with pytest.raises(ImportRefused, match="not a text file"):
+        read_export(write(tmp_path, text), SITE)
+
+
 @pytest.mark.parametrize(
     ("text", "kept", "rejected"),
     [

@@ -52,11 +52,16 @@ def sniff_container(path: Path) -> str | None:
 _CONTROLS = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32)])
 
 
+#: NULs in the first 8 KB that a text export may still hold (a cell a broken tool wrote):
+#: its rows are read, and the rows the NULs spoil are refused with their line.
+STRAY_NULS = 4
+
+
 def looks_binary(path: Path) -> bool:
     """True for a file that is no text in any encoding `detect_encoding` reads.
 
-    A NUL or more than 1 % control characters in the first 8 KB, unless the file
-    is UTF-16 (whose ASCII holds a NUL in every other byte).
+    More than `STRAY_NULS` NULs or more than 1 % control characters in the first
+    8 KB, unless the file is UTF-16 (whose ASCII holds a NUL in every other byte).
     """
     with path.open("rb") as raw:
         head = raw.read(8192)
@@ -65,7 +70,7 @@ def looks_binary(path: Path) -> bool:
     if _bomless_utf16(head[:4096]):
         return False
     controls = len(head) - len(head.translate(None, _CONTROLS))
-    return controls > 0 and (b"\x00" in head or controls * 100 > len(head))
+    return head.count(0) > STRAY_NULS or controls * 100 > len(head)
 
 
 def detect_encoding(path: Path) -> str:
