@@ -268,6 +268,32 @@ def test_read_page_list_bad_line_reason_quotes_the_line() -> None:
     assert bad == [BadLine(2, "not an http(s) URL: 'ftp://files.example.org/f'")]
 
 
+def test_read_page_list_a_malformed_url_or_port_is_a_bad_line() -> None:
+    lines = [
+        "https://blog.example.org/a",
+        "https://[broken/x",
+        "http://b.example:99999/",
+        "http://[::1",
+    ]
+    pages, bad = read_page_list(lines)
+    assert pages == [ListedPage(1, "https://blog.example.org/a")]
+    assert bad == [
+        BadLine(2, "malformed URL or port: 'https://[broken/x'"),
+        BadLine(3, "malformed URL or port: 'http://b.example:99999/'"),
+        BadLine(4, "malformed URL or port: 'http://[::1'"),
+    ]
+
+
+def test_a_feed_entry_with_a_malformed_link_is_a_bad_line() -> None:
+    feed = (
+        b"<rss><channel><item><link>https://[broken/x</link></item>"
+        b"<item><link>https://blog.example.org/a</link></item></channel></rss>"
+    )
+    pages, bad = read_feed(feed)
+    assert pages == [ListedPage(2, "https://blog.example.org/a")]
+    assert bad == [BadLine(1, "entry with a malformed link or port: 'https://[broken/x'")]
+
+
 def test_read_page_list_bad_line_reason_is_bounded() -> None:
     _, [bad] = read_page_list(["x" * 5000])
     assert bad.line == 1 and len(bad.reason) < 300

@@ -45,15 +45,36 @@ class SourceError(ValueError):
     """A list or feed that cannot be read at all."""
 
 
+#: Why a listed URL is no page to fetch: not http(s), or one no browser reads.
+NOT_HTTP, MALFORMED = "not an http(s) URL", "malformed URL or port"
+
+
+def _problem(url: str) -> str | None:
+    """NOT_HTTP or MALFORMED for a URL that is no page to fetch, else None."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises for a port that is no number in range
+        if parts.scheme not in ("http", "https") or any(c.isspace() for c in url):
+            return NOT_HTTP
+        if not host_of(url):
+            return NOT_HTTP
+        identity_key(url)  # what the page is stored under
+    except ValueError:  # a broken IPv6 literal, a bad port
+        return MALFORMED
+    return None
+
+
 def _is_http(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(host_of(url))
+    return _problem(url) is None
 
 
 def _is_wrapper(url: str) -> bool:
-    domain = registered_domain(host_of(url))
-    if domain.split(".", 1)[0] == "google":
-        return urlsplit(url).path in GOOGLE_REDIRECT_PATHS
+    try:
+        domain = registered_domain(host_of(url))
+        if domain.split(".", 1)[0] == "google":
+            return urlsplit(url).path in GOOGLE_REDIRECT_PATHS
+    except ValueError:
+        return False  # no URL at all: `_problem` says why
     return domain in WRAPPER_HOSTS
 
 
@@ -68,7 +89,7 @@ def unwrap(url: str) -> str:
     for _ in range(5):  # a wrapper inside a wrapper, rarely
         if not _is_wrapper(url):
             return url
-        query = parse_qs(urlsplit(url).query)
+        query = parse_qs(urlsplit(url).query)  # a wrapper's URL parsed above
         inner = next(
             (query[name][0] for name in WRAPPER_PARAMS if name in query and query[name][0]), None
         )
@@ -89,8 +110,9 @@ def read_page_list(lines: Iterable[str]) -> tuple[list[ListedPage], list[BadLine
             continue
         text = _COMMENT.sub("", text)  # "URL  # a note": a comment after whitespace
         url = unwrap(text)
-        if any(c.isspace() for c in url) or not _is_http(url):
-            bad.append(BadLine(number, f"not an http(s) URL: {text[:200]!r}"))
+        problem = _problem(url)
+        if problem is not None:
+            bad.append(BadLine(number, f"{problem}: {text[:200]!r}"))
             continue
         if _is_wrapper(url):  # never fetched: the wrapper's own page is not the mention
             bad.append(BadLine(number, f"a redirect wrapper without a page URL: {text[:200]!r}"))
@@ -139,8 +161,14 @@ def read_feed(data: bytes) -> tuple[list[ListedPage], list[BadLine]]:
         if _is_wrapper(url):
             bad.append(BadLine(number, f"a redirect wrapper without a page URL: {url[:200]!r}"))
             continue
-        if not _is_http(url):
-            bad.append(BadLine(number, f"entry without an http(s) link: {str(link)[:200]!r}"))
+        problem = _problem(url)
+        if problem is not None:
+            why = (
+                "with a malformed link or port"
+                if problem == MALFORMED
+                else "without an http(s) link"
+            )
+            bad.append(BadLine(number, f"entry {why}: {str(link)[:200]!r}"))
             continue
         key = identity_key(url)
         if key not in seen:
