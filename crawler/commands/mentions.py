@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from crawler.commands.options import (
+    console_options,
     db_option,
     open_db,
     overrides_option,
-    quiet_option,
     site_option,
     start_run,
 )
@@ -39,7 +39,7 @@ _COUNTS = """
 )
 @overrides_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@quiet_option
+@console_options
 @site_option
 @db_option
 def mentions(
@@ -47,6 +47,7 @@ def mentions(
     feed: str | None,
     overrides: tuple[str, ...],
     as_json: bool,
+    verbose: bool,
     quiet: bool,
     site: str | None,
     db_path: str,
@@ -70,15 +71,16 @@ def mentions(
         backcheck mentions --feed https://www.google.com/alerts/feeds/123/456 --json
     """
     from crawler import runner
+    from crawler.console import Console, run_spider, use_run_log
 
     if bool(file) == bool(feed):
         raise click.UsageError("give either FILE or --feed URL")
     try:
-        settings = runner.build_settings(
-            runner.parse_overrides(overrides), "WARNING" if quiet else None
-        )
+        parsed = runner.parse_overrides(overrides)
+        settings = runner.build_settings(parsed)
     except runner.SettingError as exc:
         raise click.UsageError(str(exc)) from exc
+    pages: list[sources.ListedPage] = []
     if file:
         try:
             pages, bad = sources.read_page_file(file)
@@ -94,8 +96,24 @@ def mentions(
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
     started = start_run(db, sites, new_run=True, kind="mentions")
+    log = use_run_log(db, db_path, started.run_id, parsed, settings)
+    if not quiet:
+        listed = f"{len(pages)} pages" if file else f"the feed {feed}"
+        click.echo(f"starting mentions run {started.run_id}: {listed} (log: {log})", err=True)
     args = {"file": str(Path(file))} if file else {"feed": str(feed)}
-    reason = runner.crawl(str(Path(db_path)), started.run_id, settings, "mentions", **args)
+    console = Console(verbose, quiet)
+    reasons, _ = run_spider(
+        db_path,
+        started.run_id,
+        parsed,
+        settings,
+        1,
+        console,
+        len(pages),
+        spider="mentions",
+        spider_args=args,
+    )
+    reason = reasons[0]
     summary = runs.summarize(db, started.run_id)
     if summary.state == "running":
         summary = runs.finish_run(db, started.run_id, "failed", error=f"crawl ended: {reason}")

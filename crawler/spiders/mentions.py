@@ -16,6 +16,7 @@ import scrapy
 from scrapy import signals
 
 from crawler.failures import reason_for
+from crawler.progress import PAGES_STAT
 from crawler.spiders.plumbing import (
     HANDLED_STATUSES,
     ContactPages,
@@ -87,8 +88,8 @@ class MentionsSpider(scrapy.Spider):
             return
         assert self.file is not None
         pages, bad = sources.read_page_file(self.file)
-        for line in bad:
-            self.logger.warning("%s:%d: %s", self.file, line.line, line.reason)
+        for line in bad:  # `backcheck mentions` said so on the console already
+            self.logger.info("%s:%d: %s", self.file, line.line, line.reason)
         for page in pages:
             await backout(self.crawler)
             yield self._page_request(page.url, "list")
@@ -131,6 +132,7 @@ class MentionsSpider(scrapy.Spider):
     def parse_page(self, response: Response, source: str) -> Iterator[Any]:
         fetch = fetch_from(response)
         self.crawler.stats.inc_value("backcheck/pages_read")
+        self.crawler.stats.inc_value(PAGES_STAT)  # the progress shown
         known = storage.backlinks_on_page(self.db, self.site, fetch.requested_url)
         rivals = storage.rivals_on_page(self.db, self.reader.competitors, fetch.requested_url)
         try:
@@ -150,6 +152,7 @@ class MentionsSpider(scrapy.Spider):
     def on_page_error(self, failure: Failure) -> Iterator[Any]:
         reason, detail = reason_for(failure)
         self.crawler.stats.inc_value(f"backcheck/failure/{reason.value}")
+        self.crawler.stats.inc_value(PAGES_STAT)
         self.logger.info("%s: %s", failure.request.url, detail)
         for ref in storage.backlinks_on_page(self.db, self.site, failure.request.url):
             yield classify.check_failure(ref, reason, detail)
