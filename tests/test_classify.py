@@ -663,6 +663,21 @@ def test_relative_link_header_canonical_to_self(value: str) -> None:
     assert (check.status, check.reason) == (Status.LIVE, None)
 
 
+# A canonical no browser or search engine can read is ignored; it raised before, and the
+# page got no verdict.
+@pytest.mark.parametrize(
+    "fetch_kw",
+    [
+        pytest.param({"links": ('<http://[bad/>; rel="canonical"',)}, id="header-ipv6"),
+        pytest.param({"links": ('<http://blog.test:x/>; rel="canonical"',)}, id="header-port"),
+        pytest.param({"head": '<link rel="canonical" href="http://..//0data:,x">'}, id="html"),
+    ],
+)
+def test_an_unreadable_canonical_is_ignored(fetch_kw: dict[str, Any]) -> None:
+    check = verdict(make_fetch(**fetch_kw))
+    assert (check.status, check.reason) == (Status.LIVE, None)
+
+
 def test_evidence_of_a_parsed_page() -> None:
     fetch = make_fetch(
         body='<p>before text <a href="https://acme.com/widgets" rel="ugc">Acme</a> after text</p>',

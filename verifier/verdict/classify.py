@@ -143,9 +143,8 @@ def check_page(
     check.meta_robots = " | ".join(page.meta_robots) or None
     meta = meta_directives(page.meta_robots)
     header = header_directives(fetch.x_robots_tag)
-    canonicals = {compare_key(u): u for u in page.canonicals}
-    canonicals.update(
-        {compare_key(u): u for u in header_canonicals(fetch.link_headers, fetch.final_url)}
+    canonicals = _by_key(
+        [*page.canonicals, *header_canonicals(fetch.link_headers, fetch.final_url)]
     )
     check.canonical = " | ".join(canonicals.values()) or None
     if links is None:
@@ -177,6 +176,18 @@ def _describe_link(
     )
     check.link_html = context.link_html(link)
     check.context_before, check.context_after = context.link_context(link)
+
+
+def _by_key(canonicals: list[str]) -> dict[str, str]:
+    """Canonical URLs by `compare_key`; one no key can be made of (a host such as `..`,
+    a port that is no number) is ignored, as search engines ignore an invalid canonical."""
+    found: dict[str, str] = {}
+    for url in canonicals:
+        try:
+            found[compare_key(url)] = url
+        except ValueError:
+            continue
+    return found
 
 
 def check_failure(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 #: Meta names whose directives apply to Google's main crawler.
 ROBOTS_META_NAMES = frozenset({"robots", "googlebot"})
@@ -87,12 +87,15 @@ def header_directives(values: Iterable[str]) -> Directives:
 def header_canonicals(values: Sequence[str], base_url: str = "") -> list[str]:
     """URLs of `rel="canonical"` entries in HTTP Link header values.
 
-    A relative URL resolves against the page's URL (RFC 8288).
+    A relative URL resolves against the page's URL (RFC 8288); one that cannot be
+    read (a broken IPv6 literal, a bad port) is ignored, as search engines ignore it.
 
     >>> header_canonicals(['<https://acme.com/a>; rel="canonical", <https://x.com/>; rel=next'])
     ['https://acme.com/a']
     >>> header_canonicals(['</b>; rel=canonical'], "https://acme.com/a/")
     ['https://acme.com/b']
+    >>> header_canonicals(['<http://[bad/>; rel=canonical, <http://a.com:x/>; rel=canonical'])
+    []
     """
     if not values:
         return []  # most pages: no Link header, and no import of requests
@@ -102,5 +105,10 @@ def header_canonicals(values: Sequence[str], base_url: str = "") -> list[str]:
     for value in values:
         for link in parse_header_links(value):
             if "canonical" in link.get("rel", "").lower().split():
-                urls.append(urljoin(base_url, link["url"].strip()))
+                try:
+                    url = urljoin(base_url, link["url"].strip())
+                    urlsplit(url).port  # noqa: B018 (raises for a port that is no number)
+                except ValueError:
+                    continue
+                urls.append(url)
     return urls
