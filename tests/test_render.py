@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from verifier.models import Change, Check, FoundIn, Reason, Status
+from verifier.models import BacklinkRef, Change, Check, Fetch, FoundIn, Reason, Status
+from verifier.verdict.classify import check_fetch
 from verifier.verdict.history import Baseline, change
 from verifier.verdict.render import (
     RenderMode,
     has_executable_script,
     join_rendered,
     needs_render,
+    rejoin,
 )
 
 TARGET = "https://acme.com/pricing"
@@ -76,6 +78,21 @@ def test_needs_render(mode: RenderMode, checks: list[Check], script: bool, expec
 )
 def test_has_executable_script(html: str, expected: bool) -> None:
     assert has_executable_script(f"<html><body>{html}</body></html>".encode()) is expected
+
+
+def test_rejoin_a_rendered_dom_holding_a_lone_surrogate() -> None:
+    # A script may put one in the DOM (JavaScript strings are UTF-16): U+FFFD, as a
+    # browser serialises it; encoding it raised before.
+    page = "http://blog.test/p"
+    fetch = Fetch(page, page, 200, b"<p>nothing</p><script>x()</script>", "text/html")
+    refs = [BacklinkRef(1, "acme.com", page, TARGET)]
+    html = f'<p>caf\ud800 <a href="{TARGET}">Acme</a></p>'
+    [joined] = rejoin(AUTO, fetch, refs, check_fetch(fetch, refs), html, None)
+    assert (joined.status, joined.found_in, joined.rendered) == (
+        Status.LIVE,
+        FoundIn.RENDERED,
+        True,
+    )
 
 
 def test_join_rendered() -> None:

@@ -141,7 +141,9 @@ def rejoin(
     change read again from the rendered `html` (None: not rendered, `note` says why)."""
     rendered: list[Any] = [None] * len(refs)
     if html is not None:
-        body = html.encode("utf-8")
+        # A script may leave a lone surrogate in the DOM (JavaScript strings are UTF-16):
+        # as a browser serialises it, U+FFFD.
+        body = html.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
         page = dataclasses.replace(fetch, body=body, content_type="text/html; charset=utf-8")
         rendered = classify.read_fetch(page, list(refs))[1][: len(refs)]
     joined = list(items)
