@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import scrapy
+from lxml import etree
 from protego import Protego
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
@@ -384,21 +385,20 @@ class DomainCrawl(scrapy.Spider):
         progress = self.active[domain]
         progress.other_requests -= 1
         body = _sitemap_body(response)
-        if body is None:
+        sitemap = _sitemap(body) if body is not None else None
+        if sitemap is None:
             self.logger.info("%s: not a sitemap", response.url)
-        else:
-            sitemap = Sitemap(body)
-            if sitemap.type == "sitemapindex":
-                locs = [entry["loc"] for entry in sitemap if "loc" in entry]
-                allowed = [u for u in locs if sitemap_url_allowed(u, domain)]
-                yield from self._sitemap_requests(progress, allowed)
-            elif sitemap.type == "urlset":
-                for count, entry in enumerate(sitemap):
-                    if count >= SITEMAP_MAX_URLS:
-                        break
-                    loc = entry.get("loc")
-                    if loc and sitemap_url_allowed(loc, domain):
-                        progress.frontier.add(loc, 0)
+        elif sitemap.type == "sitemapindex":
+            locs = [entry["loc"] for entry in sitemap if "loc" in entry]
+            allowed = [u for u in locs if sitemap_url_allowed(u, domain)]
+            yield from self._sitemap_requests(progress, allowed)
+        elif sitemap.type == "urlset":
+            for count, entry in enumerate(sitemap):
+                if count >= SITEMAP_MAX_URLS:
+                    break
+                loc = entry.get("loc")
+                if loc and sitemap_url_allowed(loc, domain):
+                    progress.frontier.add(loc, 0)
         yield from self._advance(progress)
 
     def on_sitemap_error(self, failure: Failure) -> Iterator[Any]:
@@ -432,6 +432,15 @@ def _due(progress: DomainProgress, url: str) -> str | None:
 def _robots_url(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}/robots.txt"
+
+
+def _sitemap(body: bytes) -> Sitemap | None:
+    """Scrapy's reading of a sitemap; None for XML without a root element (an XML
+    declaration alone, markup that is no XML), where Scrapy's reader raises."""
+    try:
+        return Sitemap(body)
+    except (StopIteration, ValueError, etree.LxmlError):
+        return None
 
 
 def _sitemap_body(response: Response) -> bytes | None:

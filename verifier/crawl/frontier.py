@@ -255,12 +255,17 @@ def sitemap_start_urls(home_url: str, robots_sitemaps: Iterable[str] = ()) -> li
     >>> sitemap_start_urls("https://acme.com/", ["https://cdn.other.net/s.xml",
     ...                                           "https://acme.com/sitemap.xml"])
     ['https://acme.com/sitemap.xml']
+    >>> sitemap_start_urls("https://acme.com/", ["http://acme.com:99999/s.xml"])
+    ['https://acme.com/sitemap.xml']
     """
     domain = registered_domain(idna_host(urlsplit(home_url).hostname or ""))
     found: dict[str, str] = {}
     for url in [*robots_sitemaps, urljoin(home_url, "/sitemap.xml")]:
         if sitemap_url_allowed(url, domain):
-            found.setdefault(crawl_key(url), clean_url(url))
+            try:
+                found.setdefault(crawl_key(url), clean_url(url))
+            except ValueError:  # a port out of range: no URL to fetch
+                continue
     return list(found.values())
 
 
