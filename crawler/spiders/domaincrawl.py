@@ -7,24 +7,25 @@ process: the home page (https, falling back to http), robots.txt's sitemaps and
 /sitemap.xml, then internal links breadth-first within the page and depth caps,
 all in an in-memory `DomainFrontier`. What a spider must say about a domain (its
 limits, what is known of its pages, where its results go) is its `Job`.
+
+A little over the style guide's 400 lines: pages, robots.txt and sitemaps, and
+the domain's contact page are steps of one loop over the same `DomainProgress`;
+what stands alone lives in `crawler.sitemaps` and `verifier.crawl`.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import scrapy
-from lxml import etree
 from protego import Protego
-from scrapy.utils.gz import gunzip, gzip_magic_number
-from scrapy.utils.sitemap import Sitemap
 
 from crawler.failures import reason_for
 from crawler.middlewares import RobotsTxtMiddleware
 from crawler.progress import DOMAINS_STAT, PAGES_STAT
+from crawler.sitemaps import read_sitemap, sitemap_body
 from crawler.spiders.plumbing import (
     CONTACT_PAGE,
     HANDLED_STATUSES,
@@ -39,7 +40,6 @@ from verifier.crawl import (
     DomainEntry,
     DomainFrontier,
     TrapLimits,
-    crawl_key,
     sitemap_start_urls,
     sitemap_url_allowed,
 )
@@ -220,7 +220,7 @@ class DomainCrawl(scrapy.Spider):
         progress = self.active[domain]
         fetch = fetch_from(response)
         progress.answers += 1
-        contact_domain = _due(progress, fetch.requested_url)
+        contact_domain = progress.take_due(fetch.requested_url)
         if contact_domain is not None:  # also the contact page that targets wait for
             yield from job.contact_pages.read(fetch, contact_domain)
         if progress.frontier.fetched_elsewhere(fetch.requested_url, fetch.final_url):
@@ -239,7 +239,7 @@ class DomainCrawl(scrapy.Spider):
             seen = visit(fetch, job.reader, domain, known, job.wants_contacts, rivals)
         except Exception as exc:  # a page that brings out a bug: its checks, nothing more
             seen = Visit(list(unread(self.logger, fetch, [*known, *rivals], exc)))
-        key = _key(progress, fetch.requested_url)
+        key = progress.key(fetch.requested_url)
         if seen.ok and key and names_contact_page(fetch.requested_url):
             progress.contact_pages[key] = addresses(fetch)
         # Links past the depth cap are refused, and remembered as `depth_limit`.
@@ -264,7 +264,7 @@ class DomainCrawl(scrapy.Spider):
             contact_domain = (
                 output.meta.get(CONTACT_PAGE) if isinstance(output, scrapy.Request) else None
             )
-            key = _key(progress, output.url) if contact_domain else None
+            key = progress.key(output.url) if contact_domain else None
             claimed = progress.frontier.claim(output.url) if key else False
             if claimed is False:
                 known = progress.contact_pages.get(key) if key else None
@@ -273,7 +273,7 @@ class DomainCrawl(scrapy.Spider):
                 else:
                     yield output
                 continue
-            if key == _key(progress, fetch.requested_url):
+            if key == progress.key(fetch.requested_url):
                 yield from job.contact_pages.read(fetch, contact_domain)  # this very page
                 continue
             assert key is not None  # claimed
@@ -294,7 +294,7 @@ class DomainCrawl(scrapy.Spider):
         self.crawler.stats.inc_value(f"backcheck/crawl/failure/{reason.value}")
         url = request.meta.get("redirect_urls", [request.url])[0]
         progress.frontier.fetched(url, ok=False)
-        contact_domain = _due(progress, url)
+        contact_domain = progress.take_due(url)
         if contact_domain is not None:
             yield from job.contact_pages.failed(contact_domain)
         fallback = progress.fallbacks.pop(url, None)
@@ -384,8 +384,8 @@ class DomainCrawl(scrapy.Spider):
     def _parse_sitemap(self, response: Response, domain: str) -> Iterator[Any]:
         progress = self.active[domain]
         progress.other_requests -= 1
-        body = _sitemap_body(response)
-        sitemap = _sitemap(body) if body is not None else None
+        body = sitemap_body(response)
+        sitemap = read_sitemap(body) if body is not None else None
         if sitemap is None:
             self.logger.info("%s: not a sitemap", response.url)
         elif sitemap.type == "sitemapindex":
@@ -413,46 +413,6 @@ def _attempts(start_urls: tuple[str, ...]) -> list[tuple[str, str | None]]:
     return list(DomainEntry(0, "", start_urls).attempts)
 
 
-def _key(progress: DomainProgress, url: str) -> str | None:
-    """`url`'s crawl key in this domain's crawl (None: not a URL it could fetch)."""
-    try:
-        return crawl_key(url, progress.frontier.limits)
-    except ValueError:
-        return None
-
-
-def _due(progress: DomainProgress, url: str) -> str | None:
-    """The domain whose contact page the crawl page `url` also is, if any (then no more)."""
-    if not progress.contacts_due:
-        return None
-    key = _key(progress, url)
-    return progress.contacts_due.pop(key, None) if key else None
-
-
 def _robots_url(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}/robots.txt"
-
-
-def _sitemap(body: bytes) -> Sitemap | None:
-    """Scrapy's reading of a sitemap; None for XML without a root element (an XML
-    declaration alone, markup that is no XML), where Scrapy's reader raises."""
-    try:
-        return Sitemap(body)
-    except (StopIteration, ValueError, etree.LxmlError):
-        return None
-
-
-def _sitemap_body(response: Response) -> bytes | None:
-    """The sitemap's XML, gunzipped when needed (as Scrapy's SitemapSpider reads it)."""
-    body = response.body
-    if response.status != 200:
-        return None
-    if gzip_magic_number(response):
-        try:
-            return gunzip(body, max_size=SITEMAP_MAX_BYTES)
-        except (OSError, ValueError, zlib.error, EOFError):
-            return None
-    if body.lstrip()[:1] == b"<":
-        return body
-    return None

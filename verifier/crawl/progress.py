@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.crawl.frontier import DomainFrontier, Stop, stop_reason
+from verifier.crawl.frontier import DomainFrontier, Stop, crawl_key, stop_reason
 
 
 @dataclass(slots=True)
@@ -30,6 +30,20 @@ class DomainProgress:
     @property
     def domain(self) -> str:
         return self.frontier.domain
+
+    def key(self, url: str) -> str | None:
+        """`url`'s crawl key in this domain's crawl (None: not a URL it could fetch)."""
+        try:
+            return crawl_key(url, self.frontier.limits)
+        except ValueError:
+            return None
+
+    def take_due(self, url: str) -> str | None:
+        """The domain whose contact page the crawl page `url` also is, if any (then no more)."""
+        if not self.contacts_due:
+            return None
+        key = self.key(url)
+        return self.contacts_due.pop(key, None) if key else None
 
     @property
     def idle(self) -> bool:
