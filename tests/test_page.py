@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from verifier.models import Fetch
+from verifier.verdict import html5
 from verifier.verdict.context import link_context, link_html
 from verifier.verdict.page import (
     Page,
@@ -1032,6 +1033,32 @@ def test_anchor_text_of_a_deeply_nested_link_does_not_recurse() -> None:
     inner = "<span>" * 1800 + "deep" + "</span>" * 1800
     body = f'<a href="https://acme.com/x">{inner} text</a>'
     assert anchors(body) == ["deep text"]
+
+
+@pytest.mark.parametrize(("depth", "reread"), [(500, True), (5000, False)])
+def test_a_page_too_deep_to_read_again_keeps_lxmls_reading(depth: int, reread: bool) -> None:
+    # html5lib's time grows with the square of the nesting (20,000 <div>s took 28 s): a
+    # page nested deeper than html5.MAX_DEPTH is not read again (libxml2 stops at 2,048).
+    body = f'{"<div>" * depth}<p>x</p></html><a href="https://acme.com/x">x</a>'
+    page = page_for(body)
+    found = links_to(page, SITE)
+    assert (page.reread is not None, [link.url for link in found]) == (
+        reread,
+        ["https://acme.com/x"] if reread else [],
+    )
+
+
+def test_a_head_read_by_the_standard_is_the_head_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A head-only read (the page cannot link) builds the standard's tree of the head, not
+    # of a body nested thousands deep.
+    built: list[str] = []
+    build = html5.build
+    monkeypatch.setattr(html5, "build", lambda text: built.append(text) or build(text))
+    head = '<head><title>t</title></br><meta name="robots" content="noindex"></head>'
+    body = f"<body>{'<div>' * 20000}text</body>"
+    page = parse(Fetch(PAGE_URL, PAGE_URL, 200, (head + body).encode(), "text/html"), {SITE})
+    assert (page.root, page.reread, page.meta_robots) == (None, "</br> in the head", [])
+    assert built == [head]
 
 
 # --- where <head> ends: the HTML standard's rules, on the full parse and the head-only read

@@ -199,7 +199,7 @@ def parse(
         page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
         if read_head(page, data):
             page.unlinked = frozenset(sites)
-            if (standard := _standard_head(page, data, text)) is not None:
+            if (standard := _standard_head(page, data, text, None)) is not None:
                 _read_head_of(page, standard)
                 page.reread = _HEAD_ENDS_EARLY
             return page
@@ -212,7 +212,7 @@ def parse(
     if root is not None:
         page.source = source
         _read_tree(page, root)
-        if (standard := _standard_head(page, data, text)) is not None:
+        if (standard := _standard_head(page, data, text, root)) is not None:
             _read_tree(page, standard)
             page.reread = _HEAD_ENDS_EARLY
     return page
@@ -222,12 +222,21 @@ def parse(
 _HEAD_ENDS_EARLY = "</br> in the head"
 
 
-def _standard_head(page: Page, data: bytes, text: str) -> etree._Element | None:
+def _standard_head(
+    page: Page, data: bytes, text: str, root: etree._Element | None
+) -> etree._Element | None:
     """The standard's tree of the page, when its head holds robots metas or canonicals
-    and the standard ends that head before lxml does (None otherwise)."""
-    if (page.meta_robots or page.canonicals) and html5.head_ends_early(data):
-        return html5.build(text)
-    return None
+    and the standard ends that head before lxml does (None otherwise).
+
+    `root`, lxml's tree of the whole page, is None when only the head was read: then
+    the standard's tree is built of the page up to its `<body` (the head is all that is
+    read of it); else the whole page, unless it nests too deep to read again.
+    """
+    if not (page.meta_robots or page.canonicals) or not html5.head_ends_early(data):
+        return None
+    if root is None:
+        return html5.build(text[: html5.head_length(text)])
+    return None if html5.too_deep(root) else html5.build(text)
 
 
 def _read_head_of(page: Page, root: etree._Element) -> None:
@@ -359,7 +368,11 @@ def _links_to(page: Page, domain: str) -> list[Link]:
             if absence.may_link(page.source, page.url, domain)
             else None
         )
-    if why is not None and (root := html5.build(page.source.text)) is not None:
+    if (
+        why is not None
+        and not html5.too_deep(page.root)
+        and (root := html5.build(page.source.text)) is not None
+    ):
         _read_tree(page, root)  # as the HTML standard builds it
         page.reread = why
         found = _read_links(page, domain)
