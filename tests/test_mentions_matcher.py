@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from verifier.mentions.images import image_uses, srcset_urls
-from verifier.mentions.matcher import CONTEXT_CHARS, Matcher
+from verifier.mentions.matcher import CONTEXT_CHARS, Matcher, _Fences
 from verifier.mentions.text import Folded, fold_text
 from verifier.models import Fetch, Mention, MentionKind, Placement
 from verifier.verdict.page import decode, parse
@@ -187,6 +187,33 @@ def test_longest_match_wins(text: str, expected: list[str]) -> None:
 )
 def test_excluded_phrases(text: str, expected: list[str]) -> None:
     assert terms(page(f"<p>{text}</p>")) == expected
+
+
+def test_many_excluded_phrases_and_one_real_mention() -> None:
+    # Each match was checked against every fence (quadratic: 200,000 "Acme Widgets Bank"
+    # would take half an hour); fences now answer in logarithmic time.
+    matcher = Matcher.build(["Acme Widgets"], SITE, ["Acme Widgets Bank", "Big Acme Widgets"])
+    text = "acme widgets bank " * 3000 + "big acme widgets bank and acme widgets."
+    hits = matcher.hits(text)
+    assert [(text[hit.start : hit.end], hit.start) for hit in hits] == [
+        ("acme widgets", len(text) - len("acme widgets."))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spans", "start", "end", "covered"),
+    [
+        ([], 0, 1, False),
+        ([(0, 10)], 0, 10, True),
+        ([(0, 10)], 5, 11, False),
+        ([(0, 20), (5, 8)], 6, 15, True),  # the wide span still holds it
+        ([(5, 8), (0, 20)], 6, 15, True),  # order does not matter
+        ([(2, 4), (6, 9)], 3, 7, False),  # across two: no one span holds it
+        ([(4, 9)], 3, 5, False),
+    ],
+)
+def test_fences(spans: list[tuple[int, int]], start: int, end: int, covered: bool) -> None:
+    assert _Fences(spans).cover(start, end) is covered
 
 
 def test_a_match_partly_outside_an_excluded_phrase_counts() -> None:

@@ -37,7 +37,9 @@ are kept side by side rather than split where one could change alone.
 
 from __future__ import annotations
 
+import bisect
 import html.entities
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -380,6 +382,22 @@ class _Proof:
         return named is not None or any(map(self.verdict, code_point_chars(hexa, decimal)))
 
 
+class _Fences:
+    """Spans no match may lie inside, asked of each match in logarithmic time: a page
+    that repeats an excluded phrase 200,000 times is as many fences and matches."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans.sort()
+        self._starts = [start for start, _ in spans]
+        # The furthest any span starting at or before each one reaches.
+        self._reach = list(itertools.accumulate((end for _, end in spans), max))
+
+    def cover(self, start: int, end: int) -> bool:
+        """Whether one span holds [start, end)."""
+        index = bisect.bisect_right(self._starts, start) - 1
+        return index >= 0 and self._reach[index] >= end
+
+
 class Hit(NamedTuple):
     """One match of a term in folded text."""
 
@@ -454,7 +472,7 @@ class Matcher:
                 if match is not None:
                     pending[i] = match
         found: list[Hit] = []
-        fences: list[tuple[int, int]] | None = None
+        fences: _Fences | None = None
         position = 0
         while pending:
             for i, match in list(pending.items()):
@@ -469,8 +487,8 @@ class Matcher:
             best = min(pending, key=lambda i: self._rank(i, pending[i]))
             start, position = pending[best].span()
             if fences is None:
-                fences = self._fences(folded)
-            if not any(a <= start and position <= b for a, b in fences):
+                fences = _Fences(self._fences(folded))
+            if not fences.cover(start, position):
                 found.append(Hit(self._spellings[best].term, start, position))
         return found
 
