@@ -216,6 +216,20 @@ def test_fences(spans: list[tuple[int, int]], start: int, end: int, covered: boo
     assert _Fences(spans).cover(start, end) is covered
 
 
+def test_flags_climb_no_further_than_a_known_ancestor() -> None:
+    # A mention at each of 1,000 nesting levels climbed 1,000 ancestors each.
+    from verifier.mentions import text
+
+    html = page("<div class=menu>" + "<div>Acme Widgets " * 1000)
+    root = parse(Fetch(PAGE_URL, PAGE_URL, 200, html.encode(), "text/html")).root
+    assert root is not None
+    levels = [el for el in root.iter("div") if el.text]
+    known: dict[object, int] = {}
+    assert {text.flags_of(el, known=known) for el in levels} == {text.BOILERPLATE}
+    assert len(known) == len(levels) + 3  # each once: the divs, the menu, <body>, <html>
+    assert text.flags_of(levels[-1]) == text.BOILERPLATE  # as without a cache
+
+
 def test_a_match_partly_outside_an_excluded_phrase_counts() -> None:
     matcher = Matcher.build(["Acme Widgets"], SITE, ["Widgets Bank"])
     assert terms(page("<p>Acme Widgets Bank</p>"), matcher) == ["Acme Widgets"]

@@ -94,15 +94,18 @@ def image_uses(root: etree._Element | None, base_url: str, domain: str) -> list[
     if not _may_name(values, domain, host_on_domain(host_of(base_url), domain)):
         return []  # most pages: no image URL names the domain, no URL is resolved
     found: dict[str, Mention] = {}
+    known: dict[etree._Element, int] = {}  # flags of the elements met, for `flags_of`
+    # Inert until a script clones it; found once, not by climbing from each image.
+    inert = {el for template in root.iter("template") for el in template.iter("img", "source")}
     for el in images:
-        if next(el.iterancestors("template"), None) is not None:
+        if el in inert:
             continue
         for href in _candidates(el):
             url = _resolve(base_url, href)
             if url is None or not host_on_domain(host_of(url), domain):
                 continue
             alt = _alt(el)
-            main = not flags_of(el) & BOILERPLATE
+            main = not flags_of(el, known=known) & BOILERPLATE
             seen = found.get(url)
             if seen is not None:
                 alt = seen.context or alt
