@@ -148,3 +148,17 @@ def test_views_can_be_recreated(tmp_path: Path) -> None:
     assert {f"report_{n.replace('-', '_')}" for n in NAMES} <= set(db.view_names())
     assert "NULL is null" in reports.view_sql(reports.LOST)
     assert ":site" not in reports.view_sql(reports.LOST)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("Acme\x1b]0;pwned\x07\x1b[2J", "Acme\\x1b]0;pwned\\x07\\x1b[2J"),  # title, clear screen
+        ("a\x9bb\x7fc", "a\\x9bb\\x7fc"),  # C1 CSI and DEL
+        ("two\nlines\tand tab", "two lines and tab"),
+        ("café ✓", "café ✓"),
+    ],
+)
+def test_a_table_cell_writes_control_characters_out(value: str, shown: str) -> None:
+    # Anchors, titles and contexts come from the web: a terminal acts on escape sequences.
+    assert reports.cell(value) == shown

@@ -150,11 +150,21 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+#: Control characters, written out: anchors, titles and contexts come from the web, and
+#: a terminal would act on an escape sequence in them (clear the screen, set its title).
+_CONTROLS = {
+    code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if code not in (9, 10)
+} | {9: " ", 10: " "}
+
+
 def cell(value: object) -> str:
-    """A value as a table shows it: blanks for null, yes/no, URLs without the scheme.
+    r"""A value as a table shows it: blanks for null, yes/no, URLs without the scheme,
+    control characters written out.
 
     >>> cell(None), cell(True), cell("https://acme.com/x"), cell(0.25)
     ('', 'yes', 'acme.com/x', '0.25')
+    >>> print(cell("Acme\x1b[2J\x07Widgets"))
+    Acme\x1b[2J\x07Widgets
     """
     if value is None:
         return ""
@@ -162,7 +172,7 @@ def cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):  # e.g. an outreach target's e-mail addresses
         return ", ".join(cell(item) for item in value)
-    text = str(value).replace("\n", " ")
+    text = str(value).translate(_CONTROLS)
     return text.split("://", 1)[1] if text.startswith(("http://", "https://")) else text
 
 
