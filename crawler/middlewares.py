@@ -34,6 +34,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: Google reads the first 500 KiB of a robots.txt and ignores the rest; the rules of a
+#: longer file are each tried for every request to its host (a 1 MB file: 23 ms each).
+ROBOTS_MAX_BYTES = 500 * 1024
+
+
+def robots_body(body: bytes, limit: int = ROBOTS_MAX_BYTES) -> bytes:
+    r"""The part of a robots.txt that is read: its first `limit` bytes, whole lines only.
+
+    >>> robots_body(b"User-agent: *\nDisallow: /a\nDisallow: /b\n", 30)
+    b'User-agent: *\nDisallow: /a\n'
+    """
+    if len(body) <= limit:
+        return body
+    cut = body.rfind(b"\n", 0, limit)
+    return body[: cut + 1] if cut != -1 else body[:limit]
+
+
 class RobotsTxtMiddleware(_ScrapyRobots):
     """Scrapy's robots.txt middleware, per scheme and host, safe for many requests at once.
 
@@ -69,6 +86,8 @@ class RobotsTxtMiddleware(_ScrapyRobots):
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status != 200:
             self._not_ok.add(netloc)
+        if len(response.body) > ROBOTS_MAX_BYTES:
+            response = response.replace(body=robots_body(response.body))
         await super()._parse_robots(response, netloc, request)
 
     async def robot_parser(self, request: Request) -> RobotParser | None:

@@ -59,3 +59,37 @@ def test_broken_sitemaps_do_not_stop_the_domain(web, tmp_path: Path) -> None:
     assert server.hits("broken-maps.org", "/empty.xml") == 1
     assert server.hits("broken-maps.org", "/sitemap.xml") == 1
     assert "Traceback" not in done.stderr
+
+
+def test_robots_txt_is_read_for_its_first_500_kib_as_google_reads_it(web, tmp_path: Path) -> None:
+    # Each rule is tried for every request to the host: a 10 MB robots.txt cost each
+    # request a quarter of a second. Google ignores what follows the first 500 KiB.
+    filler = "".join(f"Disallow: /nothing-{i}/\n" for i in range(30000))  # ~700 KB
+    link = '<a href="https://acme-widgets.com/">Acme Widgets</a>'
+    routes = {
+        "big-robots.org/robots.txt": {
+            "body": f"User-agent: *\nDisallow: /early\n{filler}Disallow: /late\n",
+            "content_type": "text/plain",
+        },
+        "big-robots.org/early": {"body": PAGE.format(title="Early", body=link)},
+        "big-robots.org/late": {"body": PAGE.format(title="Late", body=link)},
+    }
+    server = web(routes=routes)
+    db = str(tmp_path / "r.db")
+    assert run_cli(["init", "--site", "acme-widgets.com", "--db", db]).returncode == 0
+    export = tmp_path / "links.csv"
+    export.write_text(
+        "source_url,target_url\nhttp://big-robots.org/early,https://acme-widgets.com/\n"
+        "http://big-robots.org/late,https://acme-widgets.com/\n",
+        encoding="utf-8",
+    )
+    assert run_cli(["import", str(export), "--db", db]).returncode == 0
+    done = run_cli(["verify", "--json", *FAST, "--db", db], server, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(run_cli(["report", "backlinks", "--format", "json", "--db", db]).stdout)
+    verdicts = {row["source_url"]: (row["status"], row["reason"]) for row in rows}
+    assert verdicts == {
+        "http://big-robots.org/early": ("unreachable", "robots_blocked"),
+        "http://big-robots.org/late": ("live", None),
+    }
+    assert server.hits("big-robots.org", "/late") == 1
