@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +40,45 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def fresh_db(db_path: Path):  # type: ignore[no-untyped-def]
     return database.open_db(db_path)
+
+
+def copy_db(source: str | Path, target: str | Path) -> str:
+    """Copy a database as SQLite reads it: what its -wal file holds is copied too."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+    return str(target)
+
+
+@pytest.fixture(scope="session")
+def init_db(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., str]:
+    """`init_db(db, *options)`: make `db` the database `backcheck init *options --db db`
+    makes. The real CLI runs once per option list in the session; each test gets a copy
+    (the end-to-end tests' common set-up, not what they test: test_cli tests `init`)."""
+    built: dict[tuple[str, ...], Path] = {}
+
+    def make(db: str | Path, *options: str) -> str:
+        if options not in built:
+            template = tmp_path_factory.mktemp("init") / "template.db"
+            done = run_cli(["init", *options, "--db", str(template)])
+            assert done.returncode == 0, done.stderr
+            built[options] = template
+        return copy_db(built[options], db)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def once() -> Callable[[str, Callable[[], Any]], Any]:
+    """`once(key, build)`: what `build()` returns, built by the first test that asks for
+    `key` in the session. For a costly run several tests only read: never change it."""
+    results: dict[str, Any] = {}
+
+    def get(key: str, build: Callable[[], Any]) -> Any:
+        if key not in results:
+            results[key] = build()
+        return results[key]
+
+    return get
 
 
 @pytest.fixture

@@ -95,10 +95,9 @@ def test_raw_render_csv_is_the_plain_dictwriter_output() -> None:
 
 
 @pytest.mark.e2e
-def test_a_hostile_anchor_through_verify_and_report(web, tmp_path: Path) -> None:
+def test_a_hostile_anchor_through_verify_and_report(web, init_db, tmp_path: Path) -> None:
     server = web(routes={"evil.blog.com/p": {"body": page(link(text=HYPERLINK))}})
-    db = str(tmp_path / "csv.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "csv.db", "--site", "acme.com")
     links = tmp_path / "links.csv"
     links.write_text("source_url,target_url\nhttp://evil.blog.com/p,https://acme.com/pricing\n")
     assert run_cli(["import", str(links), "--db", db]).returncode == 0

@@ -10,11 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST, ROOT, proxy_env, report, run_cli
+from crawler.virtualweb import VirtualWeb
+from tests.conftest import FAST, ROOT, copy_db, proxy_env, report, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -128,21 +131,45 @@ def by_source(rows: list[dict]) -> dict[tuple[str, str | None], dict]:
     return {(r["source_url"], r["target_url"]): r for r in rows}
 
 
-def test_verify_every_verdict_and_history(web, tmp_path: Path) -> None:
-    server = web(routes=ROUTES)
-    db = str(tmp_path / "e2e.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
-    imported = run_cli(["import", str(write_csv(tmp_path / "links.csv")), "--db", db])
-    assert imported.returncode == 0, imported.stderr
-    assert "imported 20, merged 0, rejected 0" in imported.stdout
+@dataclass(frozen=True)
+class FirstRun:
+    """`verify` of SOURCES on ROUTES in one process, on a virtual web of its own."""
 
-    first = run_cli(["verify", "--json", *RUN_SETTINGS, "--db", db], server)
-    assert first.returncode == 0, first.stderr
-    summary = json.loads(first.stdout)
+    db: Path  # the database as the run left it: copy it before writing to it
+    stdout: str  # the run's --json summary
+    rows: list[dict]  # the backlinks report after it
+    web: VirtualWeb  # stopped: what it was asked for (`hits`)
+
+
+@pytest.fixture
+def first_run(once, init_db, tmp_path_factory) -> FirstRun:  # type: ignore[no-untyped-def]
+    """The first run, made once in the session: test_verify_every_verdict_and_history goes
+    on from it, test_processes_shard_the_run_with_identical_verdicts compares it with two
+    processes."""
+
+    def run() -> FirstRun:
+        folder = tmp_path_factory.mktemp("first-run")
+        db = init_db(folder / "e2e.db", "--site", "acme.com")
+        imported = run_cli(["import", str(write_csv(folder / "links.csv")), "--db", db])
+        assert imported.returncode == 0, imported.stderr
+        assert "imported 20, merged 0, rejected 0" in imported.stdout
+        with VirtualWeb(routes=ROUTES) as server:
+            args = ["verify", "--json", "--processes", "1", *RUN_SETTINGS, "--db", db]
+            first = run_cli(args, server)
+        assert first.returncode == 0, first.stderr
+        return FirstRun(Path(db), first.stdout, report(Path(db)), server)
+
+    result: FirstRun = once("first run", run)
+    return result
+
+
+def test_verify_every_verdict_and_history(web, first_run: FirstRun, tmp_path: Path) -> None:
+    db = copy_db(first_run.db, tmp_path / "e2e.db")
+    summary = json.loads(first_run.stdout)
     assert summary["backlinks"] == 21  # 20 imported + 1 discovered behind the meta refresh
     assert summary["state"] == "finished" and summary["pending"] == 0
 
-    rows = by_source(report(Path(db)))
+    rows = by_source(first_run.rows)
     for source, (status, reason, follow, nofollow_source, anchor) in FIRST_RUN.items():
         row = rows[(source, SOURCES[source][0])]
         got = (row["status"], row["reason"], row["follow"], row["nofollow_source"], row["anchor"])
@@ -156,11 +183,12 @@ def test_verify_every_verdict_and_history(web, tmp_path: Path) -> None:
     assert (discovered["status"], discovered["change"]) == ("live", "new")
 
     # Each distinct referring page is fetched once, however many backlinks it carries.
-    assert server.hits("a.blog.com", "/two") == 1
-    assert server.hits("a.blog.com", "/live") == 1
-    assert server.hits("g.blog.com", "/private/x") == 0  # robots.txt obeyed
+    assert first_run.web.hits("a.blog.com", "/two") == 1
+    assert first_run.web.hits("a.blog.com", "/live") == 1
+    assert first_run.web.hits("g.blog.com", "/private/x") == 0  # robots.txt obeyed
 
     # Run 2: the web changes.
+    server = web(routes=ROUTES)
     server.update(
         {
             "a.blog.com/live": {"body": page("<p>The link is gone.</p>")},
@@ -185,13 +213,14 @@ def test_verify_every_verdict_and_history(web, tmp_path: Path) -> None:
     # Run 3: the third server error in a row makes the backlink lost.
     third = run_cli(["verify", *RUN_SETTINGS, "--db", db], server)
     assert third.returncode == 0, third.stderr
-    err = by_source(report(Path(db)))[("http://c.blog.com/err", "https://acme.com/pricing")]
+    rows = by_source(report(Path(db)))
+    err = rows[("http://c.blog.com/err", "https://acme.com/pricing")]
     assert (err["status"], err["reason"], err["consecutive_failures"]) == (
         "lost",
         "server_error",
         3,
     )
-    timeout = by_source(report(Path(db)))[("http://f.blog.com/slow", "https://acme.com/pricing")]
+    timeout = rows[("http://f.blog.com/slow", "https://acme.com/pricing")]
     assert (timeout["status"], timeout["reason"]) == ("lost", "timeout")
 
     with sqlite3.connect(db) as conn:
@@ -214,7 +243,9 @@ def test_verify_every_verdict_and_history(web, tmp_path: Path) -> None:
     assert evidence[0][2] == "Intro text." and len(evidence[0][3]) == 64
 
 
-def test_sigkill_mid_run_then_resume_loses_and_doubles_nothing(web, tmp_path: Path) -> None:
+def test_sigkill_mid_run_then_resume_loses_and_doubles_nothing(
+    web, init_db, tmp_path: Path
+) -> None:
     pages = 80
     routes = {
         f"h{i % 8}.slowblog.com/p{i}": {"delay": 0.15, "body": page(link())} for i in range(pages)
@@ -227,8 +258,7 @@ def test_sigkill_mid_run_then_resume_loses_and_doubles_nothing(web, tmp_path: Pa
             f"http://h{i % 8}.slowblog.com/p{i},https://acme.com/pricing\n" for i in range(pages)
         )
     )
-    db = str(tmp_path / "kill.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "kill.db", "--site", "acme.com")
     assert run_cli(["import", str(source), "--db", db]).returncode == 0
     child = subprocess.Popen(
         [
@@ -272,6 +302,8 @@ def test_sigkill_mid_run_then_resume_loses_and_doubles_nothing(web, tmp_path: Pa
             )
         }
     assert before >= checked
+    # The delay only made the kill land mid-run: the resumed run need not wait for it.
+    server.update({key: {"body": rule["body"]} for key, rule in routes.items()})
     resumed = run_cli(["verify", *FAST, "--db", db], server)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming run 1: {pages - before} backlinks to check" in resumed.stderr
@@ -287,14 +319,13 @@ def test_sigkill_mid_run_then_resume_loses_and_doubles_nothing(web, tmp_path: Pa
 
 
 @pytest.mark.parametrize("level", ["DEBUG", "INFO"])
-def test_scrapy_crawl_from_project_folder(web, tmp_path: Path, level: str) -> None:
+def test_scrapy_crawl_from_project_folder(web, init_db, tmp_path: Path, level: str) -> None:
     """Scrapyd runs `scrapy crawl verify -a db=PATH`: the same run, stored the same way.
 
     The per-page "Crawled"/"Scraped" records are logged at DEBUG only.
     """
     server = web(routes={"x.blog.com/": {"body": page(link())}})
-    db = str(tmp_path / "scrapy.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "scrapy.db", "--site", "acme.com")
     (tmp_path / "l.txt").write_text("http://x.blog.com/\n")
     assert run_cli(["import", str(tmp_path / "l.txt"), "--db", db]).returncode == 0
     done = subprocess.run(
@@ -362,7 +393,7 @@ def test_demo_gets_every_expected_verdict(tmp_path: Path) -> None:
     assert statuses == {"live", "lost", "unreachable"}
 
 
-def test_our_target_pages_are_checked_once_per_run(web, tmp_path: Path) -> None:
+def test_our_target_pages_are_checked_once_per_run(web, init_db, tmp_path: Path) -> None:
     server = web(
         routes={
             "blog.com/a": {
@@ -374,13 +405,12 @@ def test_our_target_pages_are_checked_once_per_run(web, tmp_path: Path) -> None:
             "acme.com/gone": {"status": 404},
         }
     )
-    db = str(tmp_path / "t.db")
+    db = init_db(tmp_path / "t.db", "--site", "acme.com")
     source = tmp_path / "l.csv"
     source.write_text(
         "source_url,target_url\nhttp://blog.com/a,http://acme.com/old\n"
         "http://blog.com/a,http://acme.com/gone\nhttp://blog.com/b,http://ACME.com:80/old\n"
     )
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
     assert run_cli(["import", str(source), "--db", db]).returncode == 0
     done = run_cli(["verify", *FAST, "--db", db], server)
     assert done.returncode == 0, done.stderr
@@ -402,19 +432,25 @@ def test_our_target_pages_are_checked_once_per_run(web, tmp_path: Path) -> None:
     assert server.hits("acme.com", "/old") == 1  # two backlinks, one target check
 
 
-def test_processes_shard_the_run_with_identical_verdicts(web, tmp_path: Path) -> None:
+def test_processes_shard_the_run_with_identical_verdicts(
+    web, init_db, first_run: FirstRun, tmp_path: Path
+) -> None:
     """Two crawler processes: every backlink checked exactly once, same verdicts as one."""
     server = web(routes=ROUTES)
     verdicts = []
     for processes in ("1", "2"):
-        db = str(tmp_path / f"p{processes}.db")
-        assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
-        assert run_cli(["import", str(write_csv(tmp_path / "l.csv")), "--db", db]).returncode == 0
-        done = run_cli(
-            ["verify", "--json", "--processes", processes, *RUN_SETTINGS, "--db", db], server
-        )
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["state"] == "finished"
+        if processes == "1":  # the one-process run of the same list on the same routes
+            db, stdout, rows = str(first_run.db), first_run.stdout, first_run.rows
+        else:
+            db = init_db(tmp_path / f"p{processes}.db", "--site", "acme.com")
+            imported = run_cli(["import", str(write_csv(tmp_path / "l.csv")), "--db", db])
+            assert imported.returncode == 0, imported.stderr
+            done = run_cli(
+                ["verify", "--json", "--processes", processes, *RUN_SETTINGS, "--db", db], server
+            )
+            assert done.returncode == 0, done.stderr
+            stdout, rows = done.stdout, report(Path(db))
+        assert json.loads(stdout)["state"] == "finished"
         with sqlite3.connect(db) as conn:
             assert conn.execute(
                 "select count(*), count(distinct backlink_id) from checks"
@@ -431,20 +467,18 @@ def test_processes_shard_the_run_with_identical_verdicts(web, tmp_path: Path) ->
                     r["follow"],
                     r["anchor"],
                 )
-                for r in report(Path(db))
+                for r in rows
             )
         )
     assert verdicts[0] == verdicts[1]
 
 
-def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, tmp_path: Path) -> None:
+def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, init_db, tmp_path: Path) -> None:
     pages = 60
-    server = web(
-        routes={
-            f"s{i % 6}.slowblog.com/p{i}": {"delay": 0.2, "body": page(link())}
-            for i in range(pages)
-        }
-    )
+    routes = {
+        f"s{i % 6}.slowblog.com/p{i}": {"delay": 0.2, "body": page(link())} for i in range(pages)
+    }
+    server = web(routes=routes)
     source = tmp_path / "links.csv"
     source.write_text(
         "source_url,target_url\n"
@@ -452,8 +486,7 @@ def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, tmp_path: Pat
             f"http://s{i % 6}.slowblog.com/p{i},https://acme.com/pricing\n" for i in range(pages)
         )
     )
-    db = str(tmp_path / "term.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "term.db", "--site", "acme.com")
     assert run_cli(["import", str(source), "--db", db]).returncode == 0
     child = subprocess.Popen(
         [
@@ -494,6 +527,8 @@ def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, tmp_path: Pat
         assert conn.execute("select state from runs").fetchall() == [("interrupted",)]
         done = conn.execute("select count(*) from checks").fetchone()[0]
     assert 0 < done < pages
+    # The delay only made the signal land mid-run: the resumed run need not wait for it.
+    server.update({key: {"body": rule["body"]} for key, rule in routes.items()})
     resumed = run_cli(["verify", *FAST, "--db", db], server)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming run 1: {pages - done} backlinks to check" in resumed.stderr
@@ -506,10 +541,9 @@ def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, tmp_path: Pat
 OK_PAGE = "http://ok.blog.com/p"
 
 
-def failing_host_db(tmp_path: Path, source: str) -> str:
+def failing_host_db(init_db: Callable[..., str], tmp_path: Path, source: str) -> str:
     """A database with a backlink on `source` and one on a page that answers (OK_PAGE)."""
-    db = str(tmp_path / "fail.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "fail.db", "--site", "acme.com")
     links = tmp_path / "links.csv"
     links.write_text(
         f"source_url,target_url\n{source},https://acme.com/pricing\n"
@@ -520,9 +554,9 @@ def failing_host_db(tmp_path: Path, source: str) -> str:
     return db
 
 
-def test_a_host_that_does_not_resolve_is_dns_error(web, tmp_path: Path) -> None:
+def test_a_host_that_does_not_resolve_is_dns_error(web, init_db, tmp_path: Path) -> None:
     server = web(routes={"ok.blog.com/p": {"body": page(link())}})
-    db = failing_host_db(tmp_path, "http://gone.invalid/p")
+    db = failing_host_db(init_db, tmp_path, "http://gone.invalid/p")
     resolver = ["-s", "TWISTED_DNS_RESOLVER=tests.nodns.NoDNS"]
     bypass = {"no_proxy": "gone.invalid", "NO_PROXY": "gone.invalid"}
     done = run_cli(["verify", *FAST, *resolver, "--db", db], server, extra_env=bypass)
@@ -535,11 +569,11 @@ def test_a_host_that_does_not_resolve_is_dns_error(web, tmp_path: Path) -> None:
     assert rows[OK_PAGE]["status"] == "live"
 
 
-def test_a_broken_tls_handshake_is_tls_error(web, tmp_path: Path) -> None:
+def test_a_broken_tls_handshake_is_tls_error(web, init_db, tmp_path: Path) -> None:
     server = web(
         routes={"badtls.blog.com/": {"tls": "broken"}, "ok.blog.com/p": {"body": page(link())}}
     )
-    db = failing_host_db(tmp_path, "https://badtls.blog.com/p")
+    db = failing_host_db(init_db, tmp_path, "https://badtls.blog.com/p")
     done = run_cli(["verify", *FAST, "--db", db], server)
     assert done.returncode == 0, done.stderr
     rows = {r["source_url"]: r for r in report(Path(db))}

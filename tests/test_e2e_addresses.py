@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,8 @@ RESOLVED = ["-s", "TWISTED_DNS_RESOLVER=tests.stubdns.StubDNS"]
 BYPASS = {"no_proxy": "meta.evil.test,intranet.test", "NO_PROXY": "meta.evil.test,intranet.test"}
 
 
-def _import(tmp_path: Path, db: str, sources: list[str]) -> None:
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+def _import(init_db: Callable[..., str], tmp_path: Path, db: str, sources: list[str]) -> None:
+    init_db(db, "--site", "acme.com")
     links = tmp_path / "links.csv"
     links.write_text(
         "source_url,target_url\n" + "".join(f"{s},https://acme.com/pricing\n" for s in sources)
@@ -67,7 +68,7 @@ def _details(db: str) -> dict[str, str | None]:
     return dict(rows)
 
 
-def test_link_local_is_never_fetched(web, tmp_path: Path) -> None:
+def test_link_local_is_never_fetched(web, init_db, tmp_path: Path) -> None:
     server = web(routes=ROUTES)
     db = str(tmp_path / "ll.db")
     sources = [
@@ -80,7 +81,7 @@ def test_link_local_is_never_fetched(web, tmp_path: Path) -> None:
         "http://meta.evil.test/p",
         f"http://intranet.test:{server.port}/p",
     ]
-    _import(tmp_path, db, sources)
+    _import(init_db, tmp_path, db, sources)
     done = run_cli(["verify", "--json", *FAST, *RESOLVED, "--db", db], server, extra_env=BYPASS)
     assert done.returncode == 0, done.stderr
 
@@ -123,11 +124,13 @@ def test_link_local_is_never_fetched(web, tmp_path: Path) -> None:
     assert stats["state"] == "finished"
 
 
-def test_private_addresses_are_refused_with_the_setting(web, tmp_path: Path) -> None:
+def test_private_addresses_are_refused_with_the_setting(web, init_db, tmp_path: Path) -> None:
     server = web(routes=ROUTES)
     db = str(tmp_path / "priv.db")
     intranet = f"http://intranet.test:{server.port}/p"
-    _import(tmp_path, db, ["http://a.blog.com/intranet", "http://a.blog.com/local", intranet])
+    _import(
+        init_db, tmp_path, db, ["http://a.blog.com/intranet", "http://a.blog.com/local", intranet]
+    )
     setting = ["-s", "BACKCHECK_REFUSE_PRIVATE_ADDRESSES=1", *RESOLVED]
     done = run_cli(["verify", *FAST, *setting, "--db", db], server, extra_env=BYPASS)
     assert done.returncode == 0, done.stderr

@@ -108,10 +108,9 @@ EXPECTED = {
 }
 
 
-def test_pages_read_as_a_browser_reads_them(web, tmp_path: Path) -> None:
+def test_pages_read_as_a_browser_reads_them(web, init_db, tmp_path: Path) -> None:
     server = web(routes=ROUTES)
-    db = str(tmp_path / "browser.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "browser.db", "--site", "acme.com")
     links = tmp_path / "links.csv"
     rows = "".join(f"{source},https://acme.com/pricing\n" for source in EXPECTED)
     links.write_text("source_url,target_url\n" + rows, encoding="utf-8")

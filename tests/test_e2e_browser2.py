@@ -84,10 +84,9 @@ REFUSED = {
 }
 
 
-def test_urls_and_encodings_as_a_browser_reads_them(web, tmp_path: Path) -> None:
+def test_urls_and_encodings_as_a_browser_reads_them(web, init_db, tmp_path: Path) -> None:
     server = web(routes=ROUTES)
-    db = str(tmp_path / "browser2.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "browser2.db", "--site", "acme.com")
     links = tmp_path / "links.csv"
     rows = "".join(f'"{source}",{TARGET}\n' for source in [*IMPORTED, *REFUSED])
     links.write_text("source_url,target_url\n" + rows, encoding="utf-8")

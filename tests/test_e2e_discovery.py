@@ -141,25 +141,11 @@ OTHERS = {
 ROUTES = {**ALPHA, **BETA, **OTHERS}
 
 
-def init(db: str) -> None:
-    done = run_cli(
-        [
-            "init",
-            "--site",
-            SITE,
-            "--brand",
-            "Acme Widgets",
-            "--brand",
-            "WidgetPro",
-            "--competitor",
-            "widgetco.com",
-            "--exclude",
-            "Acme Widgets Bank",
-            "--db",
-            db,
-        ]
-    )
-    assert done.returncode == 0, done.stderr
+#: The site's profile (`backcheck init` options): its brands, a competitor, an exclusion.
+PROFILE = [
+    *["--site", SITE, "--brand", "Acme Widgets", "--brand", "WidgetPro"],
+    *["--competitor", "widgetco.com", "--exclude", "Acme Widgets Bank"],
+]
 
 
 def cli_json(args: list[str], server=None) -> object:  # type: ignore[no-untyped-def]
@@ -168,10 +154,10 @@ def cli_json(args: list[str], server=None) -> object:  # type: ignore[no-untyped
     return json.loads(done.stdout)
 
 
-def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
+def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
     server = web(routes=ROUTES)
     db = str(tmp_path / "d.db")
-    init(db)
+    init_db(db, *PROFILE)
     domains = tmp_path / "domains.txt"
     domains.write_text(
         "# prospects\nalpha-blog.com\n\nhttp://beta-news.org/\ngamma-shop.net\n"
@@ -270,14 +256,14 @@ def test_crawl_a_domain_list(web, tmp_path: Path) -> None:
     assert len(cli_json(["report", "backlinks", "--format", "json", "--db", db])) == 1
 
 
-def test_crawl_resumes_without_fetching_finished_pages(web, tmp_path: Path) -> None:
+def test_crawl_resumes_without_fetching_finished_pages(web, init_db, tmp_path: Path) -> None:
     slow = {
         f"slow-site.com/p{i}": {"body": page(f"<p>page {i}</p>"), "delay": 0.4} for i in range(30)
     }
     home = "".join(f'<a href="/p{i}">p{i}</a>' for i in range(30))
     server = web(routes={**slow, "slow-site.com/": {"body": page(home)}})
     db = str(tmp_path / "r.db")
-    init(db)
+    init_db(db, *PROFILE)
     domains = tmp_path / "one.txt"
     domains.write_text("http://slow-site.com/\n", encoding="utf-8")
     args = [sys.executable, "-m", "crawler.cli", "crawl", str(domains), *SETTINGS]
@@ -294,6 +280,8 @@ def test_crawl_resumes_without_fetching_finished_pages(web, tmp_path: Path) -> N
     with sqlite3.connect(db) as conn:
         finished = {r[0] for r in conn.execute("select url from crawl_pages where ok")}
     assert 6 <= len(finished) < 31  # killed half-way (30 pages take 12 s at 0.4 s each)
+    # The delay only made the kill land half-way: the resumed crawl need not wait for it.
+    server.update({key: {"body": rule["body"]} for key, rule in slow.items()})
     before = list(server.requests)
     done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", db], server, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -314,7 +302,9 @@ FEED = """<?xml version="1.0" encoding="utf-8"?>
 </entry></feed>"""
 
 
-def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_path: Path) -> None:
+def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(
+    web, init_db, tmp_path: Path
+) -> None:
     routes = {
         "news-site.org/acme": {"body": page("<p>Acme Widgets ships a new widget.</p>")},
         "news-site.org/linked": {
@@ -331,7 +321,7 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
     }
     server = web(routes=routes)
     db = str(tmp_path / "m.db")
-    init(db)
+    init_db(db, *PROFILE)
     urls = tmp_path / "urls.txt"
     urls.write_text(
         "http://list-site.org/a\nhttp://list-site.org/gone\nftp://nope\n"
@@ -395,7 +385,7 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(web, tmp_pa
     assert [(b["status"], b["sources"]) for b in won] == [("live", "outreach")]
 
 
-def test_verify_reads_mentions_and_report_lost_says_so(web, tmp_path: Path) -> None:
+def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: Path) -> None:
     routes = {
         "r1.org/still": {"body": page("<p>Acme Widgets are fine, no link.</p>")},
         "r1.org/silent": {"body": page("<p>Nothing here.</p>")},
@@ -403,7 +393,7 @@ def test_verify_reads_mentions_and_report_lost_says_so(web, tmp_path: Path) -> N
     }
     server = web(routes=routes)
     db = str(tmp_path / "v.db")
-    init(db)
+    init_db(db, *PROFILE)
     links = tmp_path / "links.csv"
     links.write_text(
         "source_url,target_url\n"
@@ -438,7 +428,9 @@ def routes_paths(routes: dict[str, dict]) -> list[str]:
     return [key.split("/", 1)[1] for key in routes]
 
 
-def test_crawl_shards_domains_over_processes_and_runs_under_scrapy(web, tmp_path: Path) -> None:
+def test_crawl_shards_domains_over_processes_and_runs_under_scrapy(
+    web, init_db, tmp_path: Path
+) -> None:
     server = web(routes=ROUTES)
     domains = tmp_path / "domains.txt"
     domains.write_text(
@@ -447,7 +439,7 @@ def test_crawl_shards_domains_over_processes_and_runs_under_scrapy(web, tmp_path
     results = {}
     for name, options in (("one", []), ("two", ["--processes", "2"])):
         db = str(tmp_path / f"{name}.db")
-        init(db)
+        init_db(db, *PROFILE)
         args = ["crawl", str(domains), "--json", *options, *SETTINGS, "--db", db]
         results[name] = cli_json(args, server)
         mentions = cli_json(["report", "mentions", "--format", "json", "--db", db])
@@ -461,7 +453,7 @@ def test_crawl_shards_domains_over_processes_and_runs_under_scrapy(web, tmp_path
     }
     # The same job through Scrapy itself (as Scrapyd runs it).
     db = str(tmp_path / "scrapy.db")
-    init(db)
+    init_db(db, *PROFILE)
     scrapy = [sys.executable, "-m", "scrapy", "crawl", "crawl", "-a", f"db={db}"]
     done = subprocess.run(
         [*scrapy, "-a", f"file={domains}", *SETTINGS],

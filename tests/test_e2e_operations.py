@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,14 @@ from tests.test_e2e import link, page
 pytestmark = pytest.mark.e2e
 
 
-def setup_db(tmp_path: Path, sources: list[str], name: str = "ops.db") -> str:
-    db = str(tmp_path / name)
+def setup_db(
+    init_db: Callable[..., str], tmp_path: Path, sources: list[str], name: str = "ops.db"
+) -> str:
+    db = init_db(tmp_path / name, "--site", "acme.com")
     csv_file = tmp_path / f"{name}.csv"
     csv_file.write_text(
         "source_url,target_url\n" + "".join(f"{s},https://acme.com/pricing\n" for s in sources)
     )
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
     assert run_cli(["import", str(csv_file), "--db", db]).returncode == 0
     return db
 
@@ -33,11 +35,13 @@ def query(db: str, sql: str, *args: object) -> list[tuple]:
         return conn.execute(sql, args).fetchall()
 
 
-def test_due_checks_only_what_is_due_and_nothing_due_starts_no_run(web, tmp_path: Path) -> None:
+def test_due_checks_only_what_is_due_and_nothing_due_starts_no_run(
+    web, init_db, tmp_path: Path
+) -> None:
     routes = {f"h{i}.blog.com/p": {"body": page(link())} for i in range(3)}
     routes["h3.blog.com/p"] = {"status": 404}
     server = web(routes=routes)
-    db = setup_db(tmp_path, [f"http://h{i}.blog.com/p" for i in range(4)])
+    db = setup_db(init_db, tmp_path, [f"http://h{i}.blog.com/p" for i in range(4)])
     first = run_cli(["verify", "--due", "--json", *FAST, "--db", db], server)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["backlinks"] == 4  # never checked: all due
@@ -61,10 +65,10 @@ def test_due_checks_only_what_is_due_and_nothing_due_starts_no_run(web, tmp_path
     assert json.loads(everything.stdout)["backlinks"] == 4
 
 
-def test_due_limit_takes_the_most_valuable(web, tmp_path: Path) -> None:
+def test_due_limit_takes_the_most_valuable(web, init_db, tmp_path: Path) -> None:
     routes = {f"h{i}.blog.com/p": {"body": page(link())} for i in range(3)}
     server = web(routes=routes)
-    db = str(tmp_path / "v.db")
+    db = init_db(tmp_path / "v.db", "--site", "acme.com")
     export = tmp_path / "ahrefs.csv"
     export.write_text(
         "Referring page URL,Target URL,Domain rating\n"
@@ -72,7 +76,6 @@ def test_due_limit_takes_the_most_valuable(web, tmp_path: Path) -> None:
         "http://h1.blog.com/p,https://acme.com/pricing,80\n"
         "http://h2.blog.com/p,https://acme.com/pricing,40\n"
     )
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
     imported = run_cli(["import", str(export), "--db", db])
     assert imported.returncode == 0 and "imported 3" in imported.stdout, imported.stdout
     done = run_cli(["verify", "--due", "--limit", "2", "--json", *FAST, "--db", db], server)
@@ -86,12 +89,12 @@ def test_due_limit_takes_the_most_valuable(web, tmp_path: Path) -> None:
     assert checked == {"http://h1.blog.com/p", "http://h2.blog.com/p"}
 
 
-def test_max_time_stops_cleanly_and_leaves_the_rest_due(web, tmp_path: Path) -> None:
+def test_max_time_stops_cleanly_and_leaves_the_rest_due(web, init_db, tmp_path: Path) -> None:
     # One request at a time (requests handed to the downloader finish), 2 s a page: a
     # 3 s budget cannot reach them all.
     routes = {f"slow.blog.com/p{i}": {"delay": 2, "body": page(link())} for i in range(5)}
     server = web(routes=routes)
-    db = setup_db(tmp_path, [f"http://slow.blog.com/p{i}" for i in range(5)])
+    db = setup_db(init_db, tmp_path, [f"http://slow.blog.com/p{i}" for i in range(5)])
     settings = [*FAST, "-s", "DOWNLOAD_TIMEOUT=20", "-s", "CONCURRENT_REQUESTS=1"]
     done = run_cli(["verify", "--due", "--max-time", "3s", "--json", *settings, "--db", db], server)
     assert done.returncode == 0, done.stderr
@@ -101,19 +104,22 @@ def test_max_time_stops_cleanly_and_leaves_the_rest_due(web, tmp_path: Path) -> 
     assert 1 <= summary["backlinks"] <= 3, summary
     left = query(db, "select count(*) from backlinks where next_check_at is null")[0][0]
     assert left == 5 - summary["backlinks"]
-    # The next --due run takes exactly the rest.
+    # The next --due run takes exactly the rest (no budget: the pages need not be slow).
+    server.update({key: {"body": rule["body"]} for key, rule in routes.items()})
     after = run_cli(["verify", "--due", "--json", *settings, "--db", db], server, timeout=180)
     assert json.loads(after.stdout)["backlinks"] == left, after.stderr
 
 
-def test_one_run_at_a_time_and_imports_wait(web, tmp_path: Path) -> None:
-    routes = {f"h{i}.slowblog.com/p": {"delay": 12, "body": page(link())} for i in range(4)}
-    routes.update({f"x{i}.blog.com/p": {"body": page(link())} for i in range(2)})
+def test_one_run_at_a_time_and_imports_wait(web, init_db, tmp_path: Path) -> None:
+    # 12 pages of 1 s, one at a time: the first run takes 12 s, unless the test lets its
+    # pages go sooner (they answer at once once it is done with the run).
+    slow = {f"h{i}.slowblog.com/p": {"delay": 1, "body": page(link())} for i in range(12)}
+    routes = {**slow, **{f"x{i}.blog.com/p": {"body": page(link())} for i in range(2)}}
     server = web(routes=routes)
-    db = setup_db(tmp_path, [f"http://h{i}.slowblog.com/p" for i in range(4)])
+    db = setup_db(init_db, tmp_path, [f"http://{key}" for key in slow])
     first = subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", "verify", *FAST, "-s", "DOWNLOAD_TIMEOUT=30",
-         "--db", db],
+         "-s", "CONCURRENT_REQUESTS=1", "--db", db],
         cwd=ROOT, env=proxy_env(server), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
@@ -141,14 +147,15 @@ def test_one_run_at_a_time_and_imports_wait(web, tmp_path: Path) -> None:
         assert run_cli(["report", "summary", "--db", db]).returncode == 0
         assert query(db, "select count(*) from runs") == [(1,)]
     finally:
+        server.update({key: {"body": rule["body"]} for key, rule in slow.items()})  # let go
         out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
     assert "finished" in out
 
 
-def test_a_run_left_by_a_dead_process_is_taken_over(web, tmp_path: Path) -> None:
+def test_a_run_left_by_a_dead_process_is_taken_over(web, init_db, tmp_path: Path) -> None:
     server = web(routes={"h0.blog.com/p": {"body": page(link())}})
-    db = setup_db(tmp_path, ["http://h0.blog.com/p"])
+    db = setup_db(init_db, tmp_path, ["http://h0.blog.com/p"])
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
@@ -166,9 +173,9 @@ def test_a_run_left_by_a_dead_process_is_taken_over(web, tmp_path: Path) -> None
     assert query(db, "select state from runs where pid = ?", pid) == [("interrupted",)]
 
 
-def test_runs_lists_history_and_shows_one_with_scrapy_stats(web, tmp_path: Path) -> None:
+def test_runs_lists_history_and_shows_one_with_scrapy_stats(web, init_db, tmp_path: Path) -> None:
     server = web(routes={"h0.blog.com/p": {"body": page(link())}, "h1.blog.com/p": {"status": 404}})
-    db = setup_db(tmp_path, ["http://h0.blog.com/p", "http://h1.blog.com/p"])
+    db = setup_db(init_db, tmp_path, ["http://h0.blog.com/p", "http://h1.blog.com/p"])
     for _ in range(2):
         assert run_cli(["verify", *FAST, "--db", db], server).returncode == 0
     listed = run_cli(["runs", "--format", "json", "--db", db])
@@ -201,11 +208,11 @@ DUMP = ("Overridden settings", "Enabled extensions", "Dumping Scrapy stats", "Sc
 
 
 def test_console_is_clean_with_progress_records_and_the_full_log_on_disk(
-    web, tmp_path: Path
+    web, init_db, tmp_path: Path
 ) -> None:
     routes = {f"h{i}.blog.com/p": {"delay": 0.6, "body": page(link())} for i in range(6)}
     server = web(routes=routes)
-    db = setup_db(tmp_path, [f"http://h{i}.blog.com/p" for i in range(6)])
+    db = setup_db(init_db, tmp_path, [f"http://h{i}.blog.com/p" for i in range(6)])
     settings = [
         "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "RETRY_ENABLED=0", "-s", "CONCURRENT_REQUESTS=1",
         "-s", "BACKCHECK_PROGRESS_RECORD_S=1",
@@ -221,29 +228,33 @@ def test_console_is_clean_with_progress_records_and_the_full_log_on_disk(
     text = log.read_text()
     assert all(marker in text for marker in ("Overridden settings", "Dumping Scrapy stats"))
     assert query(db, "select log from runs where id = 1") == [(str(log),)]
+    # The verbose run is read for Scrapy's settings dump only: its pages need not be slow.
+    server.update({key: {"body": rule["body"]} for key, rule in routes.items()})
     verbose = run_cli(["verify", "-v", *settings, "--db", db], server)
     assert "Overridden settings" in verbose.stderr
+    # The quiet run is slow again: progress records would be due, and none is shown.
+    server.update(routes)
     quiet = run_cli(["verify", "-q", *settings, "--db", db], server)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     assert "run 3 finished" in quiet.stdout
 
 
-def test_only_the_last_logs_are_kept(web, tmp_path: Path) -> None:
+def test_only_the_last_logs_are_kept(web, init_db, tmp_path: Path) -> None:
     server = web(routes={"h0.blog.com/p": {"body": page(link())}})
-    db = setup_db(tmp_path, ["http://h0.blog.com/p"])
+    db = setup_db(init_db, tmp_path, ["http://h0.blog.com/p"])
     for _ in range(3):
         done = run_cli(["verify", *FAST, "-s", "BACKCHECK_KEEP_LOGS=2", "--db", db], server)
         assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in Path(db + ".logs").iterdir()) == ["run-2.log", "run-3.log"]
 
 
-def test_a_terminal_gets_a_live_bar(web, tmp_path: Path) -> None:
+def test_a_terminal_gets_a_live_bar(web, init_db, tmp_path: Path) -> None:
     import os
     import pty
 
     routes = {f"h{i}.blog.com/p": {"delay": 0.4, "body": page(link())} for i in range(5)}
     server = web(routes=routes)
-    db = setup_db(tmp_path, [f"http://h{i}.blog.com/p" for i in range(5)])
+    db = setup_db(init_db, tmp_path, [f"http://h{i}.blog.com/p" for i in range(5)])
     controller, terminal = pty.openpty()
     child = subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", "verify", *FAST, "-s", "CONCURRENT_REQUESTS=1",
@@ -270,14 +281,14 @@ def test_a_terminal_gets_a_live_bar(web, tmp_path: Path) -> None:
     assert "run 1 finished" in out
 
 
-def test_crawl_console_counts_domains_and_keeps_its_log(web, tmp_path: Path) -> None:
+def test_crawl_console_counts_domains_and_keeps_its_log(web, init_db, tmp_path: Path) -> None:
     routes = {
         f"d{i}blog.com/": {"delay": 0.5, "body": page(link() + '<a href="/next">n</a>')}
         for i in range(3)
     }
     routes.update({f"d{i}blog.com/next": {"delay": 0.5, "body": page("x")} for i in range(3)})
     server = web(routes=routes)
-    db = setup_db(tmp_path, [])
+    db = setup_db(init_db, tmp_path, [])
     (tmp_path / "domains.txt").write_text("".join(f"d{i}blog.com\n" for i in range(3)))
     settings = [*FAST, "-s", "CONCURRENT_REQUESTS=1", "-s", "BACKCHECK_PROGRESS_RECORD_S=1"]
     done = run_cli(["crawl", str(tmp_path / "domains.txt"), *settings, "--db", db], server)

@@ -49,12 +49,12 @@ def run_states(db: str) -> list[str]:
         return [row[0] for row in conn.execute("select state from runs order by id")]
 
 
-def test_a_network_outage_is_a_degraded_run(web, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_network_outage_is_a_degraded_run(web, init_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     server, hook = web(routes=ROUTES), Hook()
     db = str(tmp_path / "outage.db")
     notify = ["--notify", hook.url()]
     try:
-        assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+        init_db(db, "--site", "acme.com")
         (tmp_path / "links.csv").write_text(
             "source_url,target_url,anchor\n"
             + "".join(f"{url},https://acme.com/pricing,Blue Widgets\n" for url in LINKS)

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import FAST, run_cli
+from crawler.virtualweb import VirtualWeb
+from tests.conftest import FAST, copy_db, run_cli
 from tests.test_e2e import link, page
 
 pytestmark = pytest.mark.e2e
@@ -112,23 +113,36 @@ def notification(db: str, run_id: int) -> dict[str, Any]:
     return json.loads(row[0])
 
 
+ROUTES = {"a.blog.com/live": {"body": page(link())}, "b.blog.com/keep": {"body": page(link())}}
+
+
+def checked_once(
+    init_db: Callable[..., str], server: Any, folder: Path, *notify: str
+) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """A site's database after its first run (`notify`: its alert options)."""
+    db = init_db(folder / "alerts.db", "--site", "acme.com")
+    (folder / "links.txt").write_text("http://a.blog.com/live\nhttp://b.blog.com/keep\n")
+    assert run_cli(["import", str(folder / "links.txt"), "--db", db]).returncode == 0
+    first = run_cli(["verify", *FAST, *notify, "--db", db], server, extra_env=ENV)
+    assert first.returncode == 0, first.stderr
+    return db, first
+
+
 @pytest.fixture
-def lost_next(web, tmp_path: Path):  # type: ignore[no-untyped-def]
+def lost_next(web, init_db, once, tmp_path: Path, tmp_path_factory):  # type: ignore[no-untyped-def]
     """A site checked once; the web then changes so that the next run loses one link."""
 
+    def alone() -> tuple[str, subprocess.CompletedProcess[str]]:
+        with VirtualWeb(routes=ROUTES) as server:
+            return checked_once(init_db, server, tmp_path_factory.mktemp("checked-once"))
+
     def prepare(*notify: str) -> tuple[Any, str, subprocess.CompletedProcess[str]]:
-        server = web(
-            routes={
-                "a.blog.com/live": {"body": page(link())},
-                "b.blog.com/keep": {"body": page(link())},
-            }
-        )
-        db = str(tmp_path / "alerts.db")
-        assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
-        (tmp_path / "links.txt").write_text("http://a.blog.com/live\nhttp://b.blog.com/keep\n")
-        assert run_cli(["import", str(tmp_path / "links.txt"), "--db", db]).returncode == 0
-        first = run_cli(["verify", *FAST, *notify, "--db", db], server, extra_env=ENV)
-        assert first.returncode == 0, first.stderr
+        server = web(routes=ROUTES)
+        if notify:
+            db, first = checked_once(init_db, server, tmp_path, *notify)
+        else:  # the same first run for every test: made once, each test goes on from a copy
+            template, first = once("notify: checked once", alone)
+            db = copy_db(template, tmp_path / "alerts.db")
         server.update({"a.blog.com/live": {"body": page("<p>The link is gone.</p>")}})
         return server, db, first
 
@@ -240,9 +254,8 @@ def test_a_receiver_that_never_answers_cannot_hold_the_run(lost_next, hooks) -> 
     assert "rto=60" not in done.stderr  # logged URLs lose their query
 
 
-def test_bad_alert_options_are_one_line_errors(tmp_path: Path) -> None:
-    db = str(tmp_path / "bad.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+def test_bad_alert_options_are_one_line_errors(init_db, tmp_path: Path) -> None:
+    db = init_db(tmp_path / "bad.db", "--site", "acme.com")
     empty = tmp_path / "empty.yml"
     empty.write_text("version: 1\nurls:\n")
     cases = [

@@ -16,8 +16,8 @@ import pytest
 
 from tests import redisserver
 from tests.conftest import proxy_env, run_cli
-from tests.test_e2e_discovery import ROUTES, SETTINGS, init, page
-from tests.test_redis_scaleout import LEASE, OWNER, start
+from tests.test_e2e_discovery import PROFILE, ROUTES, SETTINGS, page
+from tests.test_redis_scaleout import IDLE, LEASE, OWNER, start, undelayed, wait_for_open_run
 from tests.test_redis_window import QueueSampler
 
 redis_server = redisserver.redis_server  # the fixture: a real redis-server per test
@@ -81,13 +81,12 @@ def tables(db: str) -> dict[str, list[tuple]]:
 
 
 def test_crawl_over_two_workers_finds_what_a_local_crawl_finds(
-    web, redis_server, tmp_path: Path
+    web, redis_server, init_db, tmp_path: Path
 ) -> None:
     server = web(routes={**ROUTES, **DELTA})
     domains = tmp_path / "domains.txt"
     domains.write_text(DOMAINS, encoding="utf-8")
-    db = str(tmp_path / "owner.db")
-    init(db)
+    db = init_db(tmp_path / "owner.db", *PROFILE)
     for competitor, rows in KNOWN.items():
         known = tmp_path / f"known-{competitor}.csv"
         known.write_text("source_url,target_url\n" + rows, encoding="utf-8")
@@ -96,16 +95,18 @@ def test_crawl_over_two_workers_finds_what_a_local_crawl_finds(
         assert imported.returncode == 0, imported.stderr
     local = str(tmp_path / "local.db")
     shutil.copy(db, local)
-    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", local], server)
-    assert done.returncode == 0, done.stderr
 
     env = proxy_env(server)
     args = ["crawl", str(domains), "--redis", redis_server.url, "--json", *SETTINGS]
     owner = start([*args, "--db", db], env)
-    worker = ["worker", "--redis", redis_server.url, "--exit-when-idle", "3", *SETTINGS, *LEASE]
+    worker = ["worker", "--redis", redis_server.url, *IDLE, *SETTINGS, *LEASE]
+    wait_for_open_run(redis_server.url)
     crew = [start(worker, env) for _ in range(2)]
     out, err = owner.communicate(timeout=90)
     assert owner.returncode == 0, err
+    # The same list crawled locally, while the workers wait out their idle time.
+    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", local], server)
+    assert done.returncode == 0, done.stderr
     for child in crew:
         child.wait(timeout=30)
     assert [w.returncode for w in crew] == [0, 0], [w.stderr.read() for w in crew if w.stderr]
@@ -166,25 +167,23 @@ def crawled_pages(db: str, domain: str) -> tuple[int, str | None]:
 
 
 def test_a_worker_killed_mid_domain_the_crawl_still_finds_it_all(
-    web, redis_server, tmp_path: Path
+    web, redis_server, init_db, tmp_path: Path
 ) -> None:
     """The domain's job is queued again once its dead worker's lease has expired; the next
     worker skips the pages already received, and the crawl ends as a local one does."""
     server = web(routes={**ROUTES, **SLOW})
     domains = tmp_path / "domains.txt"
     domains.write_text("slow-mag.com\nalpha-blog.com\n", encoding="utf-8")
-    db = str(tmp_path / "owner.db")
-    init(db)
+    db = init_db(tmp_path / "owner.db", *PROFILE)
     local = str(tmp_path / "local.db")
     shutil.copy(db, local)
-    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", local], server)
-    assert done.returncode == 0, done.stderr
 
     env = proxy_env(server)
     args = ["crawl", str(domains), "--redis", redis_server.url, "--json", *SETTINGS, *OWNER]
     records_every = ["-s", "BACKCHECK_PROGRESS_RECORD_S=0.5"]  # not a terminal: records
     owner = start([*args, *records_every, "--db", db], env)
-    worker = ["worker", "--redis", redis_server.url, "--exit-when-idle", "3", *SETTINGS, *LEASE]
+    worker = ["worker", "--redis", redis_server.url, *IDLE, *SETTINGS, *LEASE]
+    wait_for_open_run(redis_server.url)
     doomed = start(worker, env)
     deadline = time.monotonic() + 60
     pages, state = crawled_pages(db, "slow-mag.com")
@@ -194,9 +193,14 @@ def test_a_worker_killed_mid_domain_the_crawl_still_finds_it_all(
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     assert 4 <= pages < 17 and state == "pending", "the worker must be killed mid-domain"
+    server.update(undelayed(SLOW))
     survivor = start(worker, env)
     out, err = owner.communicate(timeout=90)
     assert owner.returncode == 0, err
+    # The same list crawled locally, while the survivor waits out its idle time.
+    local_web = web(routes={**ROUTES, **undelayed(SLOW)})
+    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", local], local_web)
+    assert done.returncode == 0, done.stderr
     survivor.wait(timeout=30)
     assert survivor.returncode == 0, survivor.stderr.read() if survivor.stderr else ""
 
@@ -212,7 +216,9 @@ def test_a_worker_killed_mid_domain_the_crawl_still_finds_it_all(
     assert re.match(r"progress: [12]/2 domains .*, (?!0\.0 )[0-9.]+ pages/s", records[-1]), records
 
 
-def test_a_resumed_owner_queues_each_domain_once(web, redis_server, tmp_path: Path) -> None:
+def test_a_resumed_owner_queues_each_domain_once(
+    web, redis_server, init_db, tmp_path: Path
+) -> None:
     """A window of 2 domain jobs. An owner killed before any worker came leaves 2 jobs
     queued: the next takes them out and queues them again (2 queued, never 4). That one is
     killed while a worker (one domain at a time) crawls the slow domain: the third leaves
@@ -222,18 +228,14 @@ def test_a_resumed_owner_queues_each_domain_once(web, redis_server, tmp_path: Pa
     domains.write_text(
         "slow-mag.com\nalpha-blog.com\nhttp://beta-news.org/\ngamma-shop.net\n", encoding="utf-8"
     )
-    db = str(tmp_path / "owner.db")
-    init(db)
+    db = init_db(tmp_path / "owner.db", *PROFILE)
     local = str(tmp_path / "local.db")
     shutil.copy(db, local)
-    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", local], server)
-    assert done.returncode == 0, done.stderr
-    local_fetches = Counter(server.requests)
 
     env = proxy_env(server)
     args = ["crawl", str(domains), "--redis", redis_server.url, "--json", *SETTINGS, *OWNER]
     args += ["-s", "BACKCHECK_REDIS_WINDOW=2", "--db", db]
-    worker = ["worker", "--redis", redis_server.url, "--exit-when-idle", "3", *SETTINGS, *LEASE]
+    worker = ["worker", "--redis", redis_server.url, *IDLE, *SETTINGS, *LEASE]
     with QueueSampler(redis_server.url) as sampler:
         first = start(args, env)
         deadline = time.monotonic() + 30
@@ -245,6 +247,7 @@ def test_a_resumed_owner_queues_each_domain_once(web, redis_server, tmp_path: Pa
 
         second = start(args, env)
         time.sleep(2)  # its jobs pushed before a worker takes any (else the peak proves less)
+        wait_for_open_run(redis_server.url)  # open since the first owner's start
         crew = [start([*worker, "-s", "BACKCHECK_CRAWL_DOMAINS_AT_ONCE=1"], env)]
         deadline = time.monotonic() + 60
         pages, state = crawled_pages(db, "slow-mag.com")
@@ -258,6 +261,10 @@ def test_a_resumed_owner_queues_each_domain_once(web, redis_server, tmp_path: Pa
         third = start(args, env)
         out, err = third.communicate(timeout=90)
         assert third.returncode == 0, err
+        # The same list crawled locally, while the worker waits out its idle time.
+        local_web = web(routes={**ROUTES, **undelayed(SLOW)})
+        done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", local], local_web)
+        assert done.returncode == 0, done.stderr
         crew[0].wait(timeout=30)
     assert crew[0].returncode == 0, crew[0].stderr.read() if crew[0].stderr else ""
 
@@ -266,4 +273,4 @@ def test_a_resumed_owner_queues_each_domain_once(web, redis_server, tmp_path: Pa
     assert sampler.peak == 2
     # Every domain was crawled once, as the local crawl fetched it: the slow domain by its
     # worker only, each queued job once.
-    assert Counter(server.requests) - local_fetches == local_fetches
+    assert Counter(server.requests) == Counter(local_web.requests)

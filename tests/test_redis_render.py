@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests import redisserver
+from tests import redisserver, test_render_e2e
 from tests.conftest import FAST, proxy_env, report, run_cli
 from tests.redisserver import RedisServer
 from tests.test_redis_scaleout import finish, start, workers
-from tests.test_render_e2e import AUTO, NEVER, ROUTES, SETTINGS, TARGET, _got, _setup, _verify
+from tests.test_render_e2e import AUTO, NEVER, ROUTES, SETTINGS, TARGET, _got, _setup
 
 redis_server = redisserver.redis_server  # the fixture: a real redis-server per test
+rendered = test_render_e2e.rendered  # the fixture: a local render run, made once a session
 
 pytestmark = [
     pytest.mark.e2e,
@@ -53,12 +54,13 @@ def _cluster(db: str, server: object, redis: RedisServer, *worker_args: str) -> 
     return {row["source_url"].rsplit("/", 1)[1]: row for row in report(Path(db))}
 
 
-def test_workers_render_as_a_local_run(web, redis_server, tmp_path: Path) -> None:
+def test_workers_render_as_a_local_run(
+    web, redis_server, rendered, init_db, tmp_path: Path
+) -> None:
     server = web(routes=ROUTES)
-    db = _setup(tmp_path)
-    local = str(tmp_path / "local.db")
-    shutil.copy(db, local)
-    expected = _verify(local, server, "--render", "auto")
+    db = _setup(init_db, tmp_path)
+    # The local run of the same database on the same routes (test_render_modes reads it).
+    expected = rendered("auto").rows
     rows = _cluster(db, server, redis_server)
     assert {path: _got(rows[path]) for path in AUTO} == AUTO
     assert {path: _got(row) for path, row in rows.items()} == {
@@ -67,23 +69,23 @@ def test_workers_render_as_a_local_run(web, redis_server, tmp_path: Path) -> Non
     details = _details(db)
     assert "script error: boom" in details["throws"]
     assert "never quiet" in details["busy"]
-    # the page is fetched once (the browser is handed its body), its script once
-    assert server.hits("js.test", "/now") == 2  # the local run's and the worker's
-    assert server.hits("js.test", "/app.js") == 2
+    # the page is fetched once (the browser is handed its body), its script once: the
+    # worker's fetches (the local run had a virtual web of its own)
+    assert server.hits("js.test", "/now") == 1
+    assert server.hits("js.test", "/app.js") == 1
 
 
-def test_a_worker_that_does_not_render_says_so(web, redis_server, tmp_path: Path) -> None:
+def test_a_worker_that_does_not_render_says_so(web, redis_server, init_db, tmp_path: Path) -> None:
     server = web(routes={key: ROUTES[key] for key in ("js.test/now", "js.test/raw")})
-    db = str(tmp_path / "render.db")
-    _setup_two(db, tmp_path)
+    db = init_db(tmp_path / "render.db", "--site", "acme.com")
+    _import_two(db, tmp_path)
     rows = _cluster(db, server, redis_server, "-s", "BACKCHECK_RENDER=never")
     assert _got(rows["now"]) == NEVER["now"]
     assert _got(rows["raw"]) == NEVER["raw"]
     assert "this worker runs with BACKCHECK_RENDER=never" in _details(db)["now"]
 
 
-def _setup_two(db: str, tmp_path: Path) -> None:
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+def _import_two(db: str, tmp_path: Path) -> None:
     seeds = tmp_path / "links.csv"
     seeds.write_text(
         f"source_url,target_url\nhttp://js.test/now,{TARGET}\nhttp://js.test/raw,{TARGET}\n"

@@ -14,11 +14,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from sqlite_utils import Database
 
+from crawler.cluster.keys import OPEN_PREFIX
 from crawler.cluster.shards import shard_of_url
 from tests import redisserver
 from tests.conftest import FAST, ROOT, proxy_env, run_cli
@@ -32,6 +35,9 @@ pytestmark = pytest.mark.e2e
 #: The owner re-queues after 2 s of silence instead of 60: the kill test stays short.
 OWNER = [*FAST, "-s", "BACKCHECK_REDIS_REQUEUE_AFTER=2"]
 LEASE = ["-s", "BACKCHECK_REDIS_LEASE=3"]
+#: A worker leaves after 1 s with no work anywhere. Workers are started once a run is open
+#: (`wait_for_open_run`): while it is, there is work, so they can only leave after it.
+IDLE = ["--exit-when-idle", "1"]
 
 
 def page(body: str) -> str:
@@ -78,13 +84,14 @@ MENTIONS = {
 }
 
 
-def import_links(tmp_path: Path, urls: list[str], *profile: str, extra: str = "") -> str:
+def import_links(
+    init_db: Callable[..., str], tmp_path: Path, urls: list[str], *profile: str, extra: str = ""
+) -> str:
     csv = tmp_path / "links.csv"
     csv.write_text(
         "source_url,target_url\n" + "".join(f"{u},https://acme.com/pricing\n" for u in urls) + extra
     )
-    db = str(tmp_path / "owner.db")
-    assert run_cli(["init", "--site", "acme.com", *profile, "--db", db]).returncode == 0
+    db = init_db(tmp_path / "owner.db", "--site", "acme.com", *profile)
     done = run_cli(["import", str(csv), "--db", db])
     assert done.returncode == 0, done.stderr
     return db
@@ -101,11 +108,31 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def undelayed(routes: dict[str, dict]) -> dict[str, dict]:
+    """The same pages without their delay: once a kill or a restart has landed mid-run
+    (what the delays are for), the rest of the run need not wait for them."""
+    return {key: {k: v for k, v in rule.items() if k != "delay"} for key, rule in routes.items()}
+
+
+def wait_for_open_run(url: str, timeout: float = 30) -> None:
+    """Wait until a run's owner is collecting (its key under OPEN_PREFIX is set)."""
+    client = Redis.from_url(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while next(client.scan_iter(match=OPEN_PREFIX + "*"), None) is None:
+            assert time.monotonic() < deadline, "no owner opened a run"
+            time.sleep(0.05)
+    finally:
+        client.close()
+
+
 def workers(
     redis: RedisServer, env: dict[str, str], *extra: str, count: int = 2
 ) -> list[subprocess.Popen[str]]:
-    # A killed worker's shards go to another after 3 s instead of 30.
-    args = ["worker", "--redis", redis.url, "--exit-when-idle", "3", *FAST, *LEASE, *extra]
+    """`count` workers, once a run is open. A killed worker's shards go to another after
+    3 s instead of 30."""
+    wait_for_open_run(redis.url)
+    args = ["worker", "--redis", redis.url, *IDLE, *FAST, *LEASE, *extra]
     return [start(args, env) for _ in range(count)]
 
 
@@ -166,7 +193,9 @@ def finish(owner: subprocess.Popen[str], others: list[subprocess.Popen[str]]) ->
     return dict(json.loads(out))
 
 
-def test_owner_and_two_workers_match_a_local_run(web, redis_server, tmp_path: Path) -> None:
+def test_owner_and_two_workers_match_a_local_run(
+    web, redis_server, init_db, tmp_path: Path
+) -> None:
     """Two worker processes (`--processes 2`): the same checks, mentions, target pages and
     outreach as a local run."""
     routes = mixed_web()
@@ -174,19 +203,25 @@ def test_owner_and_two_workers_match_a_local_run(web, redis_server, tmp_path: Pa
     routes |= MENTIONS
     server = web(routes=routes)
     extra = "http://live0.blog.com/p0,http://acme.com/old\n"
-    db = import_links(tmp_path, urls, "--brand", "Acme", "--competitor", "rival.com", extra=extra)
+    db = import_links(
+        init_db, tmp_path, urls, "--brand", "Acme", "--competitor", "rival.com", extra=extra
+    )
     with Database(db) as conn:  # an open outreach target from an earlier run
         target = "http://pitch.news.com/b"
         outreach.open_target(conn, "acme.com", target, target, "2026-01-01T00:00:00")
     local = str(tmp_path / "local.db")
     shutil.copy(db, local)
-    done = run_cli(["verify", "--json", *FAST, "--db", local], server)
-    assert done.returncode == 0, done.stderr
 
     env = proxy_env(server)
     owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
     crew = workers(redis_server, env, "--processes", "2", count=1)
-    summary = finish(owner, crew)
+    out, err = owner.communicate(timeout=60)
+    assert owner.returncode == 0, err
+    # The same database verified locally, while the worker waits out its idle time.
+    done = run_cli(["verify", "--json", *FAST, "--db", local], server)
+    assert done.returncode == 0, done.stderr
+    crew[0].wait(timeout=30)
+    summary = json.loads(out)
     assert [w.returncode for w in crew] == [0], [w.stderr.read() for w in crew if w.stderr]
 
     assert (summary["state"], summary["pending"]) == ("finished", 0)
@@ -216,13 +251,13 @@ def test_owner_and_two_workers_match_a_local_run(web, redis_server, tmp_path: Pa
     )
 
 
-def test_a_worker_killed_mid_run_loses_nothing(web, redis_server, tmp_path: Path) -> None:
+def test_a_worker_killed_mid_run_loses_nothing(web, redis_server, init_db, tmp_path: Path) -> None:
     pages = 32
     routes = {
         f"h{i % 8}.slowblog.com/p{i}": {"delay": 0.3, "body": page(link())} for i in range(pages)
     }
     server = web(routes=routes)
-    db = import_links(tmp_path, [f"http://{key}" for key in routes])
+    db = import_links(init_db, tmp_path, [f"http://{key}" for key in routes])
     env = proxy_env(server)
     owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
     # One worker alone until it has sent checks: with pages still queued it then holds
@@ -232,6 +267,7 @@ def test_a_worker_killed_mid_run_loses_nothing(web, redis_server, tmp_path: Path
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     assert 4 <= checked < pages, "the worker must be killed mid-run"
+    server.update(undelayed(routes))
     crew = [doomed, *workers(redis_server, env, "-s", "CONCURRENT_REQUESTS=4", count=1)]
 
     summary = finish(owner, crew)
@@ -246,13 +282,13 @@ def test_a_worker_killed_mid_run_loses_nothing(web, redis_server, tmp_path: Path
     assert stats["backcheck/redis/given_up"] == 0
 
 
-def test_a_killed_owner_is_resumed_by_the_next(web, redis_server, tmp_path: Path) -> None:
+def test_a_killed_owner_is_resumed_by_the_next(web, redis_server, init_db, tmp_path: Path) -> None:
     pages = 24
     routes = {
         f"h{i % 6}.slowblog.com/p{i}": {"delay": 0.3, "body": page(link())} for i in range(pages)
     }
     server = web(routes=routes)
-    db = import_links(tmp_path, [f"http://{key}" for key in routes])
+    db = import_links(init_db, tmp_path, [f"http://{key}" for key in routes])
     env = proxy_env(server)
     args = ["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db]
     owner = start(args, env)
@@ -271,12 +307,12 @@ def test_a_killed_owner_is_resumed_by_the_next(web, redis_server, tmp_path: Path
     assert states == [("finished",)]
 
 
-def test_a_page_no_worker_answers_is_given_up(web, redis_server, tmp_path: Path) -> None:
+def test_a_page_no_worker_answers_is_given_up(web, redis_server, init_db, tmp_path: Path) -> None:
     """A page whose fetch outlasts every re-queue gets one crawl_error check saying so."""
     routes = {f"ok.blog.com/p{i}": {"body": page(link())} for i in range(3)}
     routes["stuck.blog.com/p"] = {"delay": 60, "body": page(link())}
     server = web(routes=routes)
-    db = import_links(tmp_path, [f"http://{key}" for key in routes])
+    db = import_links(init_db, tmp_path, [f"http://{key}" for key in routes])
     env = proxy_env(server)
     args = ["-s", "BACKCHECK_REDIS_MAX_REQUEUES=1", "-s", "BACKCHECK_REDIS_REQUEUE_AFTER=1"]
     owner = start(["verify", "--redis", redis_server.url, "--json", *FAST, *args, "--db", db], env)
@@ -303,7 +339,7 @@ def test_a_page_no_worker_answers_is_given_up(web, redis_server, tmp_path: Path)
     assert (stats["backcheck/redis/requeues"], stats["backcheck/redis/given_up"]) == (1, 1)
 
 
-def test_redis_restarted_mid_run(web, redis_server, tmp_path: Path) -> None:
+def test_redis_restarted_mid_run(web, redis_server, init_db, tmp_path: Path) -> None:
     """Redis stopped and started again (append-only file on): the run still finishes,
     every backlink checked once."""
     pages = 24
@@ -311,13 +347,14 @@ def test_redis_restarted_mid_run(web, redis_server, tmp_path: Path) -> None:
         f"h{i % 6}.slowblog.com/p{i}": {"delay": 0.5, "body": page(link())} for i in range(pages)
     }
     server = web(routes=routes)
-    db = import_links(tmp_path, [f"http://{key}" for key in routes])
+    db = import_links(init_db, tmp_path, [f"http://{key}" for key in routes])
     env = proxy_env(server)
     owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
     crew = workers(redis_server, env, "-s", "CONCURRENT_REQUESTS=4", count=1)
     checked = wait_for_checks(db, 4)
     redis_server.restart()
     assert 4 <= checked < pages, "Redis must restart mid-run"
+    server.update(undelayed(routes))
 
     summary = finish(owner, crew)
     assert crew[0].returncode == 0, crew[0].stderr.read() if crew[0].stderr else ""
@@ -328,7 +365,7 @@ def test_redis_restarted_mid_run(web, redis_server, tmp_path: Path) -> None:
 
 
 def test_one_host_has_one_request_in_flight_across_workers(
-    web, redis_server, tmp_path: Path
+    web, redis_server, init_db, tmp_path: Path
 ) -> None:
     """Cluster-wide politeness: with CONCURRENT_REQUESTS_PER_DOMAIN=1 and AutoThrottle off,
     two workers never have two requests on one host at once (its robots.txt and pages
@@ -344,7 +381,7 @@ def test_one_host_has_one_request_in_flight_across_workers(
     assert shard_of_url("http://hop0.away.org/p", 64) != shard_of_url(f"http://{busy}/", 64)
     server = web(routes=routes)
     urls = [f"http://{key}" for key in routes if "/moved" not in key and "robots" not in key]
-    db = import_links(tmp_path, urls)
+    db = import_links(init_db, tmp_path, urls)
     env = proxy_env(server)
     owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
     crew = workers(redis_server, env, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")

@@ -31,7 +31,7 @@ def report(db: str, name: str, *extra: str) -> list[dict]:
 
 
 def test_referrer_spam_is_verified_away_and_real_referrers_become_backlinks(
-    web, tmp_path: Path
+    web, init_db, tmp_path: Path
 ) -> None:
     server = web(
         routes={
@@ -56,7 +56,7 @@ def test_referrer_spam_is_verified_away_and_real_referrers_become_backlinks(
             ).encode()
         )
     )
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    init_db(db, "--site", "acme.com")
     done = run_cli(["import", str(log), "--format", "access-log", "--db", db])
     assert done.returncode == 0, done.stderr
     assert (

@@ -11,10 +11,13 @@ import itertools
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from crawler.virtualweb import VirtualWeb
 from tests.conftest import FAST, report, run_cli
 
 pytestmark = [
@@ -101,9 +104,8 @@ NEVER = {
 SETTINGS = [*FAST, "-s", "BACKCHECK_RENDER_TIMEOUT=6", "-s", "BACKCHECK_READ_MENTIONS=0"]
 
 
-def _setup(tmp_path: Path) -> str:
-    db = str(tmp_path / "render.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+def _setup(init_db: Callable[..., str], tmp_path: Path) -> str:
+    db = init_db(tmp_path / "render.db", "--site", "acme.com")
     seeds = tmp_path / "links.csv"
     with seeds.open("w", newline="") as out:
         writer = csv.writer(out)
@@ -125,31 +127,54 @@ def _got(row: dict) -> tuple[object, ...]:
     return (row["status"], row["reason"], row["rendered"], row["found_in"], row["follow"])
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A `verify --render MODE` run of ROUTES on a virtual web of its own, as it ended."""
+
+    rows: dict[str, dict]  # the backlinks report, by source path
+    details: dict[str, str]  # checks.detail, by source URL
+    hits: dict[str, int]  # requests the virtual web received, by js.test path
+
+
+@pytest.fixture
+def rendered(once, init_db, tmp_path_factory) -> Callable[[str], Rendered]:  # type: ignore[no-untyped-def]
+    """`rendered(mode)`: the run of `mode`, made once in the session (Chromium's part is
+    the costly one): test_render_modes and test_redis_render's local run read one `auto`."""
+
+    def run(mode: str) -> Rendered:
+        folder = tmp_path_factory.mktemp(f"render-{mode}")
+        db = _setup(init_db, folder)
+        with VirtualWeb(routes=ROUTES) as server:
+            rows = _verify(db, server, "--render", mode)
+            hits = {path: server.hits("js.test", path) for path in ("/now", "/app.js", "/poll")}
+        with sqlite3.connect(db) as conn:
+            details = dict(
+                conn.execute(
+                    "select b.source_url, c.detail from checks c"
+                    " join backlinks b on b.id = c.backlink_id"
+                ).fetchall()
+            )
+        return Rendered(rows, details, hits)
+
+    return lambda mode: once(f"render {mode}", lambda: run(mode))
+
+
 @pytest.mark.parametrize(("mode", "expected"), [("auto", AUTO), ("always", ALWAYS)])
-def test_render_modes(web, tmp_path: Path, mode: str, expected: dict) -> None:
-    server = web(routes=ROUTES)
-    db = _setup(tmp_path)
-    rows = _verify(db, server, "--render", mode)
-    assert {path: _got(rows[path]) for path in expected} == expected
-    details = dict(
-        sqlite3.connect(db)
-        .execute(
-            "select b.source_url, c.detail from checks c join backlinks b on b.id = c.backlink_id"
-        )
-        .fetchall()
-    )
-    assert "script error: boom" in details["http://js.test/throws"]
-    assert "never quiet" in details["http://js.test/busy"]
+def test_render_modes(rendered, mode: str, expected: dict) -> None:  # type: ignore[no-untyped-def]
+    run = rendered(mode)
+    assert {path: _got(run.rows[path]) for path in expected} == expected
+    assert "script error: boom" in run.details["http://js.test/throws"]
+    assert "never quiet" in run.details["http://js.test/busy"]
     # the page itself is fetched once: the browser is handed the body already fetched
-    assert server.hits("js.test", "/now") == 1
-    assert server.hits("js.test", "/app.js") == 1
+    assert run.hits["/now"] == 1
+    assert run.hits["/app.js"] == 1
     # the noindex page is never rendered, so its script is never fetched
-    assert server.hits("js.test", "/poll") > 0
+    assert run.hits["/poll"] > 0
 
 
-def test_render_never_is_the_raw_verdict_and_moved_to_js(web, tmp_path: Path) -> None:
+def test_render_never_is_the_raw_verdict_and_moved_to_js(web, init_db, tmp_path: Path) -> None:
     server = web(routes=ROUTES)
-    db = _setup(tmp_path)
+    db = _setup(init_db, tmp_path)
     rows = _verify(db, server, "--render", "never")
     assert {path: _got(rows[path]) for path in NEVER} == NEVER
     assert server.hits("js.test", "/app.js") == 0
@@ -161,10 +186,9 @@ def test_render_never_is_the_raw_verdict_and_moved_to_js(web, tmp_path: Path) ->
     assert rows["now"]["change"] == "regained"
 
 
-def test_render_without_chromium_keeps_the_raw_verdict(web, tmp_path: Path) -> None:
+def test_render_without_chromium_keeps_the_raw_verdict(web, init_db, tmp_path: Path) -> None:
     server = web(routes={"js.test/now": ROUTES["js.test/now"]})
-    db = str(tmp_path / "render.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "render.db", "--site", "acme.com")
     seeds = tmp_path / "links.csv"
     seeds.write_text(f"source_url,target_url\nhttp://js.test/now,{TARGET}\n")
     assert run_cli(["import", str(seeds), "--db", db]).returncode == 0
@@ -200,11 +224,10 @@ GATED: dict[str, dict] = {
 }
 
 
-def test_browser_requests_obey_robots_trackers_and_politeness(web, tmp_path: Path) -> None:
+def test_browser_requests_obey_robots_trackers_and_politeness(web, init_db, tmp_path: Path) -> None:
     """The browser's own requests: robots.txt obeyed, trackers blocked, our UA, bounded per host."""
     server = web(routes=GATED)
-    db = str(tmp_path / "gated.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "gated.db", "--site", "acme.com")
     seeds = tmp_path / "links.csv"
     seeds.write_text(
         f"source_url,target_url\nhttp://gated.test/disallowed,{TARGET}\n"
@@ -230,7 +253,9 @@ def _add_from(script: str) -> str:
     return page(f'<div id="box"></div><script src="{script}"></script>')
 
 
-def test_browser_requests_share_the_hosts_politeness_with_scrapy(web, tmp_path: Path) -> None:
+def test_browser_requests_share_the_hosts_politeness_with_scrapy(
+    web, init_db, tmp_path: Path
+) -> None:
     """The browser's requests are Scrapy's: one download slot per host for both, with
     its delay, and a render never holds the slot its own scripts wait for."""
     slow = {"body": ADD, "content_type": "application/javascript", "delay": 0.3}
@@ -238,8 +263,7 @@ def test_browser_requests_share_the_hosts_politeness_with_scrapy(web, tmp_path: 
     for n in range(4):
         routes[f"polite.test/p{n}"] = {"body": _add_from(f"/add.js?{n}")}
     server = web(routes=routes)
-    db = str(tmp_path / "polite.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+    db = init_db(tmp_path / "polite.db", "--site", "acme.com")
     seeds = tmp_path / "links.csv"
     seeds.write_text(
         "source_url,target_url\n" + "".join(f"http://polite.test/p{n},{TARGET}\n" for n in range(4))

@@ -14,6 +14,7 @@ import json
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,8 @@ BUSY: dict[str, dict] = {
 }
 
 
-def _setup(tmp_path: Path, sources: list[str]) -> str:
-    db = str(tmp_path / "faults.db")
-    assert run_cli(["init", "--site", "acme.com", "--db", db]).returncode == 0
+def _setup(init_db: Callable[..., str], tmp_path: Path, sources: list[str]) -> str:
+    db = init_db(tmp_path / "faults.db", "--site", "acme.com")
     seeds = tmp_path / "links.csv"
     with seeds.open("w", newline="") as out:
         writer = csv.writer(out)
@@ -91,10 +91,12 @@ def _stats(db: str) -> dict:
     return json.loads(stats)
 
 
-def test_a_page_that_cannot_be_read_keeps_its_raw_verdict(web, tmp_path: Path) -> None:
+def test_a_page_that_cannot_be_read_keeps_its_raw_verdict(web, init_db, tmp_path: Path) -> None:
     server = web(routes=BUSY)
     db = _setup(
-        tmp_path, ["http://busy.test/parse", "http://busy.test/load", "http://fine.test/now"]
+        init_db,
+        tmp_path,
+        ["http://busy.test/parse", "http://busy.test/load", "http://fine.test/now"],
     )
     started = time.monotonic()
     _verify(db, server, "-s", "BACKCHECK_RENDER_TIMEOUT=3")
@@ -126,10 +128,10 @@ def _dying_chromium(tmp_path: Path, after_s: float) -> Path:
     return wrapper
 
 
-def test_a_browser_killed_mid_run_is_started_again(web, tmp_path: Path) -> None:
+def test_a_browser_killed_mid_run_is_started_again(web, init_db, tmp_path: Path) -> None:
     sources = [f"slow.test/p{n}" for n in range(8)]
     server = web(routes={**{path: POLLING for path in sources}, **BUSY})
-    db = _setup(tmp_path, [f"http://{path}" for path in sources])
+    db = _setup(init_db, tmp_path, [f"http://{path}" for path in sources])
     chromium = _dying_chromium(tmp_path, after_s=2.0)
     # Four pages render at once, each until the 4 s timeout (never quiet): the browser
     # dies under the first four; the next four get a new browser.
@@ -148,10 +150,10 @@ def test_a_browser_killed_mid_run_is_started_again(web, tmp_path: Path) -> None:
     assert _stats(db)["backcheck/render/browser_restarts"] >= 1
 
 
-def test_a_browser_that_cannot_start_keeps_raw_verdicts(web, tmp_path: Path) -> None:
+def test_a_browser_that_cannot_start_keeps_raw_verdicts(web, init_db, tmp_path: Path) -> None:
     server = web(routes=BUSY)
     sources = ["http://fine.test/now", "http://busy.test/load"]
-    db = _setup(tmp_path, sources)
+    db = _setup(init_db, tmp_path, sources)
     broken = tmp_path / "chromium"
     broken.write_text("#!/bin/sh\necho 'cannot start' >&2\nexit 1\n")
     broken.chmod(0o755)
@@ -161,7 +163,7 @@ def test_a_browser_that_cannot_start_keeps_raw_verdicts(web, tmp_path: Path) -> 
         assert "render failed" in detail, detail
 
 
-def test_contexts_are_recycled_without_stalling_the_run(web, tmp_path: Path) -> None:
+def test_contexts_are_recycled_without_stalling_the_run(web, init_db, tmp_path: Path) -> None:
     """A fresh context every 2 renders: more contexts than pages at once, every page done.
 
     Scrapy downloads render requests in another order than it made them: a context
@@ -169,7 +171,7 @@ def test_contexts_are_recycled_without_stalling_the_run(web, tmp_path: Path) -> 
     """
     sources = [f"fine.test/p{n}" for n in range(10)]
     server = web(routes={path: BUSY["fine.test/now"] for path in sources})
-    db = _setup(tmp_path, [f"http://{path}" for path in sources])
+    db = _setup(init_db, tmp_path, [f"http://{path}" for path in sources])
     _verify(db, server, "-s", "BACKCHECK_RENDER_RECYCLE=2", timeout=60)
     assert {c[:4] for c in _checks(db).values()} == {("live", None, 1, "rendered")}
     stats = _stats(db)

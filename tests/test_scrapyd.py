@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,13 +43,12 @@ def query(db: Path, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def setup_db(tmp_path: Path, sources: list[str]) -> Path:
-    db = tmp_path / "nightly.db"
+def setup_db(init_db: Callable[..., str], tmp_path: Path, sources: list[str]) -> Path:
+    db = Path(init_db(tmp_path / "nightly.db", "--site", "acme.com"))
     links = tmp_path / "links.csv"
     links.write_text(
         "source_url,target_url\n" + "".join(f"{s},https://acme.com/\n" for s in sources)
     )
-    assert run_cli(["init", "--site", "acme.com", "--db", str(db)]).returncode == 0
     imported = run_cli(["import", str(links), "--db", str(db)])
     assert imported.returncode == 0, imported.stderr
     return db
@@ -57,7 +57,7 @@ def setup_db(tmp_path: Path, sources: list[str]) -> Path:
 # --- Scrapyd -----------------------------------------------------------------------------
 
 
-def test_verify_spider_due_argument_picks_what_the_cli_picks(tmp_path: Path) -> None:
+def test_verify_spider_due_argument_picks_what_the_cli_picks(init_db, tmp_path: Path) -> None:
     """`-a due=1` (a Scrapyd job's nightly policy): the due backlinks within `limit`,
     in `runs.due_backlinks` order; nothing due starts no run."""
     from scrapy.utils.test import get_crawler
@@ -69,7 +69,7 @@ def test_verify_spider_due_argument_picks_what_the_cli_picks(tmp_path: Path) -> 
         # As Scrapy and Scrapyd make it: the run starts once the settings are known.
         return VerifySpider.from_crawler(get_crawler(VerifySpider), db=str(db), **args)
 
-    db = setup_db(tmp_path, [f"http://d{i}.blog.com/p" for i in range(4)])
+    db = setup_db(init_db, tmp_path, [f"http://d{i}.blog.com/p" for i in range(4)])
     query(db, "update backlinks set next_check_at = '2999-01-01' where source_url like '%d1.%'")
     spider = spider_for(due="1", limit="2")
     assert spider.run_id == 1
@@ -109,7 +109,7 @@ class Scrapyd:
             f"eggs_dir = {home / 'eggs'}\n"
             f"logs_dir = {home / 'logs'}\n"
             f"dbs_dir = {home / 'dbs'}\n"
-            "poll_interval = 1.0\n"
+            "poll_interval = 0.2\n"  # a job starts within 0.2 s of being scheduled
         )
         self.output = (home / "scrapyd.out").open("wb")
         # Its own session: the finally block ends scrapyd and any job it started.
@@ -184,11 +184,13 @@ def scrapyd_home(tmp_path: Path) -> Path:
     return home
 
 
-def test_scrapyd_deploys_and_runs_the_nightly_verify(web, tmp_path: Path, scrapyd_home) -> None:
+def test_scrapyd_deploys_and_runs_the_nightly_verify(
+    web, init_db, tmp_path: Path, scrapyd_home
+) -> None:
     routes = {f"s{i}.blog.com/p": {"body": page(link("https://acme.com/"))} for i in range(3)}
     routes["s3.blog.com/p"] = {"status": 404}
     server = web(routes=routes)
-    db = setup_db(tmp_path, [f"http://s{i}.blog.com/p" for i in range(4)])
+    db = setup_db(init_db, tmp_path, [f"http://s{i}.blog.com/p" for i in range(4)])
 
     # Jobs inherit scrapyd's environment: their requests go to the virtual web.
     env = {**proxy_env(server), "HOME": str(scrapyd_home)}
@@ -255,7 +257,7 @@ def readme_section(title: str) -> str:
     return text[start : end if end > 0 else None]
 
 
-def test_the_readme_crontab_line_runs(tmp_path: Path) -> None:
+def test_the_readme_crontab_line_runs(init_db, tmp_path: Path) -> None:
     """The documented crontab line, run by sh as cron would, with nothing due."""
     section = readme_section("Run it every night")
     block = re.search(r"```cron\n(.*?)```", section, re.S)
@@ -274,7 +276,7 @@ def test_the_readme_crontab_line_runs(tmp_path: Path) -> None:
     example = (ROOT / "deploy" / "backcheck.env.example").read_text()
     env_file = home / ".config" / "backcheck" / "backcheck.env"
     env_file.write_text(f"{example}BACKCHECK_DB='{db}'\n")
-    assert run_cli(["init", "--site", "acme.com", "--db", str(db)]).returncode == 0
+    init_db(db, "--site", "acme.com")
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh"}
     done = subprocess.run(
         ["/bin/sh", "-c", command.replace(PLACEHOLDER, str(BIN / "backcheck"))],
@@ -343,7 +345,7 @@ def test_systemd_unit_placeholder_is_the_only_edit(tmp_path: Path) -> None:
     ]
 
 
-def test_service_command_runs_with_nothing_due(tmp_path: Path) -> None:
+def test_service_command_runs_with_nothing_due(init_db, tmp_path: Path) -> None:
     """The service's ExecStart, with its Environment=, as systemd would run it."""
     service = (UNITS / "backcheck-verify.service").read_text()
     [command] = re.findall(r"^ExecStart=(.+)$", service, re.M)
@@ -351,7 +353,7 @@ def test_service_command_runs_with_nothing_due(tmp_path: Path) -> None:
     state = tmp_path / "state"
     db = Path(db_line.replace("%S", str(state)))
     db.parent.mkdir(parents=True)
-    assert run_cli(["init", "--site", "acme.com", "--db", str(db)]).returncode == 0
+    init_db(db, "--site", "acme.com")
     args = command.split()
     assert args[0] == PLACEHOLDER
     env = {**os.environ, "BACKCHECK_DB": str(db)}
