@@ -14,6 +14,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as twisted_errors
 
 from crawler.middlewares import AddressRefused
@@ -69,6 +70,9 @@ def reason_for(failure: Failure) -> tuple[Reason, str]:
     detail = f"{type(exc).__name__}: {exc}"[:500]
     if isinstance(exc, AddressRefused):  # its detail names the rule (and may say "redirect")
         return Reason.CRAWL_ERROR, detail
+    if isinstance(exc, HttpError):  # a status no page answers with (LinkedIn's 999 to bots)
+        status = exc.response.status
+        return Reason.CRAWL_ERROR, f"the server answered HTTP {status}, a status outside 200-599"
     if isinstance(exc, IgnoreRequest):
         message = str(exc).lower()
         if _decompressed_too_large(exc, message):

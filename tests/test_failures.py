@@ -15,6 +15,8 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
+from scrapy.http import HtmlResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseNeverReceived
@@ -68,6 +70,16 @@ def test_reason_for(exc: BaseException, reason: Reason) -> None:
     got, detail = reason_for(failure_of(exc))
     assert got is reason
     assert detail and len(detail) <= 500
+
+
+def test_a_status_outside_those_read_says_which() -> None:
+    # LinkedIn answers bots with 999: "Ignoring non-200 response" did not say so.
+    response = HtmlResponse("http://blog.test/p", status=999, body=b"")
+    got, detail = reason_for(failure_of(HttpError(response, "Ignoring non-200 response")))
+    assert (got, detail) == (
+        Reason.CRAWL_ERROR,
+        "the server answered HTTP 999, a status outside 200-599",
+    )
 
 
 def _decompression_refused(url: str) -> IgnoreRequest:
