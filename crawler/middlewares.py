@@ -51,6 +51,11 @@ def robots_body(body: bytes, limit: int = ROBOTS_MAX_BYTES) -> bytes:
     return body[: cut + 1] if cut != -1 else body[:limit]
 
 
+def _robots_key(parts: Any) -> str:
+    """Whose robots.txt rules a URL (split) falls under: its scheme and host (with port)."""
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class RobotsTxtMiddleware(_ScrapyRobots):
     """Scrapy's robots.txt middleware, per scheme and host, safe for many requests at once.
 
@@ -73,8 +78,7 @@ class RobotsTxtMiddleware(_ScrapyRobots):
         when it answered other than 200 or not at all; None when it was not read
         (yet), or read by a parser other than Protego.
         """
-        parts = urlsplit(url)
-        key = f"{parts.scheme}://{parts.netloc}"
+        key = _robots_key(urlsplit(url))
         if key not in self._parsers or isinstance(self._parsers[key], Deferred):
             return None
         parser = self._parsers[key]
@@ -94,8 +98,7 @@ class RobotsTxtMiddleware(_ScrapyRobots):
         # Keyed by scheme and host, not host alone (Scrapy's key): robots.txt rules
         # hold per protocol, host and port, and a failed https://host/robots.txt
         # (read as "no rules") must not open http://host/ to everything.
-        url = urlparse_cached(request)
-        key = f"{url.scheme}://{url.netloc}"
+        key = _robots_key(urlparse_cached(request))
         pending = self._parsers.get(key)
         if isinstance(pending, Deferred):
             mine: Deferred[Any] = Deferred()

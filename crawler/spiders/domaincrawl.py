@@ -221,8 +221,10 @@ class DomainCrawl(scrapy.Spider):
         fetch = fetch_from(response)
         progress.answers += 1
         contact_domain = progress.take_due(fetch.requested_url)
+        found: tuple[Any, ...] | None = None  # its addresses, read once when needed
         if contact_domain is not None:  # also the contact page that targets wait for
-            yield from job.contact_pages.read(fetch, contact_domain)
+            found = addresses(fetch)
+            yield from job.contact_pages.deliver(contact_domain, found)
         if progress.frontier.fetched_elsewhere(fetch.requested_url, fetch.final_url):
             # A redirect to a page this crawl fetches on its own: read and counted once.
             progress.frontier.redirected(fetch.requested_url)
@@ -239,9 +241,9 @@ class DomainCrawl(scrapy.Spider):
             seen = visit(fetch, job.reader, domain, known, job.wants_contacts, rivals)
         except Exception as exc:  # a page that brings out a bug: its checks, nothing more
             seen = Visit(list(unread(self.logger, fetch, [*known, *rivals], exc)))
-        key = progress.key(fetch.requested_url)
-        if seen.ok and key and names_contact_page(fetch.requested_url):
-            progress.contact_pages[key] = addresses(fetch)
+        url = fetch.requested_url
+        if seen.ok and names_contact_page(url) and (key := progress.key(url)):
+            progress.contact_pages[key] = addresses(fetch) if found is None else found
         # Links past the depth cap are refused, and remembered as `depth_limit`.
         added = [link for link in seen.links if progress.frontier.add(link, depth + 1) is None]
         yield from self._follow_contacts(job, progress, fetch, seen.items)
