@@ -251,6 +251,21 @@ def test_read_verified_a_page_nested_thousands_deep(opening: str, closing: str) 
     assert row.mentions[0].context == "We love Acme. widgets Acme again"
 
 
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [pytest.param("<div>", "</div>", id="nested-divs"), pytest.param("<b>", "", id="unclosed-b")],
+)
+def test_read_verified_a_page_nested_past_libxml2s_limit(opening: str, closing: str) -> None:
+    # libxml2 stops at 2,048 levels: the link and the mention after were lost (a false
+    # `link_removed`). The tree is now built as Chromium builds it, 512 levels at most.
+    deep = f"{opening * 3000}We love Acme. {LINK} {closing * 3000}<p>Acme again</p>"
+    items = read_verified(make_fetch(deep), [ref()], READERS)
+    [check] = checks(items)
+    assert (check.status, check.reason, check.mentions) == (Status.LIVE, None, 1)
+    [row] = rows(items)
+    assert [(m.term, m.kind, m.linked) for m in row.mentions] == [("Acme", MentionKind.TEXT, False)]
+
+
 def test_read_verified_every_check_of_a_site_gets_the_count() -> None:
     page = make_fetch('<p>Acme and <a href="https://beta.org/">Beta</a>, Beta again.</p>')
     refs = [ref(), ref(None, 2, "beta.org"), ref("https://acme.com/other", 3)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from verifier.models import Fetch
 from verifier.verdict import html5
@@ -18,6 +19,13 @@ from verifier.verdict.page import (
     links_to,
     parse,
     rel_tokens,
+)
+from verifier.verdict.parser import (
+    BROWSER_MAX_DEPTH,
+    DEEP,
+    PARSER_OPTIONS,
+    _CappedTree,
+    html_parser,
 )
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -1056,17 +1064,127 @@ def test_anchor_text_of_a_deeply_nested_link_does_not_recurse() -> None:
     assert anchors(body) == ["deep text"]
 
 
-@pytest.mark.parametrize(("depth", "reread"), [(500, True), (5000, False)])
-def test_a_page_too_deep_to_read_again_keeps_lxmls_reading(depth: int, reread: bool) -> None:
+@pytest.mark.parametrize(("depth", "reread"), [(500, "html5"), (1500, None), (5000, DEEP)])
+def test_a_page_too_deep_to_read_again_is_not_given_to_html5lib(
+    monkeypatch: pytest.MonkeyPatch, depth: int, reread: str | None
+) -> None:
     # html5lib's time grows with the square of the nesting (20,000 <div>s took 28 s): a
-    # page nested deeper than html5.MAX_DEPTH is not read again (libxml2 stops at 2,048).
+    # page nested deeper than html5.MAX_DEPTH is not read again by it. Past libxml2's
+    # own limit (2,048) the tree is built as Chromium builds it, content after it kept.
+    built: list[str] = []
+    build = html5.build
+    monkeypatch.setattr(html5, "build", lambda text: built.append(text) or build(text))
     body = f'{"<div>" * depth}<p>x</p></html><a href="https://acme.com/x">x</a>'
     page = page_for(body)
     found = links_to(page, SITE)
-    assert (page.reread is not None, [link.url for link in found]) == (
-        reread,
-        ["https://acme.com/x"] if reread else [],
+    assert (len(built), [link.url for link in found]) == (
+        1 if reread == "html5" else 0,
+        [] if reread is None else ["https://acme.com/x"],
     )
+    assert page.reread == (DEEP if reread == DEEP else page.reread)
+
+
+def _depth(root: etree._Element) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in el)
+    return deepest
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing", "depth"),
+    [
+        pytest.param("<b>", "", 2100, id="2100-unclosed-b"),
+        pytest.param("<font color=red>", "", 3000, id="3000-unclosed-font"),
+        pytest.param("<div>", "</div>", 5000, id="5000-nested-divs"),
+        pytest.param("<div>", "", 20000, id="20000-unclosed-divs"),
+        pytest.param("<span><em>", "</em></span>", 1100, id="2200-nested-inline"),
+    ],
+)
+def test_a_link_past_libxml2s_nesting_limit_is_found(
+    opening: str, closing: str, depth: int
+) -> None:
+    # libxml2 stops building the tree at 2,048 levels and drops the rest of the page:
+    # the link was `link_removed`. Chromium nests its DOM 512 deep at most and keeps it.
+    link = '<a href="https://acme.com/deep">Deep <!-- x --> link</a> after'
+    body = f"<html><body><p>start</p>{opening * depth}{link}{closing * depth}<p>end</p>"
+    page = page_for(body)
+    links = links_to(page, SITE)
+    assert [(link.url, link.anchor) for link in links] == [("https://acme.com/deep", "Deep link")]
+    assert page.reread == DEEP
+    assert _depth(page.root) <= BROWSER_MAX_DEPTH + 1  # the comment in the link
+    # Text goes to the open element (Chromium's too), which may stand before the link.
+    text = "".join(page.root.itertext())
+    assert "after" in text and "end" in text
+
+
+def test_past_the_browsers_depth_an_element_in_a_link_goes_beside_it() -> None:
+    # As in Chromium: past 512 levels an element is attached beside the open one, so a
+    # link's <span> is its sibling and the link's text is empty, as Google reads it.
+    page = page_for(_deep("<b>", 2100))
+    [link] = links_to(page, SITE)
+    assert (link.url, link.anchor) == ("https://acme.com/deep", "")
+    assert link.element.getnext().tag == "span"
+
+
+def test_a_page_just_under_libxml2s_limit_is_its_plain_parse() -> None:
+    page = page_for(_deep("<b>", 2000))
+    assert [link.anchor for link in links_to(page, SITE)] == ["Deep link"]
+    assert page.reread is None
+
+
+def test_a_deep_page_proven_not_to_link_still_reads_its_head() -> None:
+    body = '<head><meta name="robots" content="noindex"></head>' + _deep("<b>", 3000)
+    page = parse(Fetch(PAGE_URL, PAGE_URL, 200, body.encode(), "text/html"), {"other.org"})
+    assert page.meta_robots == ["noindex"]
+
+
+def test_the_deep_tree_keeps_elements_with_names_lxml_refuses() -> None:
+    body = (
+        "<html><body>"
+        + "<i>" * 2100
+        + '<x:y a"b=1 c=2>one</x:y> two <!-- a comment --><a href="https://acme.com/">three</a>'
+        + "</body></html><p>after</p>"
+    )
+    page = page_for(body)
+    assert page.reread == DEEP
+    [odd] = [el for el in page.root.iter() if isinstance(el.tag, str) and el.tag.startswith("x")]
+    assert (odd.text, odd.get("c")) == ("one", "2")
+    assert [c.text for c in page.root.iter(etree.Comment)] == [" a comment "]
+    assert {"two", "after"} <= set(" ".join(page.root.itertext()).split())
+    [link] = links_to(page, SITE)
+    assert link.anchor == "three"
+
+
+def test_the_deep_parse_builds_libxml2s_tree_where_libxml2_builds_one() -> None:
+    # Where the page is not deep, the target gives the same tree as libxml2's own
+    # (blank text aside, which libxml2 drops in some places).
+    pages = [
+        (Path(__file__).parent / "fixtures" / "pages" / "blog-post.html").read_bytes(),
+        b"<!-- c --><p>a<b>b<i>c</b>d</i><table><tr><td>x<a href=/y>y</table><script>if(a<b)"
+        b"</script><ul><li>1<li>2</ul><br/><img src=x alt='&amp;'>&copy; tail",
+    ]
+    for data in pages:
+        plain = etree.fromstring(data, html_parser())
+        built = etree.fromstring(
+            data, etree.HTMLParser(target=_CappedTree(10**6), **PARSER_OPTIONS)
+        )
+        assert " ".join(etree.tostring(built, encoding="unicode").split()) == " ".join(
+            etree.tostring(plain, encoding="unicode").split()
+        )
+
+
+def test_a_head_too_deep_for_html5lib_is_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A `</br>` in the head asks for the standard's reading of the head; a head of 13,000
+    # nested <div>s (64 KB) took html5lib 10 s. lxml's reading of the head stands.
+    built: list[str] = []
+    monkeypatch.setattr(html5, "build", lambda text: built.append(text))
+    head = '<html><head><meta name="robots" content="noindex"></br>' + "<div>" * 13000
+    body = (head + "</head><body>x</body></html>").encode()
+    page = parse(Fetch(PAGE_URL, PAGE_URL, 200, body, "text/html"), {SITE})
+    assert (built, page.meta_robots) == ([], ["noindex"])
 
 
 def test_a_head_read_by_the_standard_is_the_head_alone(monkeypatch: pytest.MonkeyPatch) -> None:

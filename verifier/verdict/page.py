@@ -24,7 +24,7 @@ from w3lib.encoding import html_to_unicode, resolve_encoding
 from verifier.models import Fetch, Link
 from verifier.verdict import absence, html5
 from verifier.verdict.head import head_elements, read_head, read_head_element
-from verifier.verdict.parser import ABSOLUTE_HTTP, html_parser
+from verifier.verdict.parser import ABSOLUTE_HTTP, DEEP, html_parser, parse_html
 from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode, resolve
 
 #: Elements whose text is not part of a link's anchor (as textContent, minus these).
@@ -154,7 +154,8 @@ class Page:
     unlinked: frozenset[str] | None = None
     #: What was parsed, kept for a re-read (`verifier.verdict.html5`).
     source: absence.Source | None = field(default=None, repr=False)
-    #: Why the tree is html5lib's instead of lxml's (None: lxml's).
+    #: Why the tree is not lxml's plain parse: html5lib's, or built past libxml2's
+    #: nesting limit (`parser.DEEP`). None: lxml's.
     reread: str | None = None
     _anchors: list[etree._Element] | None = None
     _links: dict[str, list[Link]] = field(default_factory=dict)  # links_to, per domain
@@ -204,15 +205,22 @@ def parse(
                 page.reread = _HEAD_ENDS_EARLY
             return page
     root: etree._Element | None
+    deep = False
     try:
-        root = etree.fromstring(data, html_parser())
+        root, deep = parse_html(data)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         root = None
     page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
     if root is not None:
         page.source = source
         _read_tree(page, root)
-        if (standard := _standard_head(page, data, text, root)) is not None:
+        if deep:
+            # Not read again by html5lib, whose time grows with the square of the depth:
+            # only its head may be, which is read alone.
+            page.reread = DEEP
+            if (standard := _standard_head(page, data, text, None)) is not None:
+                _read_head_of(page, standard)
+        elif (standard := _standard_head(page, data, text, root)) is not None:
             _read_tree(page, standard)
             page.reread = _HEAD_ENDS_EARLY
     return page
@@ -235,8 +243,17 @@ def _standard_head(
     if not (page.meta_robots or page.canonicals) or not html5.head_ends_early(data):
         return None
     if root is None:
-        return html5.build(text[: html5.head_length(text)])
+        head = text[: html5.head_length(text)]
+        tree = _lxml_tree(head)  # html5lib's time grows with the square of the depth
+        return None if tree is None or html5.too_deep(tree) else html5.build(head)
     return None if html5.too_deep(root) else html5.build(text)
+
+
+def _lxml_tree(text: str) -> etree._Element | None:
+    try:
+        return etree.fromstring(text.encode("utf-8", "surrogatepass"), html_parser())
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
 
 
 def _read_head_of(page: Page, root: etree._Element) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
+from typing import Any
 
 from lxml import etree
 
@@ -39,3 +41,149 @@ def html_parser() -> etree.HTMLParser:
     if parser is None:
         parser = _local.parser = etree.HTMLParser(**PARSER_OPTIONS)
     return parser
+
+
+#: libxml2 (with `huge_tree`) stops building the tree at this nesting depth and drops
+#: the rest of the page: a link after 2,100 unclosed `<b>` would be `link_removed`.
+LIBXML2_MAX_DEPTH = 2048
+#: Chromium nests its DOM no deeper (HTMLConstructionSite's
+#: kMaximumHTMLParserDOMTreeDepth): an element opened deeper becomes the sibling of
+#: the deepest one, and the page's content is kept. It also keeps each element's
+#: ancestors few, which the readers climb.
+BROWSER_MAX_DEPTH = 512
+#: Why a tree was built past libxml2's limit (`Page.reread`).
+DEEP = f"nested deeper than libxml2's {LIBXML2_MAX_DEPTH:,} levels"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def parse_html(data: bytes) -> tuple[etree._Element | None, bool]:
+    """The page's tree, and whether it was built past libxml2's nesting limit.
+
+    A page nested as deep as libxml2's limit is parsed again with libxml2 as the
+    tokenizer (and its rules for implied end tags) and the tree built by `_CappedTree`,
+    which nests as Chromium does, so nothing after the deep part is lost.
+    Raises as `etree.fromstring` does.
+    """
+    root: etree._Element | None = etree.fromstring(data, html_parser())
+    if root is None or _depth_of_last(root) < LIBXML2_MAX_DEPTH - 8:
+        return root, False
+    target = _CappedTree(BROWSER_MAX_DEPTH)
+    deep: etree._Element | None = etree.fromstring(
+        data, etree.HTMLParser(target=target, **PARSER_OPTIONS)
+    )
+    return (deep, True) if deep is not None else (root, False)
+
+
+def _depth_of_last(root: etree._Element) -> int:
+    """The depth of the last element in document order: where libxml2 stopped, if it did
+    (each of that element's ancestors was still open, so is its parent's last child)."""
+    depth, el = 1, root
+    while len(el):
+        el = el[-1]
+        depth += 1
+    return depth
+
+
+class _CappedTree:
+    """A parser target building the tree libxml2 reports, nested at most `cap` deep.
+
+    As in Chromium, an element opened below an element `cap` deep is attached
+    beside it (to its parent) and still closes as written; text goes to the element
+    that is open. libxml2 calls `end` for every element it closes, implied or not.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self._cap = cap
+        self._root: etree._Element | None = None
+        self._open: list[tuple[etree._Element, int, str]] = []  # (element, depth, tag)
+        self._text: list[str] = []
+        self._before_root: list[etree._Element] = []
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self._flush()
+        if self._root is None:
+            self._root = self._element(None, tag, attrib)
+            for node in self._before_root:
+                self._root.addprevious(node)
+            self._open.append((self._root, 1, tag))
+            return
+        if tag == "html":  # another <html>: its attributes join the root's, as in browsers
+            for name, value in attrib.items():
+                self._root.attrib.setdefault(name, value)
+            self._open.append((*self._after_root(), tag))
+            return
+        parent, depth = self._open[-1][:2] if self._open else self._after_root()
+        if depth >= self._cap:
+            parent, depth = parent.getparent(), depth - 1
+        self._open.append((self._element(parent, tag, attrib), depth + 1, tag))
+
+    def end(self, tag: str) -> None:
+        self._flush()
+        for i in range(len(self._open) - 1, -1, -1):
+            if self._open[i][2] == tag:
+                del self._open[i:]
+                return
+
+    def data(self, text: str) -> None:
+        self._text.append(text)
+
+    def comment(self, text: str) -> None:
+        self._node(etree.Comment, text)
+
+    def pi(self, target: str, data: str | None = None) -> None:
+        self._node(etree.ProcessingInstruction, target, data)
+
+    def close(self) -> etree._Element | None:
+        self._flush()
+        return self._root
+
+    def _after_root(self) -> tuple[etree._Element, int]:
+        # Content after `</html>`: browsers put it in the body.
+        assert self._root is not None
+        body = self._root.find("body")
+        return (body, 2) if body is not None else (self._root, 1)
+
+    def _node(self, make: Any, *args: str | None) -> None:
+        self._flush()
+        try:
+            node = make(*args)
+        except ValueError:
+            return  # "--" in a comment, a PI name lxml refuses: nothing a verdict reads
+        if self._root is None:
+            self._before_root.append(node)
+        else:
+            (self._open[-1] if self._open else self._after_root())[0].append(node)
+
+    def _flush(self) -> None:
+        if not self._text:
+            return
+        text = _NOT_XML.sub("\ufffd", "".join(self._text))
+        self._text.clear()
+        if self._root is None:
+            return  # libxml2 opens <html> before any text
+        node = self._open[-1][0] if self._open else self._after_root()[0]
+        if len(node):
+            last = node[-1]
+            last.tail = (last.tail or "") + text
+        else:
+            node.text = (node.text or "") + text
+
+    @staticmethod
+    def _element(parent: etree._Element | None, tag: str, attrib: dict[str, str]) -> etree._Element:
+        try:
+            if parent is None:
+                return etree.Element(tag, attrib)
+            return etree.SubElement(parent, tag, attrib)
+        except ValueError:  # a name or value lxml refuses (`<a b"c=d>`, `<x:y>`, controls)
+            from html5lib._ihatexml import InfosetFilter  # type: ignore[import-untyped]
+
+            names = InfosetFilter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # DataLossWarning: the renaming, meant here
+                clean = {
+                    names.coerceAttribute(k): _NOT_XML.sub("\ufffd", v) for k, v in attrib.items()
+                }
+                name = names.coerceElement(tag)
+            if parent is None:
+                return etree.Element(name, clean)
+            return etree.SubElement(parent, name, clean)
