@@ -346,10 +346,43 @@ BASE = "https://blog.acme.com/2024/widgets"
         ('<a href="#contact">Contact</a>', None),
         ("<a>Contact</a>", None),
         ('<a href="">Contact</a>', None),
+        # the name in the last path segment or a query value, written out or encoded
+        ('<a href="/x?a=contact&b=x/y">q</a>', "https://blog.acme.com/x?a=contact&b=x/y"),
+        ('<a href="/about/team?p=about">q</a>', "https://blog.acme.com/about/team?p=about"),
+        ('<a href="/%C3%BCber%C2%A0uns">q</a>', "https://blog.acme.com/%C3%BCber%C2%A0uns"),
+        ('<a href="/qui%C3%A9nes-somos">q</a>', "https://blog.acme.com/qui%C3%A9nes-somos"),
+        ('<a href="/cont%C3%A1ctenos/">q</a>', "https://blog.acme.com/cont%C3%A1ctenos/"),
+        ('<a href="/a%2Fcontact">q</a>', "https://blog.acme.com/a%2Fcontact"),
+        ('<a href="/p/2">À propos</a>', "https://blog.acme.com/p/2"),
+        ('<a href="/p/2">Quem somos</a>', "https://blog.acme.com/p/2"),
+        ('<area href="/p/3" alt="Impressum">', "https://blog.acme.com/p/3"),
+        ('<a href="/p/4"><span>Über</span> <b>uns</b></a>', "https://blog.acme.com/p/4"),
+        ('<a href="/p/4"><img src="c.png" alt="Contact"></a>', "https://blog.acme.com/p/4"),
+        # a needle in a directory or a word: not a name
+        ('<a href="/about/team/jane">Jane</a><a href="/contact/form/x">Form</a>', None),
+        ('<a href="/runs">Runs and guns</a><a href="/proposal">A proposal</a>', None),
+        ('<a href="/contacts-export.csv">Export your contacts</a>', None),
     ],
 )
 def test_contact_page_url(links: str, expected: str | None) -> None:
     assert contact_page_url(parse(f"<html><body>{links}</body></html>"), BASE) == expected
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        ("https://blog.acme.com/contact/form", "https://blog.acme.com/contact/"),
+        ("https://blog.acme.com/about-us/", "https://blog.acme.com/about-us/"),
+        (BASE, None),
+    ],
+)
+def test_a_link_to_the_pages_own_folder_names_it_when_the_folder_does(
+    base: str, expected: str | None
+) -> None:
+    # "./" resolves to the base's folder: its name is the link's, whatever the link says.
+    assert contact_page_url(parse('<html><body><a href="./">Home</a></body></html>'), base) == (
+        expected
+    )
 
 
 def test_contact_page_url_follows_the_base_url() -> None:

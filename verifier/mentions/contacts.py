@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 from typing import Any
 from urllib.parse import SplitResult, unquote, urldefrag, urljoin, urlsplit
 
@@ -460,19 +462,91 @@ def _names(pattern: re.Pattern[str], text: str, url: str) -> bool:
     return any(pattern.fullmatch(form) for form in forms)
 
 
-#: A cheap first look: a contact or about link has one of these in its lower-cased text
-#: or URL. Pages carry hundreds of links; only these few are resolved.
-HINTS = (
+#: One of these is in every contact or about name, lower-cased (`_text_names` and
+#: `_HREF_NAME` say whether a link holding one names its page).
+_NEEDLES = (
     *("conta", "contá", "cont%c3%a1", "kontakt", "impress", "imprint"),
-    *("about", "ber", "propos", "qui", "quem"),
+    *("about", "uns", "propos", "somos"),
 )
 
 
-_HINTED = re.compile("|".join(map(re.escape, HINTS)))
+def _holding(texts: list[str | None], urls: bool = False) -> set[int]:
+    """The indexes of `texts` that hold a needle (in `urls`, not in a directory of the
+    path: /about/team/x): a few C-speed searches of them all joined (a regex search
+    per link cost more than the rest of the look)."""
+    pieces = [(text or "").lower() for text in texts]  # one by one: lower() may change a length
+    joined = "\x00".join(pieces)  # lxml's strings hold no NUL: no needle spans two
+    ends = list(accumulate(len(piece) + 1 for piece in pieces))
+    found: set[int] = set()
+    for needle in _NEEDLES:
+        at = joined.find(needle)
+        while at != -1:
+            i = bisect_right(ends, at)
+            if not urls or _past_the_path(joined, ends[i - 1] if i else 0, at, ends[i] - 1):
+                found.add(i)
+                at = joined.find(needle, ends[i])
+            else:
+                at = joined.find(needle, at + 1)
+    return found
 
 
-def _hinted(text: str) -> bool:
-    return _HINTED.search(text.lower()) is not None
+def _past_the_path(joined: str, start: int, at: int, end: int) -> bool:
+    """Whether `at`, in the href `joined[start:end]`, is in its last path segment or after."""
+    if joined.rfind("?", start, at) != -1 or joined.rfind("#", start, at) != -1:
+        return True  # in the query (or the fragment, dropped later)
+    stop = end
+    for mark in "?#":
+        found = joined.find(mark, at, stop)
+        if found != -1:
+            stop = found
+    return "/" not in joined[at:stop].rstrip("/")
+
+
+_ENCODED_GAP = r"(?:[\W\d_]|%[0-9a-f]{2})*"  # `_WORD_GAP`, or any gap, maybe encoded
+
+
+def _encoded(pattern: str) -> str:
+    """A name pattern as it may be written in a lower-cased, percent-encoded href."""
+    for plain, encoded in (
+        (_WORD_GAP, _ENCODED_GAP),
+        ("[aá]", "(?:a|á|%c3%a1)"),
+        ("[eé]", "(?:e|é|%c3%a9)"),
+        ("(?:ü|ue|u)", "(?:ü|%c3%bc|ue|u)"),
+        ("[aà]", "(?:a|à|%c3%a0)"),
+    ):
+        pattern = pattern.replace(plain, encoded)
+    return pattern
+
+
+#: A lower-cased href whose last path segment or a query value may be a contact or
+#: about name once decoded (`_url_forms`): a cheap look before the exact one.
+_HREF_NAME = re.compile(
+    rf"(?:^|[/=&?]|%2f)(?:{_ENCODED_GAP}?)(?:{_encoded(CONTACT_NAME.pattern)}"
+    rf"|{_encoded(ABOUT_NAME.pattern)}){_ENCODED_GAP}(?:\.[a-z0-9]{{1,5}})?{_ENCODED_GAP}"
+    rf"(?=[?#&]|$)"
+)
+#: An href whose path ends in "", "." or "..": it resolves to the base's path or an
+#: ancestor's, whose own name counts.
+_DOT_HREF = re.compile(r"^(?:[^?#]*/)?\.{0,2}/*(?=[?#]|$)")
+
+
+def _text_names(text: str) -> bool:
+    form = _text_form(text)
+    return bool(CONTACT_NAME.fullmatch(form) or ABOUT_NAME.fullmatch(form))
+
+
+def _path_may_name(url: str) -> bool:
+    """Whether a segment of the URL's path names a contact or about page."""
+    try:
+        path = unquote(urlsplit(url).path)
+    except ValueError:
+        return True
+    return any(
+        name.fullmatch(form)
+        for segment in path.split("/")
+        for form in (segment, _EXTENSION.sub("", segment))
+        for name in (CONTACT_NAME, ABOUT_NAME)
+    )
 
 
 def _elsewhere(href: str, domain: str | None) -> bool:
@@ -509,22 +583,39 @@ def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]
     """(absolute URL without fragment, link text) of the page's links on base_url's site
     that may name a contact or about page."""
     domain = registered_domain(host_of(base_url))
-    for el in root.iter("a", "area"):
-        raw = el.get("href") or ""
-        if not _hinted(raw):
-            if el.tag == "area":
-                label = el.get("alt") or ""
-            else:  # most links hold one text node: no need for the iterator
-                label = (el.text or "") if not len(el) else "".join(el.itertext())
-            if not _hinted(label):
-                continue
+    dots = _path_may_name(base_url)
+    links = list(root.iter("a", "area"))
+    hrefs = [el.get("href") or "" for el in links]
+    # Most links hold one text node; else all their text (a script's too: more needles,
+    # never fewer) or, with no text, what `anchor_text` reads (an image's alt).
+    labels = [
+        (el.get("alt") or "")
+        if el.tag == "area"
+        else "".join(el.itertext())
+        if len(el)
+        else el.text
+        for el in links
+    ]
+    for i, label in enumerate(labels):
+        if not (label and label.strip()) and len(links[i]):
+            labels[i] = anchor_text(links[i])
+    candidates = _holding(hrefs, urls=True) | _holding(labels)
+    if dots:  # rare: the page's own path names one
+        candidates.update(i for i, h in enumerate(hrefs) if _DOT_HREF.match(h.strip().lower()))
+    for i in sorted(candidates):
+        el, raw = links[i], hrefs[i]
         href = _URL_NOISE.sub("", raw.strip())
         if not href or href.startswith("#"):
             continue  # a place on this page, not another page
-        if _elsewhere(href, domain):
-            continue
         text = anchor_text(el)
-        if not _may_be_named(text, href):
+        # A needle in a directory (/about/team/x) or a word ("runs") lets a tenth of a
+        # page's links through: first a cheap look at whether they may name the page.
+        lowered = href.lower()
+        if not (
+            _text_names(text) or _HREF_NAME.search(lowered) or (dots and _DOT_HREF.match(lowered))
+        ):
+            continue
+        if _elsewhere(href, domain) or not _may_be_named(text, href):
             continue
         try:
             url = urldefrag(urljoin(base_url, href)).url
