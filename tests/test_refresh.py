@@ -199,6 +199,9 @@ CP1252_REFRESH = (
         ),
         pytest.param(b"<p>no refresh here</p>", "text/html", None, id="no-words-no-parse"),
         pytest.param(b"", "text/html", None, id="empty"),
+        pytest.param(  # past libxml2's nesting limit: a browser still acts on it
+            ("<div>" * 3000 + REFRESH).encode(), "text/html", AWAY, id="after-3000-divs"
+        ),
     ],
 )
 def test_page_refresh(body: bytes, content_type: str | None, expected: Refresh | None) -> None:

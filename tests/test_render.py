@@ -80,6 +80,19 @@ def test_has_executable_script(html: str, expected: bool) -> None:
     assert has_executable_script(f"<html><body>{html}</body></html>".encode()) is expected
 
 
+@pytest.mark.parametrize("depth", [300, 3000])
+def test_a_script_deep_in_the_page_is_seen(depth: int) -> None:
+    # lxml.html's parser stopped at 256 levels (and huge_tree at 2,048): a JS-only page
+    # nested that deep was never rendered in `auto`.
+    body = f"<html><body>{'<div>' * depth}<script>document.write('x')</script></body></html>"
+    assert has_executable_script(body.encode()) is True
+
+
+def test_a_script_in_a_utf16_page_is_seen() -> None:
+    body = "<html><body><script>document.write('x')</script></body></html>"
+    assert has_executable_script(body.encode("utf-16"), "text/html; charset=utf-16") is True
+
+
 def test_rejoin_a_rendered_dom_holding_a_lone_surrogate() -> None:
     # A script may put one in the DOM (JavaScript strings are UTF-16): U+FFFD, as a
     # browser serialises it; encoding it raised before.

@@ -56,7 +56,9 @@ class Renders(scrapy.Spider):
         """A render request for the page when its checks want one, else its items
         (with the reason in `detail` when the page should have been rendered)."""
         checks = [item for item in items[: len(refs)] if isinstance(item, Check)]
-        if not needs_render(mode, checks, lambda: has_executable_script(fetch.body)):
+        if not needs_render(
+            mode, checks, lambda: has_executable_script(fetch.body, fetch.content_type)
+        ):
             return items
         if self.render_missing is not None:
             return rejoin(mode, fetch, refs, items, None, self.render_missing)

@@ -20,7 +20,7 @@ from lxml import etree
 
 from verifier.verdict import urls
 from verifier.verdict.page import decode
-from verifier.verdict.parser import PARSER_OPTIONS
+from verifier.verdict.parser import parse_html
 
 #: Containers in which a `<meta>` is no refresh a browser acts on.
 INERT_CONTAINERS = ("noscript", "template", "svg", "math")
@@ -154,10 +154,8 @@ def page_refresh(body: bytes, content_type: str | None, page_url: str) -> Refres
     if b"http-equiv" not in lowered or b"refresh" not in lowered:
         return None
     text = decode(body, content_type, page_url)
-    try:
-        root = etree.fromstring(
-            text.encode("utf-8", "surrogatepass"), etree.HTMLParser(**PARSER_OPTIONS)
-        )
+    try:  # past libxml2's nesting limit too: a browser acts on a refresh anywhere
+        root, _ = parse_html(text.encode("utf-8", "surrogatepass"))
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
     return None if root is None else find_refresh(root, page_url)

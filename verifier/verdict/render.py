@@ -13,10 +13,11 @@ from enum import StrEnum
 from typing import Any
 
 import lxml.etree
-import lxml.html
 
 from verifier.models import BacklinkRef, Check, Fetch, FoundIn, Reason, Status
 from verifier.verdict import classify
+from verifier.verdict.page import decode
+from verifier.verdict.parser import parse_html
 from verifier.verdict.urls import compare_key
 
 
@@ -82,13 +83,16 @@ def needs_render(mode: RenderMode, checks: Sequence[Check], has_script: Callable
     return mode is RenderMode.ALWAYS or has_script()
 
 
-def has_executable_script(body: bytes) -> bool:
+def has_executable_script(body: bytes, content_type: str | None = None) -> bool:
     """True when the HTML has a `<script>` a browser runs (not JSON-LD or another data block)."""
-    if b"<script" not in body and b"<SCRIPT" not in body and b"<Script" not in body:
+    text = decode(body, content_type)  # first: a UTF-16 page holds no b"<script"
+    if "<script" not in text.lower():
         return False
-    try:
-        root = lxml.html.document_fromstring(body)
-    except (lxml.etree.ParserError, ValueError):
+    try:  # as the verdict read it: past a nesting of 256 (and of 2,048) too
+        root, _ = parse_html(text.encode("utf-8", "surrogatepass"))
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError):
+        return False
+    if root is None:
         return False
     for script in root.iter("script"):
         kind = (script.get("type") or "").strip().lower().split(";")[0].strip()
