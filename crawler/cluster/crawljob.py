@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import scrapy
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from sqlite_utils import Database
 
-    from crawler.spiders.worker import WorkerSpider
 
 #: Request meta: the job (see `payload`) and the run it belongs to.
 JOB = "backcheck_crawl_job"
@@ -97,7 +96,13 @@ class JobSource:
         }
 
 
-def job_request(payload: dict[str, Any], run: str, shard: int, spider: WorkerSpider) -> Any:
+class _Opens(Protocol):
+    """The spider a job's request is for (`crawler.spiders.worker.WorkerSpider`)."""
+
+    def open_domain(self, response: Response) -> Any: ...
+
+
+def job_request(payload: dict[str, Any], run: str, shard: int, spider: _Opens) -> Any:
     return scrapy.Request(
         f"data:,{payload['domain']}",
         callback=spider.open_domain,

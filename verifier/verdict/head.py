@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lxml import etree
 
@@ -17,8 +17,14 @@ from verifier.verdict.directives import ROBOTS_META_NAMES
 from verifier.verdict.parser import ABSOLUTE_HTTP, PARSER_OPTIONS
 from verifier.verdict.urls import resolve
 
-if TYPE_CHECKING:
-    from verifier.verdict.page import Page
+
+class HeadTarget(Protocol):
+    """What the head is read into (`verifier.verdict.page.Page`)."""
+
+    base_url: str
+    meta_robots: list[str]
+    canonicals: list[str]
+
 
 #: Elements the HTML standard keeps in <head> ("in head" insertion mode); any other
 #: element ends the head, so robots metas and canonicals after it do not count.
@@ -62,7 +68,7 @@ def head_elements(head: etree._Element) -> Iterator[etree._Element]:
         yield el
 
 
-def read_head_element(page: Page, tag: str, attrib: Mapping[str, str | None]) -> str | None:
+def read_head_element(page: HeadTarget, tag: str, attrib: Mapping[str, str | None]) -> str | None:
     """Note a robots `<meta>` or a canonical from one element of `<head>`.
 
     Returns a canonical's href as written.
@@ -97,7 +103,7 @@ class _HeadReader:
     def __init__(self) -> None:
         self.reset(None)
 
-    def reset(self, page: Page | None) -> None:
+    def reset(self, page: HeadTarget | None) -> None:
         self.page = page
         self.depth = 0
         self.in_head = False
@@ -161,7 +167,7 @@ def _head_parser() -> tuple[etree.HTMLParser, _HeadReader]:
     return found
 
 
-def read_head(page: Page, data: bytes) -> bool:
+def read_head(page: HeadTarget, data: bytes) -> bool:
     """Read the robots metas and canonicals of `<head>` without parsing the rest.
 
     Fed in chunks: feeding stops after the chunk where the head ends, while a
