@@ -131,6 +131,24 @@ def _ratios(baseline: dict[str, float | None], backcheck: dict[str, float | None
     }
 
 
+def paired(results: list[Result], baseline: str, spider: str) -> dict[str, Any] | None:
+    """The b/a ratios of each repeat where both ran and counted, and their medians.
+
+    Both run one after the other in every repeat: on a machine whose speed drifts, the
+    median of these pairs is steadier than the ratio of two medians.
+    """
+    by_repeat: dict[int, dict[str, dict[str, Any]]] = {}
+    for result in results:
+        if result.ok and result.spider in (baseline, spider):
+            by_repeat.setdefault(result.repeat, {})[result.spider] = result.metrics()
+    pairs = [runs for runs in by_repeat.values() if len(runs) == 2]
+    if not pairs:
+        return None
+    keys = ("pages_per_s", "crawl_pages_per_s", "cpu_ms_per_page")
+    each = {key: [_ratio(runs[baseline][key], runs[spider][key]) for runs in pairs] for key in keys}
+    return {"median": {key: _median(values) for key, values in each.items()}, "pairs": each}
+
+
 def summarize(
     results: list[Result], ratios: tuple[tuple[str, str, str], ...] = RATIOS
 ) -> dict[str, Any]:
@@ -151,9 +169,15 @@ def summarize(
         for key, base, spider in ratios
         if base in medians and spider in medians
     }
+    pairs = {
+        f"{key}_paired": found_pairs
+        for key, base, spider in ratios
+        if (found_pairs := paired(results, base, spider)) is not None
+    }
     return {
         "median": medians,
         **found,
+        **pairs,
         "verdicts": {"right": worst[0], "total": worst[1]} if worst else None,
         "ok": bool(results) and all(r.ok for r in results) and worst is not None,
     }
@@ -246,6 +270,12 @@ def print_report(
     print_ratios(summary, RATIOS)
     if mentions := summary.get("ratio_mentions"):
         print(f"mention matching: {slower_text(mentions)} than without (issue: at most 10 %)")
+    if pairs := summary.get("ratio_mentions_paired"):
+        cpu = ", ".join(_cell("{:.2f}", v) for v in pairs["pairs"]["cpu_ms_per_page"])
+        print(
+            f"  median of the {len(pairs['pairs']['cpu_ms_per_page'])} pairs (each repeat runs "
+            f"both, one after the other): {slower_text(pairs['median'])}; CPU ratios {cpu}"
+        )
     verdicts = summary["verdicts"]
     if verdicts:
         print(f"verdicts: {verdicts['right']}/{verdicts['total']} right (worst run)")

@@ -237,3 +237,31 @@ def test_js_only_pages_and_the_truth_of_each_render_mode(tmp_path: Path) -> None
         row["found_in"] = row["found_in"] or None
     assert compare(report, truth, rendered=True) == (len(truth), [])
     assert compare(report, truth, rendered=False)[0] < len(truth)
+
+
+def test_paired_ratios_compare_the_runs_of_one_repeat(tmp_path: Path) -> None:
+    # The machine's speed drifts between repeats: each repeat's pair is compared on its own.
+    from bench.measure import Measured
+    from bench.report import Result, paired, summarize
+
+    def result(repeat: int, spider: str, cpu: float, error: str | None = None) -> Result:
+        measured = Measured(0, cpu, cpu, 0.0, 1024, "", tmp_path / "err")
+        return Result(repeat, spider, 1000, measured, 0.0, crawl=cpu, error=error)
+
+    results = [
+        result(1, "backcheck", 5.0),
+        result(1, "backcheck-nomentions", 4.0),  # 1.25
+        result(2, "backcheck-nomentions", 8.0),
+        result(2, "backcheck", 8.8),  # 1.10
+        result(3, "backcheck", 6.0),
+        result(3, "backcheck-nomentions", 4.0),  # 1.50
+        result(4, "backcheck", 1.0),
+        result(4, "backcheck-nomentions", 1.0, error="failed"),  # no pair
+    ]
+    found = paired(results, "backcheck-nomentions", "backcheck")
+    assert found is not None
+    assert [round(v, 2) for v in found["pairs"]["cpu_ms_per_page"]] == [1.25, 1.1, 1.5]
+    assert round(found["median"]["cpu_ms_per_page"], 2) == 1.25
+    assert round(found["median"]["pages_per_s"], 2) == 0.8
+    assert summarize(results)["ratio_mentions_paired"] == found
+    assert paired(results, "noop", "backcheck") is None
