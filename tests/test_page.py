@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -1386,3 +1387,24 @@ def test_a_reread_page_reads_its_head_and_base_again() -> None:
     (link,) = links_to(page, SITE)
     assert (link.url, page.reread) == ("https://acme.com/dir/page", "<title> swallowed the page")
     assert page.meta_robots == ["nofollow"] and page.base_url == "https://acme.com/dir/"
+
+
+@pytest.mark.parametrize(
+    "middle",
+    [
+        # html5lib appended each character token to the node's text (a copy of all of it
+        # each time), after counting the node's children: each of these took 15-27 s.
+        pytest.param("<script>" + "if(a<b&&c--){x()};" * 20000 + "</script>", id="script"),
+        pytest.param("<a href='https://other.test/x'>l</a> " * 20000, id="links-and-text"),
+        pytest.param("a\x00b" * 100000, id="text-cut-by-nuls"),
+        pytest.param("<!-- c -->x" * 50000, id="comments"),
+    ],
+)
+def test_a_page_read_again_by_html5lib_is_read_in_linear_time(middle: str) -> None:
+    body = f"<p>see acme.com</p>{middle}</html><a href='https://acme.com/x'>x</a>"
+    start = time.process_time()
+    page = page_for(body)
+    found = links_to(page, SITE)
+    assert page.reread is not None  # content after </html>: read as the standard reads it
+    assert [link.url for link in found] == ["https://acme.com/x"]
+    assert time.process_time() - start < 5

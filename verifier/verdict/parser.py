@@ -109,7 +109,11 @@ class _CappedTree:
             return
         if tag == "html":  # another <html>: its attributes join the root's, as in browsers
             for name, value in attrib.items():
-                self._root.attrib.setdefault(name, value)
+                if self._root.get(name) is None:
+                    try:
+                        self._root.set(name, value)
+                    except ValueError:
+                        continue  # a name or value lxml refuses: nothing a verdict reads
             self._open.append((*self._after_root(), tag))
             return
         parent, depth = self._open[-1][:2] if self._open else self._after_root()
