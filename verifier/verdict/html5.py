@@ -142,7 +142,7 @@ MAX_DEPTH = 1024
 
 def too_deep(root: etree._Element, limit: int = MAX_DEPTH) -> bool:
     """Whether lxml's tree of the page nests deeper than `limit` (libxml2 stops at 2,048)."""
-    stack = [(root, 1)]
+    stack = [(root, 1), *((sibling, 1) for sibling in root.itersiblings())]  # after </html>
     while stack:
         el, depth = stack.pop()
         if depth > limit:

@@ -24,7 +24,7 @@ from w3lib.encoding import html_to_unicode, resolve_encoding
 from verifier.models import Fetch, Link
 from verifier.verdict import absence, html5
 from verifier.verdict.head import head_elements, read_head, read_head_element
-from verifier.verdict.parser import ABSOLUTE_HTTP, DEEP, html_parser, parse_html
+from verifier.verdict.parser import ABSOLUTE_HTTP, DEEP, capped_tree, html_parser, parse_html
 from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode, resolve
 
 #: Elements whose text is not part of a link's anchor (as textContent, minus these).
@@ -385,15 +385,24 @@ def _links_to(page: Page, domain: str) -> list[Link]:
             if absence.may_link(page.source, page.url, domain)
             else None
         )
-    if (
-        why is not None
-        and not html5.too_deep(page.root)
-        and (root := html5.build(page.source.text)) is not None
-    ):
-        _read_tree(page, root)  # as the HTML standard builds it
+    if why is None:
+        return found
+    if not html5.too_deep(page.root):
+        root = html5.build(page.source.text)  # as the HTML standard builds it
+    else:  # too deep for html5lib (quadratic): libxml2's reading, kept whole
+        root = _capped(page.source.data)
+    if root is not None:
+        _read_tree(page, root)
         page.reread = why
         found = _read_links(page, domain)
     return found
+
+
+def _capped(data: bytes) -> etree._Element | None:
+    try:
+        return capped_tree(data)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
 
 
 def _read_links(page: Page, domain: str) -> list[Link]:

@@ -67,17 +67,25 @@ def parse_html(data: bytes) -> tuple[etree._Element | None, bool]:
     root: etree._Element | None = etree.fromstring(data, html_parser())
     if root is None or _depth_of_last(root) < LIBXML2_MAX_DEPTH - 8:
         return root, False
-    target = _CappedTree(BROWSER_MAX_DEPTH)
-    deep: etree._Element | None = etree.fromstring(
-        data, etree.HTMLParser(target=target, **PARSER_OPTIONS)
-    )
+    deep = capped_tree(data)
     return (deep, True) if deep is not None else (root, False)
+
+
+def capped_tree(data: bytes) -> etree._Element | None:
+    """libxml2's reading of the page, with no depth limit, built as Chromium builds it
+    (`_CappedTree`): content after `</html>` in the body, as browsers put it."""
+    tree: etree._Element | None = etree.fromstring(
+        data, etree.HTMLParser(target=_CappedTree(BROWSER_MAX_DEPTH), **PARSER_OPTIONS)
+    )
+    return tree
 
 
 def _depth_of_last(root: etree._Element) -> int:
     """The depth of the last element in document order: where libxml2 stopped, if it did
     (each of that element's ancestors was still open, so is its parent's last child)."""
     depth, el = 1, root
+    for sibling in root.itersiblings():  # after `</html>`, libxml2 goes on beside the root
+        el = sibling
     while len(el):
         el = el[-1]
         depth += 1
