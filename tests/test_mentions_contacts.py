@@ -413,3 +413,12 @@ def test_contact_page_addresses_join_the_page_contacts() -> None:
         Contact(EMAIL, "jane@acme.com", PAGE),
         Contact(EMAIL, "press@acme.com", contact_url),
     ]
+
+
+def test_a_long_href_of_needles_is_looked_at_in_linear_time() -> None:
+    # Each "about" in a directory was checked against the whole href: quadratic.
+    href = "/about" * 300000 + "/x"
+    root = parse(f'<html><body><a href="{href}">x</a><a href="/p/9">About</a></body></html>')
+    start = time.perf_counter()
+    assert contact_page_url(root, BASE) == "https://blog.acme.com/p/9"
+    assert time.perf_counter() - start < 5

@@ -477,29 +477,34 @@ def _holding(texts: list[str | None], urls: bool = False) -> set[int]:
     pieces = [(text or "").lower() for text in texts]  # one by one: lower() may change a length
     joined = "\x00".join(pieces)  # lxml's strings hold no NUL: no needle spans two
     ends = list(accumulate(len(piece) + 1 for piece in pieces))
+    tails: dict[int, int] = {}  # per href: where its last path segment starts
     found: set[int] = set()
     for needle in _NEEDLES:
         at = joined.find(needle)
         while at != -1:
             i = bisect_right(ends, at)
-            if not urls or _past_the_path(joined, ends[i - 1] if i else 0, at, ends[i] - 1):
+            start = ends[i - 1] if i else 0
+            tail = tails.get(i)
+            if urls and tail is None:
+                tail = tails[i] = start + _last_segment(pieces[i])
+            if tail is None or at >= tail:
                 found.add(i)
                 at = joined.find(needle, ends[i])
-            else:
-                at = joined.find(needle, at + 1)
+            else:  # in a directory: on to the last segment (no needle holds a "/")
+                at = joined.find(needle, tail)
     return found
 
 
-def _past_the_path(joined: str, start: int, at: int, end: int) -> bool:
-    """Whether `at`, in the href `joined[start:end]`, is in its last path segment or after."""
-    if joined.rfind("?", start, at) != -1 or joined.rfind("#", start, at) != -1:
-        return True  # in the query (or the fragment, dropped later)
-    stop = end
+def _last_segment(href: str) -> int:
+    """Where the href's last path segment starts (its query and fragment come after).
+
+    >>> _last_segment("/about/team/"), _last_segment("/x?next=/about"), _last_segment("a")
+    (7, 1, 0)
+    """
+    path = href
     for mark in "?#":
-        found = joined.find(mark, at, stop)
-        if found != -1:
-            stop = found
-    return "/" not in joined[at:stop].rstrip("/")
+        path = path.partition(mark)[0]
+    return path.rstrip("/").rfind("/") + 1
 
 
 _ENCODED_GAP = r"(?:[\W\d_]|%[0-9a-f]{2})*"  # `_WORD_GAP`, or any gap, maybe encoded
