@@ -105,6 +105,10 @@ class _CappedTree:
         self._root: etree._Element | None = None
         self._open: list[tuple[etree._Element, int, str]] = []  # (element, depth, tag)
         self._text: list[str] = []
+        # Text for each node's text or tail, written at `close`: past the cap, the text
+        # between thousands of elements goes to one open element, and writing it each
+        # time (a copy of all of it) was quadratic.
+        self._slots: dict[tuple[etree._Element, str], list[str]] = {}
         self._before_root: list[etree._Element] = []
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
@@ -147,6 +151,9 @@ class _CappedTree:
 
     def close(self) -> etree._Element | None:
         self._flush()
+        for (node, slot), parts in self._slots.items():
+            setattr(node, slot, "".join(parts))
+        self._slots.clear()
         return self._root
 
     def _after_root(self) -> tuple[etree._Element, int]:
@@ -156,11 +163,11 @@ class _CappedTree:
         return (body, 2) if body is not None else (self._root, 1)
 
     def _node(self, make: Any, *args: str | None) -> None:
-        self._flush()
         try:
             node = make(*args)
         except ValueError:
             return  # "--" in a comment, a PI name lxml refuses: nothing a verdict reads
+        self._flush()
         if self._root is None:
             self._before_root.append(node)
         else:
@@ -174,11 +181,11 @@ class _CappedTree:
         if self._root is None:
             return  # libxml2 opens <html> before any text
         node = self._open[-1][0] if self._open else self._after_root()[0]
-        if len(node):
-            last = node[-1]
-            last.tail = (last.tail or "") + text
-        else:
-            node.text = (node.text or "") + text
+        try:  # the last child from the end: len() counts them all (a cap's parent has many)
+            place = (node[-1], "tail")
+        except IndexError:
+            place = (node, "text")
+        self._slots.setdefault(place, []).append(text)
 
     @staticmethod
     def _element(parent: etree._Element | None, tag: str, attrib: dict[str, str]) -> etree._Element:
