@@ -415,6 +415,23 @@ def test_contact_page_addresses_join_the_page_contacts() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/contact" + "-" * 200000 + "x=",  # two gaps could split the run: 20 KB took 37 s
+        "/" + "%2f" * 100000 + "about=x",  # "%2f" read as one escape or as "%", "2"
+        "/x?a=" + "contact=" * 100000,
+        "/ueber" + "%20" * 100000 + "x=",
+    ],
+)
+def test_a_hostile_href_is_looked_at_in_linear_time(href: str) -> None:
+    # The needle is in the href's last segment or query, so the name regex reads it.
+    root = parse(f'<html><body><a href="{href}">x</a></body></html>')
+    start = time.perf_counter()
+    assert contact_page_url(root, BASE) is None
+    assert time.perf_counter() - start < 5
+
+
 def test_a_long_href_of_needles_is_looked_at_in_linear_time() -> None:
     # Each "about" in a directory was checked against the whole href: quadratic.
     href = "/about" * 300000 + "/x"
