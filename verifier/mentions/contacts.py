@@ -584,12 +584,9 @@ def _elsewhere(href: str, domain: str | None) -> bool:
     return bool(host) and registered_domain(host) != domain
 
 
-def _may_be_named(text: str, href: str) -> bool:
-    """False when `_names` is false for the link whatever it resolves to: a relative href
-    with a path ends in the same segment and query once resolved."""
-    form = _text_form(text)
-    if CONTACT_NAME.fullmatch(form) or ABOUT_NAME.fullmatch(form):
-        return True
+def _href_may_name(href: str) -> bool:
+    """False when `_names` is false for the link's URL whatever it resolves to: a relative
+    href with a path ends in the same segment and query once resolved."""
     try:
         parts = urlsplit(href)
     except ValueError:
@@ -632,11 +629,10 @@ def _site_links(root: etree._Element, base_url: str) -> Iterator[tuple[str, str]
         # A needle in a directory (/about/team/x) or a word ("runs") lets a tenth of a
         # page's links through: first a cheap look at whether they may name the page.
         lowered = href.lower()
-        if not (
-            _text_names(text) or _HREF_NAME.search(lowered) or (dots and _ends_in_dots(lowered))
-        ):
+        named = _text_names(text)
+        if not (named or _HREF_NAME.search(lowered) or (dots and _ends_in_dots(lowered))):
             continue
-        if _elsewhere(href, domain) or not _may_be_named(text, href):
+        if _elsewhere(href, domain) or not (named or _href_may_name(href)):
             continue
         try:
             url = urldefrag(urljoin(base_url, href)).url

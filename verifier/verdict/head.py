@@ -14,7 +14,7 @@ from typing import Protocol
 from lxml import etree
 
 from verifier.verdict.directives import ROBOTS_META_NAMES
-from verifier.verdict.parser import ABSOLUTE_HTTP, PARSER_OPTIONS
+from verifier.verdict.parser import ABSOLUTE_HTTP, PARSE_ERRORS, PARSER_OPTIONS
 from verifier.verdict.urls import resolve
 
 
@@ -182,7 +182,7 @@ def read_head(page: HeadTarget, data: bytes) -> bool:
             if reader.done:
                 break
         parser.close()  # also readies the parser for the next page
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+    except PARSE_ERRORS:
         _local.head_parser = None  # start the next page on a fresh parser
     # A `<base>` anywhere in the page changes what a relative canonical means.
     if reader.complete and reader.relative and b"<base" in data.lower():

@@ -24,7 +24,7 @@ from w3lib.encoding import html_to_unicode, resolve_encoding
 from verifier.models import Fetch, Link
 from verifier.verdict import absence, html5
 from verifier.verdict.head import head_elements, read_head, read_head_element
-from verifier.verdict.parser import ABSOLUTE_HTTP, DEEP, capped_tree, html_parser, parse_html
+from verifier.verdict.parser import ABSOLUTE_HTTP, DEEP, capped_tree, parse_html, plain_tree
 from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode, resolve
 
 #: Elements whose text is not part of a link's anchor (as textContent, minus these).
@@ -204,12 +204,7 @@ def parse(
                 _read_head_of(page, standard)
                 page.reread = _HEAD_ENDS_EARLY
             return page
-    root: etree._Element | None
-    deep = False
-    try:
-        root, deep = parse_html(data)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        root = None
+    root, deep = parse_html(data)
     page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
     if root is not None:
         page.source = source
@@ -244,16 +239,9 @@ def _standard_head(
         return None
     if root is None:
         head = text[: html5.head_length(text)]
-        tree = _lxml_tree(head)  # html5lib's time grows with the square of the depth
+        tree = plain_tree(head.encode("utf-8", "surrogatepass"))  # html5lib: depth squared
         return None if tree is None or html5.too_deep(tree) else html5.build(head)
     return None if html5.too_deep(root) else html5.build(text)
-
-
-def _lxml_tree(text: str) -> etree._Element | None:
-    try:
-        return etree.fromstring(text.encode("utf-8", "surrogatepass"), html_parser())
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
 
 
 def _read_head_of(page: Page, root: etree._Element) -> None:
@@ -390,19 +378,12 @@ def _links_to(page: Page, domain: str) -> list[Link]:
     if not html5.too_deep(page.root):
         root = html5.build(page.source.text)  # as the HTML standard builds it
     else:  # too deep for html5lib (quadratic): libxml2's reading, kept whole
-        root = _capped(page.source.data)
+        root = capped_tree(page.source.data)
     if root is not None:
         _read_tree(page, root)
         page.reread = why
         found = _read_links(page, domain)
     return found
-
-
-def _capped(data: bytes) -> etree._Element | None:
-    try:
-        return capped_tree(data)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
 
 
 def _read_links(page: Page, domain: str) -> list[Link]:

@@ -56,15 +56,28 @@ DEEP = f"nested deeper than libxml2's {LIBXML2_MAX_DEPTH:,} levels"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
+#: What lxml raises for markup it cannot read at all.
+PARSE_ERRORS = (etree.ParserError, etree.XMLSyntaxError, ValueError)
+
+
+def plain_tree(data: bytes) -> etree._Element | None:
+    """lxml's tree of the page (libxml2 stops at a nesting of 2,048), None if unreadable."""
+    try:
+        root: etree._Element | None = etree.fromstring(data, html_parser())
+    except PARSE_ERRORS:
+        return None
+    return root
+
+
 def parse_html(data: bytes) -> tuple[etree._Element | None, bool]:
-    """The page's tree, and whether it was built past libxml2's nesting limit.
+    """The page's tree (None if unreadable), and whether it was built past libxml2's
+    nesting limit.
 
     A page nested as deep as libxml2's limit is parsed again with libxml2 as the
     tokenizer (and its rules for implied end tags) and the tree built by `_CappedTree`,
     which nests as Chromium does, so nothing after the deep part is lost.
-    Raises as `etree.fromstring` does.
     """
-    root: etree._Element | None = etree.fromstring(data, html_parser())
+    root = plain_tree(data)
     if root is None or _depth_of_last(root) < LIBXML2_MAX_DEPTH - 8:
         return root, False
     deep = capped_tree(data)
@@ -73,10 +86,14 @@ def parse_html(data: bytes) -> tuple[etree._Element | None, bool]:
 
 def capped_tree(data: bytes) -> etree._Element | None:
     """libxml2's reading of the page, with no depth limit, built as Chromium builds it
-    (`_CappedTree`): content after `</html>` in the body, as browsers put it."""
-    tree: etree._Element | None = etree.fromstring(
-        data, etree.HTMLParser(target=_CappedTree(BROWSER_MAX_DEPTH), **PARSER_OPTIONS)
-    )
+    (`_CappedTree`): content after `</html>` in the body, as browsers put it. None if
+    unreadable."""
+    try:
+        tree: etree._Element | None = etree.fromstring(
+            data, etree.HTMLParser(target=_CappedTree(BROWSER_MAX_DEPTH), **PARSER_OPTIONS)
+        )
+    except PARSE_ERRORS:
+        return None
     return tree
 
 

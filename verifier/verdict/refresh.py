@@ -154,8 +154,6 @@ def page_refresh(body: bytes, content_type: str | None, page_url: str) -> Refres
     if b"http-equiv" not in lowered or b"refresh" not in lowered:
         return None
     text = decode(body, content_type, page_url)
-    try:  # past libxml2's nesting limit too: a browser acts on a refresh anywhere
-        root, _ = parse_html(text.encode("utf-8", "surrogatepass"))
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
+    # Past libxml2's nesting limit too: a browser acts on a refresh anywhere.
+    root, _ = parse_html(text.encode("utf-8", "surrogatepass"))
     return None if root is None else find_refresh(root, page_url)
