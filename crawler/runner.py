@@ -22,6 +22,10 @@ from verifier.store.writer import die_with_parent
 
 #: Below this many pending pages one process is faster: start-up costs more than it saves.
 MIN_PAGES_PER_PROCESS = 100
+#: The finish reason of a crawl whose spider could not be made (the error is logged).
+START_FAILED = "start_failed"
+
+logger = logging.getLogger(__name__)
 
 
 class SettingError(ValueError):
@@ -128,13 +132,17 @@ def crawl(
     if console_level and settings.get("LOG_FILE"):
         console_log(console_level)
     crawler = process.create_crawler(_spider_class(spider))
-    process.crawl(crawler, db=db_path, run_id=run_id, **spider_args)
+    task = process.crawl(crawler, db=db_path, run_id=run_id, **spider_args)
     # Parsed pages make many short-lived objects; the default thresholds run the
     # cyclic GC over Scrapy's long-lived ones every few pages. Freeze what start-up
     # made and collect young objects less often.
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     process.start()
+    if getattr(crawler, "spider", None) is None:  # the spider could not be made
+        error = task.exception() if task.done() and not task.cancelled() else None
+        logger.error("the crawl could not start: %s", error or "no spider", exc_info=error)
+        return START_FAILED
     return str(crawler.stats.get_value("finish_reason") or "unknown")
 
 
@@ -219,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = build_settings(parse_overrides(args.overrides), args.log_level)
     extra = parse_overrides(args.spider_args)
-    crawl(
+    reason = crawl(
         args.db,
         args.run_id,
         settings,
@@ -229,6 +237,9 @@ def main(argv: list[str] | None = None) -> None:
         stats_file=args.stats_file,
         **extra,
     )
+    if reason == START_FAILED:  # no spider, so no stats of its own: the parent reads this
+        Path(args.stats_file).write_text(json.dumps({"finish_reason": START_FAILED}))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from verifier.store.migrations import sync_views
 from verifier.store.profile import SiteProfile
 
 Row = dict[str, Any]
@@ -219,9 +220,7 @@ def view_definitions(reports: Iterable[Report]) -> dict[str, str]:
 
 def create_views(db: Database, reports: Iterable[Report]) -> None:
     """(Re)create each report's SQL view, `report_<name>`, for Datasette and plain SQL."""
-    for name, sql in view_definitions(reports).items():
-        db.execute(f'drop view if exists "{name}"')
-        db.execute(f'create view "{name}" as {sql}')
+    sync_views(db, view_definitions(reports))
 
 
 def sql_list(values: Iterable[str]) -> str:

@@ -193,17 +193,34 @@ def sync_views(db: Database, views: Mapping[str, str]) -> None:
     """(Re)create each view whose SQL differs from `views` (name -> SELECT).
 
     Views are derived data: whoever defines them hands them over, so the schema
-    never imports the modules that define them. Unchanged views cost one read.
+    never imports the modules that define them. Unchanged views cost one read, and
+    no write: every crawler process opens the database, and the shards of one run
+    open it at the same moment.
     """
-    current = dict(db.execute("select name, sql from sqlite_master where type = 'view'").fetchall())
-    wanted = {name: f'create view "{name}" as {sql.strip()}' for name, sql in views.items()}
-    stale = [name for name, sql in wanted.items() if current.get(name) != sql]
-    if not stale:
+    wanted = {name: _view_sql(name, sql) for name, sql in views.items()}
+    if not _stale_views(db, wanted):
         return
-    with db.conn:
-        for name in stale:
+    # Under the write lock, read again: another process may have just done it.
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name in _stale_views(db, wanted):
             db.execute(f'drop view if exists "{name}"')
             db.execute(wanted[name])
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def _view_sql(name: str, select: str) -> str:
+    # As sqlite_master keeps it: SQLite upper-cases a statement's first two keywords.
+    return f'CREATE VIEW "{name}" AS {select.strip()}'
+
+
+def _stale_views(db: Database, wanted: Mapping[str, str]) -> list[str]:
+    sql = "select name, sql from sqlite_master where type = 'view'"
+    current = dict(db.execute(sql).fetchall())
+    return [name for name, view in wanted.items() if current.get(name) != view]
 
 
 @migrations()
