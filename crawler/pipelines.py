@@ -8,6 +8,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider
 from twisted.internet import task
 
 from crawler import recheck
@@ -19,6 +21,7 @@ from verifier.models import (
     DomainDone,
     PageContacts,
     PageMentions,
+    PageRead,
     TargetCheck,
 )
 from verifier.store.writer import Batch, BatchWriter, WriterError
@@ -29,6 +32,13 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+#: A batch of pages to read for mentions goes at this many bytes of bodies: with the
+#: writer's queue (4 batches) that bounds the bodies held for it to ~10 MB.
+READ_BATCH_BYTES = 2_000_000
+#: Seconds an idle crawl waits for the writer to read what it was handed (the crawl
+#: has nothing else to do then; past this, contact pages it asks for later are not fetched).
+DRAIN_S = 600.0
 
 
 class SQLitePipeline:
@@ -50,27 +60,35 @@ class SQLitePipeline:
         self.timer: task.LoopingCall | None = None
         self.writer: BatchWriter | None = None
         self.closing: asyncio.Future[None] | None = None
+        self.requested = False  # a contact page request was made since the crawl went idle
+        self.read_bytes = 0  # the bodies of the batch's PageReads
+        self.shut = False  # the crawl is closing: no more requests
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        return cls(
+        pipeline = cls(
             crawler,
             settings.getint("BACKCHECK_BATCH_SIZE"),
             settings.getfloat("BACKCHECK_COMMIT_INTERVAL"),
             settings.getint("BACKCHECK_MAX_FAILURES"),
         )
+        crawler.signals.connect(pipeline.idle, signal=signals.spider_idle)
+        return pipeline
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
         if spider.run_id is None:  # `scrapy crawl verify -a due=1` with nothing due
             return
+        reads = getattr(spider, "reads_later", False)  # PageReads: a writer that reads them
         self.writer = BatchWriter(
             spider.db_path,
             spider.run_id,
             self.max_failures,
             on_written=self._count,
             policy=recheck.policy(self.crawler.settings),
+            entry="verifier.readers" if reads else "verifier.store.writer",
+            on_wanted=self._wanted,
         )
         self.timer = task.LoopingCall(self.flush)
         self.timer.start(self.interval, now=False)
@@ -82,7 +100,40 @@ class SQLitePipeline:
             stats.inc_value(f"backcheck/status_count/{status}", count)
         stats.inc_value("backcheck/checks_written", sum(statuses.values()))
 
+    def _wanted(self, wanted: list[Any]) -> None:
+        """What the writer's reading asks for: the targets' contact pages (a request, or
+        the contacts of a page fetched already)."""
+        engine = self.crawler.engine
+        for want in wanted:
+            for found in self.crawler.spider.contact_pages.wanted(want.page_url, want.contact_url):
+                if isinstance(found, Request):
+                    # Not once the crawl closes (`--max-time`): that target keeps its page's
+                    # addresses only, as when its contact page fails.
+                    if engine is not None and engine.spider is not None and not self.shut:
+                        engine.crawl(found)
+                        self.requested = True
+                else:
+                    self.process_item(found)
+
+    def idle(self) -> None:
+        """Before the crawl ends: the writer reads what it was handed, and the contact
+        pages that reading asks for are fetched in this crawl."""
+        if self.writer is None or not getattr(self.crawler.spider, "reads_later", False):
+            return
+        self.requested = False
+        self.flush()
+        if self.writer is not None:
+            self.writer.drain(timeout=DRAIN_S)
+        if self.requested:
+            raise DontCloseSpider
+
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, PageRead):
+            self.batch.reads.append(item)
+            self.read_bytes += len(item.fetch.body)
+            if self.read_bytes >= READ_BATCH_BYTES:
+                self.flush()
+            return item
         if isinstance(item, Discovery):
             self.batch.discoveries.append(item)
         elif isinstance(item, Check):
@@ -109,6 +160,7 @@ class SQLitePipeline:
         if self.writer is None or not len(self.batch):
             return
         batch, self.batch = self.batch, Batch()
+        self.read_bytes = 0
         try:
             self.writer.submit(batch)
         except WriterError:
@@ -127,6 +179,7 @@ class SQLitePipeline:
         self.crawler.spider.write_failed = True
 
     def close_spider(self) -> None:
+        self.shut = True
         if self.timer is not None and self.timer.running:
             self.timer.stop()
         self.flush()

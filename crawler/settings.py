@@ -97,6 +97,9 @@ BACKCHECK_READ_MENTIONS = True
 # them); off, verify reads mentions only where the link is missing, which is where
 # they serve (report lost, outreach), at a lower cost.
 BACKCHECK_MENTIONS_ON_LINKING_PAGES = True
+# verify hands each page to its writer process, which reads it for mentions on another
+# core while the crawl goes on (off: the crawler reads it, as `verify --redis` workers do).
+BACKCHECK_READ_MENTIONS_IN_WRITER = True
 # Pages are written by strangers: link-local addresses (169.254.0.0/16, the cloud
 # metadata service, and fe80::/10) are never fetched, whatever a URL, redirect, link or
 # DNS answer says (verifier/verdict/addresses.py). On, loopback, private and unique-local

@@ -387,8 +387,11 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(
 
 def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: Path) -> None:
     routes = {
-        "r1.org/still": {"body": page("<p>Acme Widgets are fine, no link.</p>")},
+        "r1.org/still": {
+            "body": page("<p>Acme Widgets are fine, no link.</p><a href='/contact'>Contact</a>")
+        },
         "r1.org/silent": {"body": page("<p>Nothing here.</p>")},
+        "r1.org/contact": {"body": page("<p>Write to <a href='mailto:desk@r1.org'>us</a></p>")},
         "r1.org/live": {"body": page("<p><a href='https://acme-widgets.com/'>Acme</a></p>")},
     }
     server = web(routes=routes)
@@ -397,7 +400,11 @@ def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: P
     links = tmp_path / "links.csv"
     links.write_text(
         "source_url,target_url\n"
-        + "".join(f"http://r1.org/{p},https://acme-widgets.com/\n" for p in routes_paths(routes)),
+        + "".join(
+            f"http://r1.org/{p},https://acme-widgets.com/\n"
+            for p in routes_paths(routes)
+            if p != "contact"
+        ),
         encoding="utf-8",
     )
     assert run_cli(["import", str(links), "--db", db]).returncode == 0
@@ -413,6 +420,11 @@ def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: P
     assert [(t["page_url"], t["reason"]) for t in targets] == [
         ("http://r1.org/still", "link_removed")
     ]
+    # Its site's contact page was fetched in that run (once), its address joins the target's.
+    assert (targets[0]["contact_url"], targets[0]["emails"]) == (
+        "http://r1.org/contact",
+        ["desk@r1.org"],
+    )
     # The page stops mentioning the brand: the next verify drops its mention.
     server.update({"r1.org/still": {"body": page("<p>Nothing about anyone now.</p>")}})
     again = run_cli(["verify", *SETTINGS, "--db", db], server)

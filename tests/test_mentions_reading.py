@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from verifier.mentions.reading import Item, SiteReader, read_discovered, read_verified
+from verifier.mentions.reading import (
+    Item,
+    SiteReader,
+    read_discovered,
+    read_later,
+    read_verified,
+)
 from verifier.models import (
     BacklinkRef,
     Check,
@@ -815,3 +821,64 @@ def test_a_crawl_visit_of_the_site_itself_discovers_nothing() -> None:
     seen = visit(make_fetch(OWN, url="https://acme.com/"), READER, SITE)
     assert found(seen.items) == [] and seen.ok
     assert seen.links == [TARGET, "https://blog.acme.com/"]  # still crawled onwards
+
+
+def _read_both_ways(
+    fetch: Fetch, refs: list[BacklinkRef], **kwargs: Any
+) -> tuple[list[Item], list[Item]]:
+    """read_verified's items, and the same page checked without mentions and then read
+    by `read_later` (as the writer process reads a `PageRead`)."""
+    readers = kwargs.pop("readers", READERS)
+    here = read_verified(fetch, refs, readers, **kwargs)
+    plain = read_verified(fetch, refs, {}, **{k: v for k, v in kwargs.items() if k != "rivals"})
+    assert [c.mentions for c in checks(plain)] == [None] * len(refs)
+    return here, read_later(fetch, refs, plain, readers, **kwargs)
+
+
+LATER_CASES = [
+    pytest.param(make_fetch("<p>Nothing here.</p>"), [ref()], {}, id="no-mention"),
+    pytest.param(make_fetch(f"<p>Acme {CONTACTS}</p>"), [ref()], {}, id="unlinked-contacts"),
+    pytest.param(make_fetch(f"<p>We use {LINK} by Acme.</p>"), [ref()], {}, id="linked"),
+    pytest.param(
+        make_fetch(f"<p>We use {LINK} by Acme.</p>"),
+        [ref()],
+        {"linked_pages": False},
+        id="linked-not-read",
+    ),
+    pytest.param(make_fetch("<p>Acme Bank and Acme</p>"), [ref()], {}, id="excluded"),
+    pytest.param(make_fetch("<p>Acme</p>", status=404), [ref()], {}, id="error-page"),
+    pytest.param(
+        make_fetch("<p>Acme</p>", head='<meta name="robots" content="noindex">'),
+        [ref()],
+        {},
+        id="noindex",
+    ),
+    pytest.param(
+        make_fetch('<p>Acme beats <a href="https://rival.com/">Rival</a> ' + LINK + "</p>"),
+        [ref("https://rival.com/", 7, "rival.com")],
+        {"rivals": {"rival.com": (READER,)}},
+        id="competitor-page",
+    ),
+    pytest.param(
+        make_fetch("<b>" * 2100 + "<p>Acme</p>" + LINK), [ref(), ref(None, 2)], {}, id="deep"
+    ),
+    pytest.param(
+        make_fetch(
+            "<p>Acme</p>",
+            url="http://old.zine.org/post",
+            final="https://acme.com/",
+            chain=(("http://old.zine.org/post", 301),),
+        ),
+        [ref(source="http://old.zine.org/post")],
+        {},
+        id="redirected-to-the-site",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fetch", "refs", "kwargs"), LATER_CASES)
+def test_a_page_read_later_gives_what_reading_it_at_once_gives(
+    fetch: Fetch, refs: list[BacklinkRef], kwargs: dict[str, Any]
+) -> None:
+    here, later = _read_both_ways(fetch, refs, **kwargs)
+    assert later == here

@@ -151,3 +151,55 @@ def test_a_writer_never_closed_ends_with_its_crawler(db_path: Path) -> None:
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert _gone(int(done.stdout))
+
+
+def test_a_writer_that_reads_pages_stores_their_mentions_and_asks_for_contact_pages(
+    db_path: Path,
+) -> None:
+    """`verify` hands pages to the writer (`PageRead`): it reads them for mentions, stores
+    the checks with their terms counted, and answers with the contact pages to fetch."""
+    from verifier.mentions.reading import read_verified
+    from verifier.models import BacklinkRef, ContactWanted, Fetch, PageRead
+
+    db = database.open_db(db_path)
+    storage.save_site(db, "acme.com", brands=["Acme"])
+    rows = [
+        SimpleNamespace(
+            line=i, source_url=f"http://b.com/{i}", target_url=None, anchor=None, metrics={}
+        )
+        for i in range(2)
+    ]
+    storage.add_backlinks(db, "acme.com", rows, "csv", "x.csv")
+    run = runs.start_run(db, ["acme.com"])
+    bodies = [
+        b'<p>Acme is good. <a href="/contact">Contact us</a></p>',  # the link is gone
+        b'<p>We use <a href="https://acme.com/">Acme</a>.</p>',
+    ]
+    reads = []
+    for backlink_id, body in enumerate(bodies, start=1):
+        url = f"http://b.com/{backlink_id - 1}"
+        fetch = Fetch(url, url, 200, body, "text/html; charset=utf-8")
+        refs = [BacklinkRef(backlink_id, "acme.com", url, None)]
+        reads.append(PageRead(fetch, refs, read_verified(fetch, refs, {})))
+    wanted: list[object] = []
+    writer = BatchWriter(db_path, run.run_id, entry="verifier.readers", on_wanted=wanted.extend)
+    writer.submit(Batch(reads=reads))
+    writer.drain()
+    assert wanted == [ContactWanted("http://b.com/0", "http://b.com/contact")]
+    writer.close()
+    checks = db.execute("select backlink_id, status, mentions from checks order by 1").fetchall()
+    assert checks == [(1, "lost", 1), (2, "live", 1)]
+    sql = "select page_url, page_links_to_site from mention_pages order by 1"
+    pages = db.execute(sql).fetchall()
+    assert pages == [("http://b.com/0", 0), ("http://b.com/1", 1)]
+
+
+def test_a_plain_writer_refuses_pages_to_read(db_path: Path) -> None:
+    from verifier.models import Fetch, PageRead
+
+    run_id = _site_with_backlinks(db_path, 1)
+    fetch = Fetch("http://b.com/0", "http://b.com/0", 200, b"<p>x</p>")
+    writer = BatchWriter(db_path, run_id)
+    writer.submit(Batch(reads=[PageRead(fetch, [], [])]))
+    with pytest.raises(WriterError, match="cannot read pages for mentions"):
+        writer.close()

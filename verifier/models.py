@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -253,6 +254,30 @@ class PageMentions:
     contacts: list[Contact] = field(default_factory=list)
     contact_url: str | None = None  # the site's contact page, when one was found
     reason: str | None = None  # link_removed: the page of a backlink that lost its link
+
+
+@dataclass(slots=True)
+class PageRead:
+    """A page `verify` checked, handed to the writer process to be read for mentions.
+
+    Reading a page for the brand costs more than its link verdict; the writer reads
+    it on another core while the crawl goes on, then stores `items` (the page's
+    checks, which get their `mentions`, and its discoveries) with what it found.
+    """
+
+    fetch: Fetch
+    refs: list[BacklinkRef]
+    items: list[Any]  # the crawler's items for the page: its checks first, one per ref
+    linked_pages: bool = True  # BACKCHECK_MENTIONS_ON_LINKING_PAGES
+
+
+@dataclass(frozen=True, slots=True)
+class ContactWanted:
+    """A target the writer's reading found whose site's contact page the crawler should
+    fetch (`crawler.spiders.plumbing.ContactPages.wanted`)."""
+
+    page_url: str
+    contact_url: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,8 @@ from crawler.cluster.keys import lease_key, open_key, results_key
 from crawler.cluster.owner import COUNT_EVERY, Owner
 from crawler.cluster.shards import shard_of_url
 from crawler.progress import STATUSES
-from crawler.spiders.plumbing import site_profiles
 from verifier.models import CrawledPage, DomainDone
+from verifier.readers import site_profiles
 from verifier.store import crawls, runs
 from verifier.store.writer import Batch
 

@@ -51,7 +51,6 @@ from crawler.cluster import message, profile, serializer
 from crawler.cluster.keys import open_key, results_key, run_key
 from crawler.cluster.shards import ShardQueues, shard_count
 from crawler.progress import STATUSES
-from crawler.spiders.plumbing import site_profiles
 from crawler.spiders.worker import (
     REFS,
     RUN,
@@ -71,6 +70,7 @@ from verifier.models import (
     Reason,
     TargetCheck,
 )
+from verifier.readers import site_profiles
 from verifier.store import mentions, runs, targets
 from verifier.store.writer import Batch, write_batch
 from verifier.verdict import classify

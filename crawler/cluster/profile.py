@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from crawler.cluster.keys import profile_key
-from crawler.spiders.plumbing import readers_of, rival_readers
 from verifier.mentions.reading import SiteReader
+from verifier.readers import readers_of, rival_readers
 from verifier.store.profile import SiteProfile
 from verifier.verdict.render import RenderMode
 

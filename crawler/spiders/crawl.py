@@ -28,11 +28,11 @@ from crawler.spiders.plumbing import (
     backout,
     contacts_wanted,
     is_true,
-    site_readers,
 )
 from verifier import database
 from verifier.crawl import read_domain_file
 from verifier.crawl.progress import DomainProgress
+from verifier.readers import site_readers
 from verifier.store import crawls, runs, storage
 
 if TYPE_CHECKING:

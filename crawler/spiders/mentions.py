@@ -23,11 +23,11 @@ from crawler.spiders.plumbing import (
     backout,
     contacts_wanted,
     fetch_from,
-    site_readers,
     unread,
 )
 from verifier import database
 from verifier.mentions import reading, sources
+from verifier.readers import site_readers
 from verifier.store import runs, storage
 from verifier.verdict import classify
 from verifier.verdict.urls import browser_url

@@ -14,7 +14,6 @@ from sqlite_utils import Database
 
 from verifier.mentions import reading
 from verifier.mentions.contacts import page_contacts
-from verifier.mentions.reading import SiteReader
 from verifier.models import (
     BacklinkRef,
     Check,
@@ -27,8 +26,7 @@ from verifier.models import (
     Reason,
 )
 from verifier.store import mentions as mentions_store
-from verifier.store import outreach, storage
-from verifier.store.profile import SiteProfile
+from verifier.store import outreach
 from verifier.verdict import classify
 from verifier.verdict import page as pages
 from verifier.verdict.classify import status_reason
@@ -104,38 +102,6 @@ async def backout(crawler: Crawler) -> None:
         await asyncio.sleep(BACKOUT_POLL)
 
 
-def site_profiles(db: Database, sites: list[str]) -> list[SiteProfile]:
-    """The profiles of `sites` that pages are read for: competitors among them
-    (`verify --competitors`) have none (see `rival_readers`)."""
-    return [storage.load_site(db, d) for d in sites if not storage.is_competitor(db, d)]
-
-
-def readers_of(profiles: Iterable[SiteProfile]) -> dict[str, SiteReader]:
-    """What discovery looks for on a page, per site: brand terms, excludes, competitors."""
-    return {
-        p.domain: SiteReader.build(p.domain, p.brands, p.excludes, p.competitors) for p in profiles
-    }
-
-
-def site_readers(db: Database, sites: list[str]) -> dict[str, SiteReader]:
-    """`readers_of` the sites' profiles in the database."""
-    return readers_of(site_profiles(db, sites))
-
-
-def rival_readers(
-    readers: dict[str, SiteReader], sites: list[str]
-) -> dict[str, tuple[SiteReader, ...]]:
-    """Per competitor among `sites`, the readers of the sites it competes with: a page
-    that links to a competitor is read for those sites' brands (`report gap`'s
-    mentions_brand, outreach targets), never for the competitor's."""
-    rivals: dict[str, tuple[SiteReader, ...]] = {}
-    for reader in readers.values():
-        for rival in reader.competitors:
-            if rival in sites and rival not in readers:
-                rivals[rival] = (*rivals.get(rival, ()), reader)
-    return rivals
-
-
 #: Meta key of a contact page request: the domain whose contact page it is.
 CONTACT_PAGE = "backcheck_contact_page"
 
@@ -174,14 +140,19 @@ class ContactPages:
                 continue
             if not item.mentions:
                 continue
-            domain = registered_domain(host_of(item.contact_url))
-            if domain in self.found:
-                yield PageContacts(item.page_url, self.found[domain])
-            elif domain in self.waiting:
-                self.waiting[domain].append(item.page_url)
-            else:
-                self.waiting[domain] = [item.page_url]
-                yield self._request(item.contact_url, domain)
+            yield from self.wanted(item.page_url, item.contact_url)
+
+    def wanted(self, page_url: str, contact_url: str) -> Iterator[Any]:
+        """The target `page_url`'s contacts from `contact_url`: known already (its
+        `PageContacts`), or awaited from a request (yielded at its domain's first)."""
+        domain = registered_domain(host_of(contact_url))
+        if domain in self.found:
+            yield PageContacts(page_url, self.found[domain])
+        elif domain in self.waiting:
+            self.waiting[domain].append(page_url)
+        else:
+            self.waiting[domain] = [page_url]
+            yield self._request(contact_url, domain)
 
     def _request(self, url: str, domain: str) -> Any:
         import scrapy

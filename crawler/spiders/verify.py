@@ -31,18 +31,20 @@ from crawler.spiders.plumbing import (
     failed_fetch,
     fetch_from,
     is_true,
-    rival_readers,
-    site_readers,
     unread,
 )
 from crawler.spiders.rendering import Renders, missing_browser
 from verifier import database
 from verifier.mentions import reading
-from verifier.models import BacklinkRef, Check, Reason, TargetCheck
+from verifier.models import BacklinkRef, Check, Fetch, PageRead, Reason, TargetCheck
+from verifier.readers import rival_readers, site_readers
 from verifier.store import mentions, runs, storage, targets
 from verifier.verdict import classify
 from verifier.verdict.render import RenderMode
 from verifier.verdict.urls import browser_url
+
+#: Meta key of a render request: the raw page and its refs, for `VerifySpider.later`.
+READ_LATER = "backcheck_read_later"
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -79,6 +81,7 @@ class VerifySpider(Renders):
         self.readers: dict[str, reading.SiteReader] = {}  # set in from_crawler
         self.rivals: dict[str, tuple[reading.SiteReader, ...]] = {}
         self.linked_pages = True
+        self.reads_later = False  # PageReads for the writer instead of reading here
         self.contact_pages = ContactPages(self.db)
         self.wants_contacts = contacts_wanted(self.db)
         # "i/n": this process checks the pages of shard i of n (see verifier.store.runs.shard_of).
@@ -123,6 +126,10 @@ class VerifySpider(Renders):
             spider.readers = site_readers(spider.db, spider.sites)
             spider.rivals = rival_readers(spider.readers, spider.sites)
         spider.linked_pages = crawler.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
+        # The writer process reads the pages for mentions, on another core.
+        spider.reads_later = bool(spider.readers) and crawler.settings.getbool(
+            "BACKCHECK_READ_MENTIONS_IN_WRITER"
+        )
         spider.render_mode = render.mode_of(crawler.settings)
         spider.render_missing = missing_browser(crawler, spider.render_mode)
         if spider.render_missing:
@@ -228,7 +235,7 @@ class VerifySpider(Renders):
             items = reading.read_verified(
                 fetch,
                 refs,
-                self.readers,
+                {} if self.reads_later else self.readers,
                 self.linked_pages,
                 self.wants_contacts,
                 self.rivals,
@@ -237,11 +244,20 @@ class VerifySpider(Renders):
             items = list(unread(self.logger, fetch, refs, exc))
         found = self.render_or_items(self.render_mode, fetch, refs, items)
         if isinstance(found, scrapy.Request):
+            found.meta[READ_LATER] = (fetch, refs)
             return iter([found])
-        return self.contact_pages.follow(found)
+        return self.contact_pages.follow(self.later(fetch, refs, found))
 
     def rendered(self, request_meta: dict[str, Any], items: list[Any]) -> Iterator[Any]:
-        return self.contact_pages.follow(items)
+        fetch, refs = request_meta[READ_LATER]
+        return self.contact_pages.follow(self.later(fetch, refs, items))
+
+    def later(self, fetch: Fetch, refs: list[BacklinkRef], items: list[Any]) -> list[Any]:
+        """The page's items, handed to the writer to be read for mentions there (its
+        contact pages come back through the pipeline: `SQLitePipeline.idle`)."""
+        if not self.reads_later:
+            return items
+        return [PageRead(fetch, refs, items, self.linked_pages)]
 
     def on_error(self, failure: Failure) -> Iterator[Check]:
         request = failure.request

@@ -158,15 +158,61 @@ def read_verified(
     most terms one of them found (not None: the page was read).
     """
     rivals = rivals or {}
-    readers_of = {ref.site: _readers_of(ref.site, readers, rivals) for ref in refs}
-    wanted = list({r.domain: r for group in readers_of.values() for r in group}.values())
+    wanted = _wanted(refs, readers, rivals)
     page, found = classify.read_fetch(fetch, refs, needs_body(wanted) if wanted else None)
-    items: list[Item] = list(found)
+    return read_mentions(
+        fetch, refs, list(found), page, readers, linked_pages, wants_contacts, rivals
+    )
+
+
+def read_later(
+    fetch: Fetch,
+    refs: list[BacklinkRef],
+    items: list[Item],
+    readers: dict[str, SiteReader],
+    linked_pages: bool = True,
+    wants_contacts: WantsContacts = always,
+    rivals: Mapping[str, Sequence[SiteReader]] | None = None,
+) -> list[Item]:
+    """`read_verified`'s mentions for a page whose checks (`items`, one per ref first)
+    were made already, without them: the page is parsed here again (`PageRead`)."""
+    rivals = rivals or {}
+    wanted = _wanted(refs, readers, rivals)
+    if not wanted or classify.status_reason(fetch) is not None:
+        return items
+    sites = {ref.site for ref in refs}
+    page = pages.parse(fetch, sites, needs_body(wanted))
+    return read_mentions(fetch, refs, items, page, readers, linked_pages, wants_contacts, rivals)
+
+
+def _wanted(
+    refs: list[BacklinkRef],
+    readers: Mapping[str, SiteReader],
+    rivals: Mapping[str, Sequence[SiteReader]],
+) -> list[SiteReader]:
+    groups = (_readers_of(site, readers, rivals) for site in {ref.site for ref in refs})
+    return list({r.domain: r for group in groups for r in group}.values())
+
+
+def read_mentions(
+    fetch: Fetch,
+    refs: list[BacklinkRef],
+    items: list[Item],
+    page: pages.Page | None,
+    readers: Mapping[str, SiteReader],
+    linked_pages: bool = True,
+    wants_contacts: WantsContacts = always,
+    rivals: Mapping[str, Sequence[SiteReader]] | None = None,
+) -> list[Item]:
+    """The page's `items` (its checks first, one per ref), the checks given their
+    `mentions`, and what reading `page` for mentions found (see `read_verified`)."""
+    rivals = rivals or {}
     if page is None:
         return items
+    readers_of = {ref.site: _readers_of(ref.site, readers, rivals) for ref in refs}
     # Per site read for: its own checks, and its competitors' (read for the site's brand).
     groups: dict[str, tuple[SiteReader, list[Check], list[Check]]] = {}
-    for ref, check in zip(refs, found, strict=False):
+    for ref, check in zip(refs, items, strict=False):
         owners = readers_of[ref.site]
         if not isinstance(check, Check):
             continue

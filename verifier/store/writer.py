@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from verifier.models import (
     DomainDone,
     PageContacts,
     PageMentions,
+    PageRead,
     TargetCheck,
 )
 from verifier.store import crawls, mentions, runs, storage, targets
@@ -62,10 +64,12 @@ class Batch:
     crawled: list[CrawledPage] = field(default_factory=list)
     domains_done: list[DomainDone] = field(default_factory=list)
     contacts: list[PageContacts] = field(default_factory=list)
+    reads: list[PageRead] = field(default_factory=list)  # pages to read for mentions first
 
     def __len__(self) -> int:
         return (
-            len(self.checks)
+            len(self.reads)
+            + len(self.checks)
             + len(self.discoveries)
             + len(self.targets)
             + len(self.pages)
@@ -79,6 +83,13 @@ class Batch:
 #: Called in the crawler's process after each batch, with how many of its checks
 #: (discoveries included) ended in each status once `settle` decided it.
 Written = Callable[[Mapping[str, int]], None]
+
+#: Called in the crawler's process with what the writer's reading of `PageRead`s asks the
+#: crawl to do (`verifier.models.ContactWanted`: contact pages to fetch).
+Wanted = Callable[[list[Any]], None]
+#: Builds, in the writer process, what reads a `PageRead`: called with the database and
+#: the run id; `read(page) -> items` and `take_wanted() -> list` (`verifier.readers`).
+Reading = Callable[["Database", int], Any]
 
 #: Seconds to wait for a writer whose pipe closed to report its exit code.
 LIVENESS_POLL = 1.0
@@ -100,9 +111,15 @@ class BatchWriter:
         on_written: Written | None = None,
         depth: int = 4,
         policy: RecheckPolicy = DEFAULT_POLICY,
+        entry: str = "verifier.store.writer",
+        on_wanted: Wanted | None = None,
     ) -> None:
+        """`entry`: the writer process's module, `verifier.readers` for one that reads
+        `PageRead`s (this module cannot import it: it sits on a higher floor)."""
         self.db_path = db_path
         self.on_written = on_written
+        self.on_wanted = on_wanted
+        self.submitted = self.answered = 0
         self.error: str | None = None
         # Bounded: a crawl faster than the disk waits here instead of filling memory.
         self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=depth)
@@ -110,7 +127,7 @@ class BatchWriter:
         results_in, results_out = os.pipe()
         self.process = subprocess.Popen(
             [
-                *[sys.executable, "-m", "verifier.store.writer", str(db_path), str(run_id)],
+                *[sys.executable, "-m", entry, str(db_path), str(run_id)],
                 *[str(max_failures), str(batches_in), str(results_out), str(os.getpid())],
                 policy.to_json(),
             ],
@@ -133,7 +150,23 @@ class BatchWriter:
         self._collect()
         self._raise()
         if len(batch):
+            self.submitted += 1
             self.queue.put(batch)
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Wait until the writer has answered every batch submitted so far (or failed)."""
+        deadline = time.monotonic() + timeout
+        while self.answered < self.submitted and self.error is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                if self.results.poll(min(left, LIVENESS_POLL)):
+                    self._handle(self.results.recv())
+                elif self.process.poll() is not None:
+                    self._collect()
+            except EOFError:
+                self._collect()
 
     def close(self) -> None:
         """Write what is queued, stop the process, and raise if any batch failed."""
@@ -177,8 +210,12 @@ class BatchWriter:
 
     def _handle(self, message: tuple[Any, ...]) -> str:
         kind = str(message[0])
-        if kind == "written" and self.on_written is not None:
-            self.on_written(message[1])
+        if kind == "written":
+            self.answered += 1
+            if self.on_written is not None and message[1]:
+                self.on_written(message[1])
+            if self.on_wanted is not None and len(message) > 2 and message[2]:
+                self.on_wanted(message[2])
         elif kind == "error":
             self.error = self.error or str(message[1])
         return kind
@@ -258,8 +295,10 @@ def _serve(
     run_id: int,
     max_failures: int,
     policy: RecheckPolicy = DEFAULT_POLICY,
+    reading: Reading | None = None,
 ) -> None:
     db = None
+    reader = None
     failed = False
     try:
         while (batch := _next(batches)) is not None:
@@ -268,9 +307,15 @@ def _serve(
             try:
                 if db is None:
                     db = storage.open_db(db_path)
+                wanted: list[Any] = []
+                if batch.reads:
+                    if reading is None:
+                        raise WriterError("this writer cannot read pages for mentions")
+                    reader = reader or reading(db, run_id)
+                    _read_pages(batch, reader)
+                    wanted = reader.take_wanted()
                 statuses = write_batch(db, run_id, batch, max_failures, policy)
-                if batch.checks or batch.discoveries:
-                    results.send(("written", statuses))
+                results.send(("written", statuses, wanted))
             except Exception as exc:  # reported to the crawl by the next submit/close
                 results.send(("error", str(exc)))
                 failed = True
@@ -280,9 +325,30 @@ def _serve(
             db.close()
 
 
-def main(argv: list[str] | None = None) -> None:
+def _read_pages(batch: Batch, reader: Any) -> None:
+    """Put each page's items, read for mentions, in the batch, as the crawler would have."""
+    for page in batch.reads:
+        try:
+            items = reader.read(page)
+        except Exception as exc:  # a page that brings out a bug keeps its checks, unread
+            url = page.fetch.final_url
+            print(f"backcheck writer: reading {url} failed: {exc!r}", file=sys.stderr)
+            items = page.items
+        for item in items:
+            if isinstance(item, Check):
+                batch.checks.append(item)
+            elif isinstance(item, Discovery):
+                batch.discoveries.append(item)
+            elif isinstance(item, PageMentions):
+                batch.pages.append(item)
+            elif isinstance(item, CompetitorLink):
+                batch.competitor_links.append(item)
+    batch.reads = []
+
+
+def main(argv: list[str] | None = None, reading: Reading | None = None) -> None:
     """The writer process: `python -m verifier.store.writer DB RUN_ID MAX_FAILURES IN OUT PARENT
-    POLICY` (POLICY: `RecheckPolicy.to_json`).
+    POLICY` (POLICY: `RecheckPolicy.to_json`); `reading` reads `PageRead`s.
 
     (Started by `BatchWriter`.)
     """
@@ -295,6 +361,7 @@ def main(argv: list[str] | None = None) -> None:
         int(run_id),
         int(max_failures),
         RecheckPolicy.from_json(policy),
+        reading,
     )
 
 
