@@ -385,7 +385,8 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(
     assert [(b["status"], b["sources"]) for b in won] == [("live", "outreach")]
 
 
-def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["1", "0"], ids=["read-by-the-writer", "read-by-the-crawler"])
+def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: Path, where) -> None:  # type: ignore[no-untyped-def]
     routes = {
         "r1.org/still": {
             "body": page("<p>Acme Widgets are fine, no link.</p><a href='/contact'>Contact</a>")
@@ -408,7 +409,10 @@ def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: P
         encoding="utf-8",
     )
     assert run_cli(["import", str(links), "--db", db]).returncode == 0
-    verified = run_cli(["verify", *SETTINGS, "--db", db], server)
+    verified = run_cli(
+        ["verify", *SETTINGS, "-s", f"BACKCHECK_READ_MENTIONS_IN_WRITER={where}", "--db", db],
+        server,
+    )
     assert verified.returncode == 0, verified.stderr
     lost = cli_json(["report", "lost", "--format", "json", "--db", db])
     got = {row["source_url"]: (row["reason"], row["mentions_brand"]) for row in lost}
@@ -427,7 +431,10 @@ def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: P
     )
     # The page stops mentioning the brand: the next verify drops its mention.
     server.update({"r1.org/still": {"body": page("<p>Nothing about anyone now.</p>")}})
-    again = run_cli(["verify", *SETTINGS, "--db", db], server)
+    again = run_cli(
+        ["verify", *SETTINGS, "-s", f"BACKCHECK_READ_MENTIONS_IN_WRITER={where}", "--db", db],
+        server,
+    )
     assert again.returncode == 0, again.stderr
     assert cli_json(["report", "mentions", "--format", "json", "--db", db]) == []
     lost = cli_json(["report", "lost", "--format", "json", "--db", db])

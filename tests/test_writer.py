@@ -203,3 +203,17 @@ def test_a_plain_writer_refuses_pages_to_read(db_path: Path) -> None:
     writer.submit(Batch(reads=[PageRead(fetch, [], [])]))
     with pytest.raises(WriterError, match="cannot read pages for mentions"):
         writer.close()
+
+
+def test_pages_are_read_in_the_writer_when_a_core_is_free() -> None:
+    from crawler.spiders.verify import reads_in_writer
+
+    assert [reads_in_writer("auto", n, cores=2) for n in (1, 2, 3)] == [True, False, False]
+    assert reads_in_writer("auto", 2, cores=4)
+    assert [reads_in_writer(v, 1, cores=8) for v in ("0", "false", "1", "true", True)] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]

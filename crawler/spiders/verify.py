@@ -13,6 +13,7 @@ is won and becomes a backlink (source `outreach`).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,21 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
+
+
+def reads_in_writer(setting: object, processes: int, cores: int | None = None) -> bool:
+    """BACKCHECK_READ_MENTIONS_IN_WRITER for a run of `processes` crawler processes: in
+    `auto`, the writers read when the machine has a core to spare for them.
+
+    >>> [reads_in_writer("auto", 1, 2), reads_in_writer("auto", 2, 2), reads_in_writer("0", 1, 8)]
+    [True, False, False]
+    """
+    value = str(setting).strip().lower()
+    if value != "auto":
+        return is_true(value)
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) > processes
 
 
 class VerifySpider(Renders):
@@ -127,8 +143,9 @@ class VerifySpider(Renders):
             spider.rivals = rival_readers(spider.readers, spider.sites)
         spider.linked_pages = crawler.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
         # The writer process reads the pages for mentions, on another core.
-        spider.reads_later = bool(spider.readers) and crawler.settings.getbool(
-            "BACKCHECK_READ_MENTIONS_IN_WRITER"
+        processes = spider.shard[1] if spider.shard else 1
+        spider.reads_later = bool(spider.readers) and reads_in_writer(
+            crawler.settings.get("BACKCHECK_READ_MENTIONS_IN_WRITER"), processes
         )
         spider.render_mode = render.mode_of(crawler.settings)
         spider.render_missing = missing_browser(crawler, spider.render_mode)
