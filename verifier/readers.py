@@ -103,6 +103,12 @@ class RunReaders:
 
 
 if __name__ == "__main__":  # the writer process of a verify that hands pages over
+    import gc
+
     from verifier.store import writer
 
+    # As in the crawler (crawler/runner.py): parsed pages make many short-lived objects,
+    # and the default thresholds run the cyclic GC over the long-lived ones every few.
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     writer.main(reading=RunReaders.of_run)
