@@ -385,8 +385,14 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(
     assert [(b["status"], b["sources"]) for b in won] == [("live", "outreach")]
 
 
-@pytest.mark.parametrize("where", ["1", "0"], ids=["read-by-the-writer", "read-by-the-crawler"])
-def test_verify_reads_mentions_and_report_lost_says_so(web, init_db, tmp_path: Path, where) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("where", "processes"),
+    [("1", "1"), ("0", "1"), ("1", "2")],
+    ids=["read-by-the-writer", "read-by-the-crawler", "read-by-the-shards-writers"],
+)
+def test_verify_reads_mentions_and_report_lost_says_so(
+    web, init_db, tmp_path: Path, where, processes
+) -> None:  # type: ignore[no-untyped-def]
     routes = {
         "r1.org/still": {
             "body": page("<p>Acme Widgets are fine, no link.</p><a href='/contact'>Contact</a>")

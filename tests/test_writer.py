@@ -217,3 +217,21 @@ def test_pages_are_read_in_the_writer_when_a_core_is_free() -> None:
         True,
         True,
     ]
+
+
+def test_a_page_whose_reading_fails_keeps_its_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    from verifier.models import BacklinkRef, Fetch, PageRead
+    from verifier.store.writer import _read_pages
+
+    class Broken:
+        def read(self, page: PageRead) -> list[object]:
+            raise ValueError("boom")
+
+    check = Check(1, Status.LIVE)
+    fetch = Fetch("http://b.com/0", "http://b.com/0", 200, b"<p>x</p>")
+    batch = Batch(
+        reads=[PageRead(fetch, [BacklinkRef(1, "acme.com", fetch.final_url, None)], [check])]
+    )
+    _read_pages(batch, Broken())
+    assert (batch.checks, batch.reads) == ([check], [])
+    assert "reading http://b.com/0 failed: ValueError('boom')" in capsys.readouterr().err
