@@ -219,7 +219,7 @@ def test_pages_are_read_in_the_writer_when_a_core_is_free() -> None:
     ]
 
 
-def test_a_page_whose_reading_fails_keeps_its_checks(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_page_whose_reading_fails_keeps_its_checks() -> None:
     from verifier.models import BacklinkRef, Fetch, PageRead
     from verifier.store.writer import _read_pages
 
@@ -232,6 +232,20 @@ def test_a_page_whose_reading_fails_keeps_its_checks(capsys: pytest.CaptureFixtu
     batch = Batch(
         reads=[PageRead(fetch, [BacklinkRef(1, "acme.com", fetch.final_url, None)], [check])]
     )
-    _read_pages(batch, Broken())
+    failures = _read_pages(batch, Broken())
     assert (batch.checks, batch.reads) == ([check], [])
-    assert "reading http://b.com/0 failed: ValueError('boom')" in capsys.readouterr().err
+    assert failures == ["reading http://b.com/0 for mentions failed: ValueError('boom')"]
+
+
+def test_the_crawler_logs_why_the_writer_could_not_read_a_page(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_id = _site_with_backlinks(db_path, 1)
+    writer = BatchWriter(db_path, run_id)
+    with caplog.at_level("ERROR", logger="verifier.store.writer"):
+        writer._handle(("written", {}, [], ["reading http://b.com/0 for mentions failed: boom"]))
+    writer.close()
+    assert writer.answered == 1
+    assert caplog.messages == [
+        "reading http://b.com/0 for mentions failed: boom (its checks are kept, without mentions)"
+    ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import queue
 import signal
@@ -48,6 +49,9 @@ from verifier.verdict.recheck import DEFAULT_POLICY, RecheckPolicy
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+
+logger = logging.getLogger(__name__)
 
 
 class WriterError(RuntimeError):
@@ -216,6 +220,8 @@ class BatchWriter:
                 self.on_written(message[1])
             if self.on_wanted is not None and len(message) > 2 and message[2]:
                 self.on_wanted(message[2])
+            for failure in message[3] if len(message) > 3 else ():
+                logger.error("%s (its checks are kept, without mentions)", failure)
         elif kind == "error":
             self.error = self.error or str(message[1])
         return kind
@@ -308,14 +314,15 @@ def _serve(
                 if db is None:
                     db = storage.open_db(db_path)
                 wanted: list[Any] = []
+                failures: list[str] = []
                 if batch.reads:
                     if reading is None:
                         raise WriterError("this writer cannot read pages for mentions")
                     reader = reader or reading(db, run_id)
-                    _read_pages(batch, reader)
+                    failures = _read_pages(batch, reader)
                     wanted = reader.take_wanted()
                 statuses = write_batch(db, run_id, batch, max_failures, policy)
-                results.send(("written", statuses, wanted))
+                results.send(("written", statuses, wanted, failures))
             except Exception as exc:  # reported to the crawl by the next submit/close
                 results.send(("error", str(exc)))
                 failed = True
@@ -325,14 +332,15 @@ def _serve(
             db.close()
 
 
-def _read_pages(batch: Batch, reader: Any) -> None:
-    """Put each page's items, read for mentions, in the batch, as the crawler would have."""
+def _read_pages(batch: Batch, reader: Any) -> list[str]:
+    """Put each page's items, read for mentions, in the batch, as the crawler would have;
+    returns why pages could not be read (the crawler logs it)."""
+    failures = []
     for page in batch.reads:
         try:
             items = reader.read(page)
         except Exception as exc:  # a page that brings out a bug keeps its checks, unread
-            url = page.fetch.final_url
-            print(f"backcheck writer: reading {url} failed: {exc!r}", file=sys.stderr)
+            failures.append(f"reading {page.fetch.final_url} for mentions failed: {exc!r}")
             items = page.items
         for item in items:
             if isinstance(item, Check):
@@ -344,6 +352,7 @@ def _read_pages(batch: Batch, reader: Any) -> None:
             elif isinstance(item, CompetitorLink):
                 batch.competitor_links.append(item)
     batch.reads = []
+    return failures
 
 
 def main(argv: list[str] | None = None, reading: Reading | None = None) -> None:
