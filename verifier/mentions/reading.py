@@ -181,7 +181,9 @@ def read_later(
     if not wanted or classify.status_reason(fetch) is not None:
         return items
     sites = {ref.site for ref in refs}
-    page = pages.parse(fetch, sites, needs_body(wanted))
+    # The checks say whether the page links to the sites: no need to prove it again.
+    links = any(isinstance(c, Check) and c.link_count for c in items[: len(refs)])
+    page = pages.parse(fetch, sites, needs_body(wanted), links=links)
     return read_mentions(fetch, refs, items, page, readers, linked_pages, wants_contacts, rivals)
 
 

@@ -179,6 +179,8 @@ def parse(
     fetch: Fetch,
     sites: Collection[str] | None = None,
     needs_body: Callable[[absence.Source], bool] | None = None,
+    *,
+    links: bool | None = None,
 ) -> Page:
     """Parse a fetched HTML page (decoding as a browser would).
 
@@ -186,17 +188,17 @@ def parse(
     provably cannot link to any of them (`verifier.verdict.absence`) is only read up
     to the end of its `<head>`: the verdict needs nothing else from it, unless
     `needs_body(source)` says another reader (brand mentions) may find something there.
+    `links`, when a verdict of the page is known already: whether it links to `sites`
+    (no proof then).
     """
     text = decode(fetch.body, fetch.content_type, fetch.final_url)
     content_hash = hashlib.sha256(fetch.body).hexdigest()
     # Bytes, not str: lxml refuses str input that carries an XML encoding declaration.
     data = text.encode("utf-8", "surrogatepass")
     source = absence.Source(text, data)
-    if (
-        sites
-        and not any(absence.may_link(source, fetch.final_url, s) for s in sites)
-        and not (needs_body is not None and needs_body(source))
-    ):
+    if links is None:
+        links = any(absence.may_link(source, fetch.final_url, s) for s in sites or ())
+    if sites and not links and not (needs_body is not None and needs_body(source)):
         page = Page(fetch.final_url, fetch.final_url, None, content_hash=content_hash)
         if read_head(page, data):
             page.unlinked = frozenset(sites)
