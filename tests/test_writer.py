@@ -249,3 +249,19 @@ def test_the_crawler_logs_why_the_writer_could_not_read_a_page(
     assert caplog.messages == [
         "reading http://b.com/0 for mentions failed: boom (its checks are kept, without mentions)"
     ]
+
+
+def test_the_writer_that_reads_pages_yields_the_cores_to_the_crawl(db_path: Path) -> None:
+    from verifier.readers import NICENESS
+
+    run_id = _site_with_backlinks(db_path, 1)
+    writer = BatchWriter(db_path, run_id, entry="verifier.readers")
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        deadline = time.monotonic() + 30
+        while os.getpriority(os.PRIO_PROCESS, writer.process.pid) == mine:
+            assert time.monotonic() < deadline, "the writer never lowered its priority"
+            time.sleep(0.05)
+        assert os.getpriority(os.PRIO_PROCESS, writer.process.pid) == min(mine + NICENESS, 19)
+    finally:
+        writer.close()
