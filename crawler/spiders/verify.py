@@ -147,6 +147,9 @@ class VerifySpider(Renders):
         spider.reads_later = bool(spider.readers) and reads_in_writer(
             crawler.settings.get("BACKCHECK_READ_MENTIONS_IN_WRITER"), processes
         )
+        if spider.readers:
+            where = "the writer process" if spider.reads_later else "the crawler"
+            spider.logger.info("pages are read for mentions by %s", where)
         spider.render_mode = render.mode_of(crawler.settings)
         spider.render_missing = missing_browser(crawler, spider.render_mode)
         if spider.render_missing:
