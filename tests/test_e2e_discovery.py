@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -494,3 +495,46 @@ def test_crawl_shards_domains_over_processes_and_runs_under_scrapy(
         pages = dict(conn.execute("select domain, count(*) from crawl_pages where ok group by 1"))
     assert state == [("crawl", "finished")]
     assert pages == {"alpha-blog.com": 37, "beta-news.org": 2}
+
+
+def test_verify_fetches_contact_pages_the_writer_asks_for_during_the_run(  # type: ignore[no-untyped-def]
+    web, init_db, tmp_path: Path
+) -> None:
+    """Pages read by the writer while the crawl goes on (batches every 0.1 s, a slow site):
+    their sites' contact pages are asked for mid-run and at its end, each fetched once,
+    and every target gets its contact page's address."""
+    routes: dict[str, dict] = {}
+    sources = []
+    for i in range(8):
+        host = f"m{i}.org"
+        for j in range(3):  # three targets per site: one contact page fetch
+            routes[f"{host}/post{j}"] = {
+                "body": page(f"<p>Acme Widgets, post {j}.</p><a href='/team'>Contact us</a>"),
+                "delay": 1.5 if i == 7 else 0,  # m7's three posts take 4.5 s
+            }
+            sources.append(f"http://{host}/post{j}")
+        routes[f"{host}/team"] = {"body": page(f"<a href='mailto:desk@{host}'>desk</a>")}
+    server = web(routes=routes)
+    db = str(tmp_path / "m.db")
+    init_db(db, *PROFILE)
+    links = tmp_path / "links.csv"
+    links.write_text(
+        "source_url,target_url\n" + "".join(f"{s},https://acme-widgets.com/\n" for s in sources),
+        encoding="utf-8",
+    )
+    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    fast = ["-s", "BACKCHECK_COMMIT_INTERVAL=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    where = ["-s", "BACKCHECK_READ_MENTIONS_IN_WRITER=1", "--processes", "1"]
+    verified = run_cli(["verify", *SETTINGS, *fast, *where, "--db", db], server)
+    assert verified.returncode == 0, verified.stderr
+    targets = cli_json(["outreach", "list", "--format", "json", "--db", db])
+    got = {t["page_url"]: (t["contact_url"], t["emails"]) for t in targets}
+    assert got == {
+        s: (f"http://{urlsplit(s).hostname}/team", [f"desk@{urlsplit(s).hostname}"])
+        for s in sources
+    }
+    assert [server.hits(f"m{i}.org", "/team") for i in range(8)] == [1] * 8
+    # Asked for while the crawl went on: a contact page came before m7's last post.
+    order = [(h, p) for _, h, p in server.requests]
+    last_post = max(k for k, (h, p) in enumerate(order) if h == "m7.org" and p.startswith("/post"))
+    assert order.index(("m0.org", "/team")) < last_post
