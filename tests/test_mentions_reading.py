@@ -882,3 +882,9 @@ def test_a_page_read_later_gives_what_reading_it_at_once_gives(
 ) -> None:
     here, later = _read_both_ways(fetch, refs, **kwargs)
     assert later == here
+
+
+def test_a_page_read_already_is_not_read_again_later() -> None:
+    fetch = make_fetch(f"<p>Acme {CONTACTS}</p>")
+    read = read_verified(fetch, [ref()], READERS)
+    assert read_later(fetch, [ref()], list(read), READERS) == read

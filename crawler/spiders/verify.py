@@ -251,14 +251,11 @@ class VerifySpider(Renders):
         # (GIL hand-offs cost more than the GIL-free lxml parse saves).
         self.crawler.stats.inc_value(PAGES_STAT)
         fetch = fetch_from(response)
+        # With the writer reading mentions, the checks alone here (no site is read for).
+        readers, rivals = ({}, {}) if self.reads_later else (self.readers, self.rivals)
         try:
             items = reading.read_verified(
-                fetch,
-                refs,
-                {} if self.reads_later else self.readers,
-                self.linked_pages,
-                self.wants_contacts,
-                self.rivals,
+                fetch, refs, readers, self.linked_pages, self.wants_contacts, rivals
             )
         except Exception as exc:  # a page that brings out a bug still gets its checks
             items = list(unread(self.logger, fetch, refs, exc))

@@ -175,11 +175,14 @@ def read_later(
     rivals: Mapping[str, Sequence[SiteReader]] | None = None,
 ) -> list[Item]:
     """`read_verified`'s mentions for a page whose checks (`items`, one per ref first)
-    were made already, without them: the page is parsed here again (`PageRead`)."""
+    were made already, without them: the page is parsed here again (`PageRead`). Items
+    read for mentions already (a row among them) are returned as they are."""
     rivals = rivals or {}
     wanted = _wanted(refs, readers, rivals)
     if not wanted or classify.status_reason(fetch) is not None:
         return items
+    if any(isinstance(item, PageMentions) for item in items):
+        return items  # read once only: a second reading would store everything twice
     sites = {ref.site for ref in refs}
     # The checks say whether the page links to the sites: no need to prove it again.
     links = any(isinstance(c, Check) and c.link_count for c in items[: len(refs)])
