@@ -860,6 +860,12 @@ LATER_CASES = [
         id="competitor-page",
     ),
     pytest.param(
+        make_fetch("<p>Nothing about anyone.</p>"),
+        [ref("https://rival.com/", 7, "rival.com")],
+        {"rivals": {"rival.com": (READER,)}},
+        id="competitor-page-lost-no-mention",
+    ),
+    pytest.param(
         make_fetch("<b>" * 2100 + "<p>Acme</p>" + LINK), [ref(), ref(None, 2)], {}, id="deep"
     ),
     pytest.param(
@@ -888,3 +894,17 @@ def test_a_page_read_already_is_not_read_again_later() -> None:
     fetch = make_fetch(f"<p>Acme {CONTACTS}</p>")
     read = read_verified(fetch, [ref()], READERS)
     assert read_later(fetch, [ref()], list(read), READERS) == read
+
+
+def test_a_competitors_page_without_its_link_or_the_brand_is_read_without_error() -> None:
+    """It is read only up to its head (no link to the competitor, no term of the site): the
+    check counts 0 terms and no link to the site is looked for in a body never read (this
+    raised "was read for links to ['rival.com'] only", and the page went unread)."""
+    items = read_verified(
+        make_fetch("<p>Nothing about anyone.</p>"),
+        [ref("https://rival.com/", 7, "rival.com")],
+        READERS,
+        rivals={"rival.com": (READER,)},
+    )
+    assert [(c.backlink_id, c.status, c.mentions) for c in checks(items)] == [(7, Status.LOST, 0)]
+    assert found(items) == [] and rows(items) == []

@@ -159,7 +159,9 @@ def read_verified(
     """
     rivals = rivals or {}
     wanted = _wanted(refs, readers, rivals)
-    page, found = classify.read_fetch(fetch, refs, needs_body(wanted) if wanted else None)
+    also = _linked_sites(refs, readers, rivals)
+    proof = needs_body(wanted) if wanted else None
+    page, found = classify.read_fetch(fetch, refs, proof, also)
     return read_mentions(
         fetch, refs, list(found), page, readers, linked_pages, wants_contacts, rivals
     )
@@ -183,11 +185,32 @@ def read_later(
         return items
     if any(isinstance(item, PageMentions) for item in items):
         return items  # read once only: a second reading would store everything twice
-    sites = {ref.site for ref in refs}
-    # The checks say whether the page links to the sites: no need to prove it again.
-    links = any(isinstance(c, Check) and c.link_count for c in items[: len(refs)])
+    also = _linked_sites(refs, readers, rivals)
+    # The checks say whether the page links to their sites: no need to prove it again,
+    # unless links to other sites will be asked (a competitor's page, for the site's).
+    links: bool | None = any(isinstance(c, Check) and c.link_count for c in items[: len(refs)])
+    if also and not links:
+        links = None
+    sites = {ref.site for ref in refs} | also
     page = pages.parse(fetch, sites, needs_body(wanted), links=links)
     return read_mentions(fetch, refs, items, page, readers, linked_pages, wants_contacts, rivals)
+
+
+def _linked_sites(
+    refs: list[BacklinkRef],
+    readers: Mapping[str, SiteReader],
+    rivals: Mapping[str, Sequence[SiteReader]],
+) -> set[str]:
+    """The sites a page is read for only through a competitor's backlink: its links to
+    them are asked too (a new backlink of the site), so the page is parsed for them."""
+    own = {ref.site for ref in refs}
+    return {
+        reader.domain
+        for site in own
+        if site not in readers
+        for reader in rivals.get(site, ())
+        if reader.domain not in own
+    }
 
 
 def _wanted(

@@ -7,7 +7,7 @@ unreachable reasons; noindex; not_canonical; link_removed; else live.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from verifier.models import (
     BacklinkRef,
@@ -217,13 +217,15 @@ def read_fetch(
     fetch: Fetch,
     refs: list[BacklinkRef],
     needs_body: Callable[[absence.Source], bool] | None = None,
+    also: Collection[str] = (),
 ) -> tuple[pages.Page | None, list[Check | Discovery]]:
     """`check_fetch`, also handing back the parsed page (None when the body was not read).
 
-    `needs_body` is passed to `page.parse`: a reader that needs more than the head.
+    `needs_body` is passed to `page.parse`: a reader that needs more than the head;
+    `also`, domains besides the refs' sites whose links will be asked of the page.
     """
     early = status_reason(fetch)
-    sites = {ref.site for ref in refs}
+    sites = {ref.site for ref in refs} | set(also)
     parsed = pages.parse(fetch, sites, needs_body) if early is None else None
     found: list[Check | Discovery] = [check_page(ref, fetch, parsed) for ref in refs]
     if early is Reason.REDIRECTED_AWAY and fetch.status == 200:
