@@ -3,13 +3,17 @@ checks, discoveries, competitor links and mentions out."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from verifier.mentions.reading import (
+    CLEARED,
+    NOTHING,
     Item,
     SiteReader,
+    check_for_later,
     read_discovered,
     read_later,
     read_verified,
@@ -826,13 +830,18 @@ def test_a_crawl_visit_of_the_site_itself_discovers_nothing() -> None:
 def _read_both_ways(
     fetch: Fetch, refs: list[BacklinkRef], **kwargs: Any
 ) -> tuple[list[Item], list[Item]]:
-    """read_verified's items, and the same page checked without mentions and then read
-    by `read_later` (as the writer process reads a `PageRead`)."""
+    """read_verified's items, and the same page checked as `verify` checks it when its
+    writer reads the mentions (`check_for_later`) and then read by `read_later`: with
+    its body, or without it when the crawler cleared it."""
     readers = kwargs.pop("readers", READERS)
     here = read_verified(fetch, refs, readers, **kwargs)
-    plain = read_verified(fetch, refs, {}, **{k: v for k, v in kwargs.items() if k != "rivals"})
+    plain, state = check_for_later(fetch, refs, readers, kwargs.get("rivals"))
     assert [c.mentions for c in checks(plain)] == [None] * len(refs)
-    return here, read_later(fetch, refs, plain, readers, **kwargs)
+    if state == NOTHING:
+        return here, plain
+    if state == CLEARED:
+        fetch = dataclasses.replace(fetch, body=b"")
+    return here, read_later(fetch, refs, plain, readers, **kwargs, cleared=state == CLEARED)
 
 
 LATER_CASES = [
@@ -908,3 +917,12 @@ def test_a_competitors_page_without_its_link_or_the_brand_is_read_without_error(
     )
     assert [(c.backlink_id, c.status, c.mentions) for c in checks(items)] == [(7, Status.LOST, 0)]
     assert found(items) == [] and rows(items) == []
+
+
+def test_the_crawler_clears_a_page_that_can_hold_no_term_and_no_link() -> None:
+    nothing = make_fetch("<p>Nothing here.</p>")
+    assert check_for_later(nothing, [ref()], READERS)[1] == CLEARED
+    assert check_for_later(make_fetch("<p>Acme</p>"), [ref()], READERS)[1] == "body"
+    assert check_for_later(make_fetch(f"<p>{LINK}</p>"), [ref()], READERS)[1] == "body"
+    assert check_for_later(make_fetch("x", status=404), [ref()], READERS)[1] == NOTHING
+    assert check_for_later(nothing, [ref()], {})[1] == NOTHING

@@ -269,6 +269,9 @@ class PageRead:
     refs: list[BacklinkRef]
     items: list[Any]  # the crawler's items for the page: its checks first, one per ref
     linked_pages: bool = True  # BACKCHECK_MENTIONS_ON_LINKING_PAGES
+    #: The crawler proved the page links to none of the sites and holds none of their
+    #: terms (it read the head alone): `fetch` comes without its body, nothing to parse.
+    cleared: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ class RunReaders:
             page.linked_pages,
             self._wants_contacts,
             self.rivals,
+            page.cleared,
         )
         kept = []
         for item in items:

@@ -12,6 +12,7 @@ is won and becomes a backlink (source `outreach`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -251,30 +252,37 @@ class VerifySpider(Renders):
         # (GIL hand-offs cost more than the GIL-free lxml parse saves).
         self.crawler.stats.inc_value(PAGES_STAT)
         fetch = fetch_from(response)
-        # With the writer reading mentions, the checks alone here (no site is read for).
-        readers, rivals = ({}, {}) if self.reads_later else (self.readers, self.rivals)
+        state = reading.NOTHING
         try:
-            items = reading.read_verified(
-                fetch, refs, readers, self.linked_pages, self.wants_contacts, rivals
-            )
+            if self.reads_later:  # the checks here, the mentions in the writer
+                items, state = reading.check_for_later(fetch, refs, self.readers, self.rivals)
+            else:
+                items = reading.read_verified(
+                    fetch, refs, self.readers, self.linked_pages, self.wants_contacts, self.rivals
+                )
         except Exception as exc:  # a page that brings out a bug still gets its checks
             items = list(unread(self.logger, fetch, refs, exc))
         found = self.render_or_items(self.render_mode, fetch, refs, items)
         if isinstance(found, scrapy.Request):
-            found.meta[READ_LATER] = (fetch, refs)
+            found.meta[READ_LATER] = (fetch, refs, state)
             return iter([found])
-        return self.contact_pages.follow(self.later(fetch, refs, found))
+        return self.contact_pages.follow(self.later(fetch, refs, found, state))
 
     def rendered(self, request_meta: dict[str, Any], items: list[Any]) -> Iterator[Any]:
-        fetch, refs = request_meta[READ_LATER]
-        return self.contact_pages.follow(self.later(fetch, refs, items))
+        fetch, refs, state = request_meta[READ_LATER]
+        return self.contact_pages.follow(self.later(fetch, refs, items, state))
 
-    def later(self, fetch: Fetch, refs: list[BacklinkRef], items: list[Any]) -> list[Any]:
+    def later(
+        self, fetch: Fetch, refs: list[BacklinkRef], items: list[Any], state: str
+    ) -> list[Any]:
         """The page's items, handed to the writer to be read for mentions there (its
-        contact pages come back through the pipeline: `SQLitePipeline.idle`)."""
-        if not self.reads_later:
+        contact pages come back through the pipeline: `SQLitePipeline.idle`); a page
+        cleared here goes without its body (`reading.check_for_later`)."""
+        if state == reading.NOTHING:
             return items
-        return [PageRead(fetch, refs, items, self.linked_pages)]
+        if state == reading.CLEARED:
+            fetch = dataclasses.replace(fetch, body=b"")
+        return [PageRead(fetch, refs, items, self.linked_pages, state == reading.CLEARED)]
 
     def on_error(self, failure: Failure) -> Iterator[Check]:
         request = failure.request

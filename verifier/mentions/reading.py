@@ -167,6 +167,39 @@ def read_verified(
     )
 
 
+#: What `check_for_later` says of a page: nothing to read for mentions (no site is read
+#: for it, or it answered an error), read later with its body, or cleared (no body needed).
+NOTHING, BODY, CLEARED = "nothing", "body", "cleared"
+
+
+def check_for_later(
+    fetch: Fetch,
+    refs: list[BacklinkRef],
+    readers: Mapping[str, SiteReader],
+    rivals: Mapping[str, Sequence[SiteReader]] | None = None,
+) -> tuple[list[Item], str]:
+    """The page's checks, as without mentions, and what `read_later` needs of the page:
+    `NOTHING`, its `BODY`, or nothing but its URL when `CLEARED` (the head alone was read:
+    no link to a site, no term of one, proven on the page's bytes)."""
+    rivals = rivals or {}
+    wanted = _wanted(refs, readers, rivals)
+    if not wanted:
+        return list(classify.read_fetch(fetch, refs)[1]), NOTHING
+    proof = needs_body(wanted)
+    said: list[bool] = []
+
+    def probe(source: Source) -> bool:
+        said.append(proof(source))
+        return False  # the checks need no more than the head: the writer reads the rest
+
+    also = _linked_sites(refs, readers, rivals)
+    page, found = classify.read_fetch(fetch, refs, probe, also)
+    if page is None:
+        return list(found), NOTHING
+    cleared = page.root is None and page.unlinked is not None and said == [False]
+    return list(found), CLEARED if cleared else BODY
+
+
 def read_later(
     fetch: Fetch,
     refs: list[BacklinkRef],
@@ -175,24 +208,29 @@ def read_later(
     linked_pages: bool = True,
     wants_contacts: WantsContacts = always,
     rivals: Mapping[str, Sequence[SiteReader]] | None = None,
+    cleared: bool = False,
 ) -> list[Item]:
     """`read_verified`'s mentions for a page whose checks (`items`, one per ref first)
-    were made already, without them: the page is parsed here again (`PageRead`). Items
-    read for mentions already (a row among them) are returned as they are."""
+    were made already, without them: the page is parsed here again (`PageRead`), unless
+    `cleared` (`check_for_later`). Items read for mentions already (a row among them)
+    are returned as they are."""
     rivals = rivals or {}
     wanted = _wanted(refs, readers, rivals)
-    if not wanted or classify.status_reason(fetch) is not None:
-        return items
-    if any(isinstance(item, PageMentions) for item in items):
+    if not wanted or any(isinstance(item, PageMentions) for item in items):
         return items  # read once only: a second reading would store everything twice
-    also = _linked_sites(refs, readers, rivals)
-    # The checks say whether the page links to their sites: no need to prove it again,
-    # unless links to other sites will be asked (a competitor's page, for the site's).
-    links: bool | None = any(isinstance(c, Check) and c.link_count for c in items[: len(refs)])
-    if also and not links:
-        links = None
-    sites = {ref.site for ref in refs} | also
-    page = pages.parse(fetch, sites, needs_body(wanted), links=links)
+    sites = {ref.site for ref in refs} | _linked_sites(refs, readers, rivals)
+    if cleared:  # as `page.parse` leaves a page read to its head
+        page = pages.Page(fetch.final_url, fetch.final_url, None, unlinked=frozenset(sites))
+    elif classify.status_reason(fetch) is not None:
+        return items
+    else:
+        # The checks say whether the page links to their sites: no need to prove it again,
+        # unless links to other sites will be asked (a competitor's page, for the site's).
+        checked = items[: len(refs)]
+        links: bool | None = any(isinstance(c, Check) and c.link_count for c in checked)
+        if len(sites) > len({ref.site for ref in refs}) and not links:
+            links = None
+        page = pages.parse(fetch, sites, needs_body(wanted), links=links)
     return read_mentions(fetch, refs, items, page, readers, linked_pages, wants_contacts, rivals)
 
 
