@@ -14,15 +14,7 @@ from twisted.internet import task
 
 from crawler import recheck
 from verifier.models import (
-    Check,
-    CompetitorLink,
-    CrawledPage,
-    Discovery,
-    DomainDone,
-    PageContacts,
-    PageMentions,
     PageRead,
-    TargetCheck,
 )
 from verifier.store.writer import Batch, BatchWriter, WriterError
 
@@ -128,31 +120,11 @@ class SQLitePipeline:
             raise DontCloseSpider
 
     def process_item(self, item: Any) -> Any:
+        if not self.batch.add(item):
+            return item
         if isinstance(item, PageRead):
-            self.batch.reads.append(item)
             self.read_bytes += len(item.fetch.body)
-            if self.read_bytes >= READ_BATCH_BYTES:
-                self.flush()
-            return item
-        if isinstance(item, Discovery):
-            self.batch.discoveries.append(item)
-        elif isinstance(item, Check):
-            self.batch.checks.append(item)
-        elif isinstance(item, TargetCheck):
-            self.batch.targets.append(item)
-        elif isinstance(item, PageMentions):
-            self.batch.pages.append(item)
-        elif isinstance(item, CompetitorLink):
-            self.batch.competitor_links.append(item)
-        elif isinstance(item, CrawledPage):
-            self.batch.crawled.append(item)
-        elif isinstance(item, DomainDone):
-            self.batch.domains_done.append(item)
-        elif isinstance(item, PageContacts):
-            self.batch.contacts.append(item)
-        else:
-            return item
-        if len(self.batch) >= self.batch_size:
+        if len(self.batch) >= self.batch_size or self.read_bytes >= READ_BATCH_BYTES:
             self.flush()
         return item
 

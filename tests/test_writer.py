@@ -161,16 +161,9 @@ def test_a_writer_that_reads_pages_stores_their_mentions_and_asks_for_contact_pa
     from verifier.mentions.reading import read_verified
     from verifier.models import BacklinkRef, ContactWanted, Fetch, PageRead
 
+    run_id = _site_with_backlinks(db_path, 2)
     db = database.open_db(db_path)
     storage.save_site(db, "acme.com", brands=["Acme"])
-    rows = [
-        SimpleNamespace(
-            line=i, source_url=f"http://b.com/{i}", target_url=None, anchor=None, metrics={}
-        )
-        for i in range(2)
-    ]
-    storage.add_backlinks(db, "acme.com", rows, "csv", "x.csv")
-    run = runs.start_run(db, ["acme.com"])
     bodies = [
         b'<p>Acme is good. <a href="/contact">Contact us</a></p>',  # the link is gone
         b'<p>We use <a href="https://acme.com/">Acme</a>.</p>',
@@ -182,7 +175,7 @@ def test_a_writer_that_reads_pages_stores_their_mentions_and_asks_for_contact_pa
         refs = [BacklinkRef(backlink_id, "acme.com", url, None)]
         reads.append(PageRead(fetch, refs, read_verified(fetch, refs, {})))
     wanted: list[object] = []
-    writer = BatchWriter(db_path, run.run_id, entry="verifier.readers", on_wanted=wanted.extend)
+    writer = BatchWriter(db_path, run_id, entry="verifier.readers", on_wanted=wanted.extend)
     writer.submit(Batch(reads=reads))
     writer.drain()
     assert wanted == [ContactWanted("http://b.com/0", "http://b.com/contact")]

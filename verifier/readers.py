@@ -4,7 +4,6 @@ core, reads the page for the brand and stores both."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +14,7 @@ from verifier.mentions import reading
 from verifier.mentions.reading import SiteReader
 from verifier.models import ContactWanted, PageMentions, PageRead
 from verifier.store import mentions as mentions_store
-from verifier.store import outreach, storage
+from verifier.store import outreach, runs, storage
 from verifier.store.profile import SiteProfile
 
 #: How much lower the reading writer's CPU priority is than the crawler's (`nice`).
@@ -54,12 +53,6 @@ def rival_readers(
     return rivals
 
 
-def run_sites(db: Database, run_id: int) -> list[str]:
-    """The sites run `run_id` checks (its `runs` row)."""
-    row = db.execute("select sites from runs where id = ?", [run_id]).fetchone()
-    return list(json.loads(row[0])) if row and row[0] else []
-
-
 @dataclass(slots=True)
 class RunReaders:
     """The writer process's reading of `PageRead`s for one run's sites."""
@@ -71,7 +64,7 @@ class RunReaders:
 
     @classmethod
     def of_run(cls, db: Database, run_id: int) -> RunReaders:
-        sites = run_sites(db, run_id)
+        sites = runs.run_sites(db, run_id)
         readers = site_readers(db, sites)
         return cls(db, readers, rival_readers(readers, sites))
 

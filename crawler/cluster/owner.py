@@ -61,12 +61,6 @@ from crawler.spiders.worker import (
 from verifier.models import (
     BacklinkRef,
     Check,
-    CompetitorLink,
-    CrawledPage,
-    Discovery,
-    DomainDone,
-    PageContacts,
-    PageMentions,
     Reason,
     TargetCheck,
 )
@@ -323,26 +317,14 @@ class Owner:
         return len(data)
 
     def _add(self, batch: Batch, item: message.Item) -> None:
-        if isinstance(item, Check):
-            batch.checks.append(item)
-            self._answered(item.backlink_id)
-        elif isinstance(item, Discovery):
-            batch.discoveries.append(item)
-        elif isinstance(item, PageMentions):
-            batch.pages.append(item)
-        elif isinstance(item, CompetitorLink):
-            batch.competitor_links.append(item)
-        elif isinstance(item, TargetCheck):
-            batch.targets.append(item)
-            self.targets.discard((item.site, item.url))
-        elif isinstance(item, CrawledPage):
-            batch.crawled.append(item)
-        elif isinstance(item, DomainDone):
-            batch.domains_done.append(item)
-        elif isinstance(item, PageContacts):
-            batch.contacts.append(item)
-        else:
+        if isinstance(item, message.OutreachRead):  # a target read: nothing to store
             self.outreach.discard((item.site, item.url))
+            return
+        batch.add(item)
+        if isinstance(item, Check):
+            self._answered(item.backlink_id)
+        elif isinstance(item, TargetCheck):
+            self.targets.discard((item.site, item.url))
 
     def _record(self, batch: Batch) -> None:
         """Write as a local run's writer process writes (`verifier.store.writer`)."""

@@ -136,8 +136,7 @@ class VerifySpider(Renders):
             competitors |= crawler.settings.getbool("BACKCHECK_VERIFY_COMPETITORS")
             spider.run_id = spider._start_run(site, limit, new_run, due, competitors)
         if spider.run_id is not None:
-            sql = "select sites from runs where id = ?"
-            spider.sites = json.loads(spider.db.execute(sql, [spider.run_id]).fetchone()[0])
+            spider.sites = runs.run_sites(spider.db, spider.run_id)
         crawler.signals.connect(spider.closed_run, signal=signals.spider_closed)
         if crawler.settings.getbool("BACKCHECK_READ_MENTIONS"):
             spider.readers = site_readers(spider.db, spider.sites)

@@ -218,7 +218,8 @@ def read_later(
     wanted = _wanted(refs, readers, rivals)
     if not wanted or any(isinstance(item, PageMentions) for item in items):
         return items  # read once only: a second reading would store everything twice
-    sites = {ref.site for ref in refs} | _linked_sites(refs, readers, rivals)
+    also = _linked_sites(refs, readers, rivals)
+    sites = {ref.site for ref in refs} | also
     if cleared:  # as `page.parse` leaves a page read to its head
         page = pages.Page(fetch.final_url, fetch.final_url, None, unlinked=frozenset(sites))
     elif classify.status_reason(fetch) is not None:
@@ -226,11 +227,9 @@ def read_later(
     else:
         # The checks say whether the page links to their sites: no need to prove it again,
         # unless links to other sites will be asked (a competitor's page, for the site's).
-        checked = items[: len(refs)]
-        links: bool | None = any(isinstance(c, Check) and c.link_count for c in checked)
-        if len(sites) > len({ref.site for ref in refs}) and not links:
-            links = None
-        page = pages.parse(fetch, sites, needs_body(wanted), links=links)
+        links = any(isinstance(c, Check) and c.link_count for c in items[: len(refs)])
+        known = links if links or not also else None
+        page = pages.parse(fetch, sites, needs_body(wanted), links=known)
     return read_mentions(fetch, refs, items, page, readers, linked_pages, wants_contacts, rivals)
 
 

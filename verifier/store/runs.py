@@ -598,6 +598,12 @@ def summarize(db: Database, run_id: int) -> RunSummary:
     return summary
 
 
+def run_sites(db: Database, run_id: int) -> list[str]:
+    """The sites run `run_id` checks (its `runs` row; [] for no such run)."""
+    row = db.execute("select sites from runs where id = ?", [run_id]).fetchone()
+    return list(json.loads(row[0])) if row and row[0] else []
+
+
 def finish_run(
     db: Database,
     run_id: int,
@@ -607,10 +613,7 @@ def finish_run(
 ) -> RunSummary:
     """Close a run with its counts and Scrapy's stats; settle outreach targets it won."""
     if state == "finished":
-        sites = json.loads(
-            db.execute("select sites from runs where id = ?", [run_id]).fetchone()[0]
-        )
-        outreach.settle_won(db, sites)
+        outreach.settle_won(db, run_sites(db, run_id))
     db.execute(
         "update runs set finished_at = ?, state = ?, stats = ?, error = ? where id = ?",
         [now(), state, json.dumps(stats or {}, default=str), error, run_id],

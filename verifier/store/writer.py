@@ -70,6 +70,27 @@ class Batch:
     contacts: list[PageContacts] = field(default_factory=list)
     reads: list[PageRead] = field(default_factory=list)  # pages to read for mentions first
 
+    def add(self, item: object) -> bool:
+        """Put `item` in its list; False for an item a batch does not hold."""
+        for kind, held in self._lists():
+            if isinstance(item, kind):
+                held.append(item)
+                return True
+        return False
+
+    def _lists(self) -> tuple[tuple[type, list[Any]], ...]:
+        return (
+            (PageRead, self.reads),
+            (Check, self.checks),
+            (Discovery, self.discoveries),
+            (TargetCheck, self.targets),
+            (PageMentions, self.pages),
+            (CompetitorLink, self.competitor_links),
+            (CrawledPage, self.crawled),
+            (DomainDone, self.domains_done),
+            (PageContacts, self.contacts),
+        )
+
     def __len__(self) -> int:
         return (
             len(self.reads)
@@ -336,22 +357,15 @@ def _read_pages(batch: Batch, reader: Any) -> list[str]:
     """Put each page's items, read for mentions, in the batch, as the crawler would have;
     returns why pages could not be read (the crawler logs it)."""
     failures = []
-    for page in batch.reads:
+    pages, batch.reads = batch.reads, []
+    for page in pages:
         try:
             items = reader.read(page)
         except Exception as exc:  # a page that brings out a bug keeps its checks, unread
             failures.append(f"reading {page.fetch.final_url} for mentions failed: {exc!r}")
             items = page.items
-        for item in items:
-            if isinstance(item, Check):
-                batch.checks.append(item)
-            elif isinstance(item, Discovery):
-                batch.discoveries.append(item)
-            elif isinstance(item, PageMentions):
-                batch.pages.append(item)
-            elif isinstance(item, CompetitorLink):
-                batch.competitor_links.append(item)
-    batch.reads = []
+        for item in items:  # in place of the page: its checks, rows and discoveries
+            batch.add(item)
     return failures
 
 
