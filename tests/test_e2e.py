@@ -473,7 +473,12 @@ def test_processes_shard_the_run_with_identical_verdicts(
     assert verdicts[0] == verdicts[1]
 
 
-def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, init_db, tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_sigterm_stops_gracefully_and_the_next_verify_resumes(
+    web, init_db, tmp_path: Path, processes: str
+) -> None:
+    """SIGTERM to the command alone (as systemd or a scheduler sends it): with two
+    processes, the command crawls one shard itself and passes the signal on."""
     pages = 60
     routes = {
         f"s{i % 6}.slowblog.com/p{i}": {"delay": 0.2, "body": page(link())} for i in range(pages)
@@ -496,7 +501,7 @@ def test_sigterm_stops_gracefully_and_the_next_verify_resumes(web, init_db, tmp_
             "verify",
             *FAST,
             "--processes",
-            "1",
+            processes,
             "-s",
             "CONCURRENT_REQUESTS=2",
             "--db",
