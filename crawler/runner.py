@@ -132,6 +132,10 @@ def crawl(
     from scrapy import signals
     from scrapy.crawler import AsyncCrawlerProcess
 
+    # The spider class is given: no need for Scrapy's loader to import every spider
+    # module (the Redis worker's brings redis and scrapy-redis) to look names up.
+    settings = settings.copy()
+    settings.set("SPIDER_LOADER_CLASS", "scrapy.spiderloader.DummySpiderLoader", "project")
     process = AsyncCrawlerProcess(settings)
     if console_level and settings.get("LOG_FILE"):
         console_log(console_level)

@@ -4,6 +4,8 @@ Scrapy's own defaults suit a one-off scrape, not a job that revisits other
 people's pages every night, so most of them are overridden here.
 """
 
+from scrapy.settings import default_settings
+
 from crawler import __version__
 from verifier.crawl.frontier import SESSION_PARAMS
 
@@ -167,6 +169,14 @@ BACKCHECK_PROGRESS_RECORD_S = 60.0
 # Set by `verify` for each crawler process: where it writes its progress counts.
 BACKCHECK_PROGRESS_FILE = ""
 EXTENSIONS = {"crawler.progress.ProgressFile": 500}
+# Scrapy's remote control is off (REMOTE_CONTROL_ENABLED is False by default), but its
+# extension, listed at all (even as None), imports aiohttp to find that out: ~0.2 s of
+# every crawler process's start. Put it in EXTENSIONS to use it.
+EXTENSIONS_BASE = {
+    name: order
+    for name, order in default_settings.EXTENSIONS_BASE.items()
+    if name != "scrapy.extensions.remote_control.RemoteControl"
+}
 
 # Scale-out over Redis (`verify --redis URL`, `backcheck worker --redis URL`; the README's
 # "Running on several machines"). BACKCHECK_REDIS_URL: the Redis server (redis://HOST:PORT/DB),
