@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from scrapy.spidermiddlewares.referer import RefererMiddleware
 from twisted.internet import task
 
 from crawler import recheck
@@ -55,6 +57,7 @@ class SQLitePipeline:
         self.requested = False  # a contact page request was made since the crawl went idle
         self.read_bytes = 0  # the bodies of the batch's PageReads
         self.shut = False  # the crawl is closing: no more requests
+        self._referer: RefererMiddleware | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -102,10 +105,23 @@ class SQLitePipeline:
                     # Not once the crawl closes (`--max-time`): that target keeps its page's
                     # addresses only, as when its contact page fails.
                     if engine is not None and engine.spider is not None and not self.shut:
-                        engine.crawl(found)
+                        engine.crawl(self._referred(found, want.page_url))
                         self.requested = True
                 else:
                     self.process_item(found)
+
+    def _referred(self, request: Request, page_url: str) -> Request:
+        """`request` with the Referer that Scrapy's referrer policy gives a link followed
+        from `page_url`: asked for outside a callback, it gets none from the middleware."""
+        if self.crawler.settings.getbool("REFERER_ENABLED"):
+            if self._referer is None:
+                self._referer = RefererMiddleware.from_crawler(self.crawler)
+            # The page's own Referrer-Policy header is not at hand here: the settings' policy.
+            policy = self._referer.policy(Response(page_url), request)
+            referer = policy.referrer(page_url, request.url)
+            if referer is not None:
+                request.headers.setdefault("Referer", referer)
+        return request
 
     def idle(self) -> None:
         """Before the crawl ends: the writer reads what it was handed, and the contact

@@ -96,6 +96,8 @@ class VirtualWeb:
         self.requests: list[tuple[str, str, str]] = []
         #: (host, path, User-Agent) of each GET/HEAD (for tests of who asked).
         self.user_agents: list[tuple[str, str, str]] = []
+        #: (host, path, Referer or "") of each request.
+        self.referers: list[tuple[str, str, str]] = []
         #: Requests per host arrived and not answered yet, and the most ever at once (for
         #: politeness tests; a `delay` rule widens the window).
         self.in_flight: dict[str, int] = {}
@@ -162,6 +164,12 @@ class VirtualWeb:
         with self._lock:
             seen = list(self.user_agents)
         return [ua for h, p, ua in seen if h == host.lower() and p == path]
+
+    def referers_of(self, host: str, path: str) -> list[str]:
+        """The Referer ("" when none) of every request received for `host` `path`."""
+        with self._lock:
+            seen = list(self.referers)
+        return [ref for h, p, ref in seen if h == host.lower() and p == path]
 
     def rule_for(self, host: str, path: str, query: str) -> dict[str, Any] | None:
         if query and (rule := self.routes.get(f"{host}{path}?{query}")) is not None:
@@ -254,6 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
         with web._lock:
             web.requests.append((self.command, host, f"{path}?{query}" if query else path))
             web.user_agents.append((host, path, self.headers.get("User-Agent", "")))
+            web.referers.append((host, path, self.headers.get("Referer", "")))
             web.arrivals.append((time.monotonic(), host, path))
             web.in_flight[host] = now = web.in_flight.get(host, 0) + 1
             web.peak_in_flight[host] = max(now, web.peak_in_flight.get(host, 0))

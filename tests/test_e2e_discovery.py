@@ -534,6 +534,11 @@ def test_verify_fetches_contact_pages_the_writer_asks_for_during_the_run(  # typ
         for s in sources
     }
     assert [server.hits(f"m{i}.org", "/team") for i in range(8)] == [1] * 8
+    # Sent as from the page that links there (Scrapy's referrer policy), as when the
+    # crawler asks for it itself.
+    for i in range(8):
+        [referer] = server.referers_of(f"m{i}.org", "/team")
+        assert referer in {f"http://m{i}.org/post{j}" for j in range(3)}, referer
     # Asked for while the crawl went on: a contact page came before m7's last post.
     order = [(h, p) for _, h, p in server.requests]
     last_post = max(k for k, (h, p) in enumerate(order) if h == "m7.org" and p.startswith("/post"))
