@@ -141,9 +141,7 @@ class Owner:
         self.out: dict[int, Out] = {}
         self.page_of: dict[int, int] = {}
         self.total_pages = runs.pending_page_count(db, run_id)
-        sites = json.loads(
-            db.execute("select sites from runs where id = ?", [run_id]).fetchone()[0]
-        )
+        sites = runs.run_sites(db, run_id)
         read_mentions = settings.getbool("BACKCHECK_READ_MENTIONS")
         self.profiles = site_profiles(db, sites) if read_mentions else []
         self.sites: list[str] = sites

@@ -70,9 +70,7 @@ class CrawlSpider(DomainCrawl):
             crawls.add_domains(self.db, started.run_id, entries)
             run_id = started.run_id
         self.run_id = int(run_id)
-        [self.site] = json.loads(
-            self.db.execute("select sites from runs where id = ?", [self.run_id]).fetchone()[0]
-        )
+        [self.site] = runs.run_sites(self.db, self.run_id)
         self.reader = site_readers(self.db, [self.site])[self.site]
         self.max_pages = int(max_pages)
         self.max_depth = int(max_depth)

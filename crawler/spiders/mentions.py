@@ -8,7 +8,6 @@ already known is re-checked, not duplicated.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -61,9 +60,7 @@ class MentionsSpider(scrapy.Spider):
             sites = storage.pick_sites(self.db, site, one=True)
             run_id = runs.start_run(self.db, sites, new_run=True, kind="mentions").run_id
         self.run_id = int(run_id)
-        [self.site] = json.loads(
-            self.db.execute("select sites from runs where id = ?", [self.run_id]).fetchone()[0]
-        )
+        [self.site] = runs.run_sites(self.db, self.run_id)
         self.reader = site_readers(self.db, [self.site])[self.site]
         self.file, self.feed = file, feed
         self.write_failed = False
