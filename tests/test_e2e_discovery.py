@@ -543,3 +543,47 @@ def test_verify_fetches_contact_pages_the_writer_asks_for_during_the_run(  # typ
     order = [(h, p) for _, h, p in server.requests]
     last_post = max(k for k, (h, p) in enumerate(order) if h == "m7.org" and p.startswith("/post"))
     assert order.index(("m0.org", "/team")) < last_post
+
+
+@pytest.mark.parametrize("writer", ["1", "0"], ids=["writer-reads", "crawler-reads"])
+def test_a_contact_page_that_gave_no_answer_is_asked_again_by_the_next_run(  # type: ignore[no-untyped-def]
+    web, init_db, tmp_path: Path, writer: str
+) -> None:
+    """Its site's contact page answers 503 (or a run ends before it came): the targets
+    keep no address from it and stay unread; the next verify fetches it again, and once
+    it answered (even with no address), no later run does."""
+    post = page("<p>Acme Widgets, a post.</p><a href='/team'>Contact us</a>")
+    routes: dict[str, dict] = {
+        "m.org/post0": {"body": post},
+        "m.org/post1": {"body": post},
+        "m.org/team": {"status": 503, "body": "busy"},
+    }
+    server = web(routes=routes)
+    db = str(tmp_path / "m.db")
+    init_db(db, *PROFILE)
+    links = tmp_path / "links.csv"
+    links.write_text(
+        "source_url,target_url\n"
+        "http://m.org/post0,https://acme-widgets.com/\n"
+        "http://m.org/post1,https://acme-widgets.com/\n",
+        encoding="utf-8",
+    )
+    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    where = ["-s", f"BACKCHECK_READ_MENTIONS_IN_WRITER={writer}", "--processes", "1"]
+
+    def verify_and_list() -> dict[str, tuple[str, list[str]]]:
+        verified = run_cli(["verify", *SETTINGS, *where, "--db", db], server)
+        assert verified.returncode == 0, verified.stderr
+        targets = cli_json(["outreach", "list", "--format", "json", "--db", db])
+        return {t["page_url"]: (t["contact_url"], t["emails"]) for t in targets}  # type: ignore[union-attr]
+
+    team = "http://m.org/team"
+    assert verify_and_list() == {f"http://m.org/post{i}": (team, []) for i in range(2)}
+    assert server.hits("m.org", "/team") == 1
+    server.update({"m.org/team": {"body": page("<a href='mailto:desk@m.org'>desk</a>")}})
+    got = verify_and_list()
+    assert got == {f"http://m.org/post{i}": (team, ["desk@m.org"]) for i in range(2)}
+    assert server.hits("m.org", "/team") == 2
+    server.update({"m.org/team": {"body": page("<p>No one here now.</p>")}})
+    assert verify_and_list() == got  # read: not asked again, its addresses stay
+    assert server.hits("m.org", "/team") == 2

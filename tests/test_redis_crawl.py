@@ -13,12 +13,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from tests import redisserver
 from tests.conftest import proxy_env, run_cli
-from tests.test_e2e_discovery import PROFILE, ROUTES, SETTINGS, page
+from tests.test_e2e_discovery import PROFILE, ROUTES, SETTINGS, SITE, page
 from tests.test_redis_scaleout import IDLE, LEASE, OWNER, start, undelayed, wait_for_open_run
 from tests.test_redis_window import QueueSampler
+from verifier.models import Mention, MentionKind, PageMentions, Placement
+from verifier.store import mentions, outreach
 
 redis_server = redisserver.redis_server  # the fixture: a real redis-server per test
 
@@ -35,8 +38,12 @@ DELTA = {
         "body": page("<p>See <a href='https://acme-widgets.com/'>Acme Widgets</a>.</p>")
     },
     "delta-mag.com/review": {
-        "body": page("<p>WidgetPro or <a href='https://widgetco.com/x'>WidgetCo</a>?</p>")
+        "body": page(
+            "<p>WidgetPro or <a href='https://widgetco.com/x'>WidgetCo</a>?</p>"
+            "<a href='/desk'>Contact</a>"
+        )
     },
+    "delta-mag.com/desk": {"body": page("<a href='mailto:desk@delta-mag.com'>desk</a>")},
     # A page that moved to another registered domain, where backlinks are known too.
     "delta-mag.com/moved": {"status": 301, "location": "http://epsilon-news.net/landed"},
     "epsilon-news.net/landed": {
@@ -57,6 +64,7 @@ KNOWN = {
         "http://epsilon-news.net/landed,https://widgetco.com/\n"
     ),
 }
+REVIEW, DESK = "http://delta-mag.com/review", "http://delta-mag.com/desk"
 DOMAINS = (
     "alpha-blog.com\nhttp://beta-news.org/\ngamma-shop.net\ndown-site.com\n"
     "http://broken-site.com/\ndelta-mag.com\n"
@@ -93,6 +101,12 @@ def test_crawl_over_two_workers_finds_what_a_local_crawl_finds(
         more = ["--competitor", competitor] if competitor else []
         imported = run_cli(["import", str(known), *more, "--db", db])
         assert imported.returncode == 0, imported.stderr
+    # The review page is an open target already, whose contact page never answered in an
+    # earlier run: both crawls read it this time.
+    with Database(db) as conn:
+        mention = Mention("WidgetPro", MentionKind.TEXT, "WidgetPro", False, Placement.MAIN)
+        review = PageMentions(SITE, REVIEW, "crawl", mentions=[mention], contact_url=DESK)
+        mentions.record_pages(conn, None, [review])
     local = str(tmp_path / "local.db")
     shutil.copy(db, local)
 
@@ -116,6 +130,10 @@ def test_crawl_over_two_workers_finds_what_a_local_crawl_finds(
     assert got == expected
     assert ("delta-mag.com", "done") in [(d, s) for d, _, s in got["domains"]]
     assert got["runs"] == [("crawl", "finished")]
+    assert (REVIEW, "email", "desk@delta-mag.com") in got["contacts"]
+    for db_file in (db, local):
+        with Database(db_file) as conn:
+            assert not outreach.wants_contacts(conn, SITE, REVIEW)
     assert server.hits("alpha-blog.com", "/page") == 2  # once per crawl
     # The moved page's backlinks are lost; those where it landed (another domain) are not
     # this crawl's to judge: unchecked, in both crawls.

@@ -26,7 +26,8 @@ from crawler.cluster.shards import shard_of_url
 from tests import redisserver
 from tests.conftest import FAST, ROOT, proxy_env, run_cli
 from tests.redisserver import RedisServer
-from verifier.store import outreach
+from verifier.models import Mention, MentionKind, PageMentions, Placement
+from verifier.store import mentions, outreach
 
 redis_server = redisserver.redis_server  # the fixture: a real redis-server per test
 
@@ -81,7 +82,11 @@ MENTIONS = {
         )
     },
     "acme.com/old": {"status": 405},  # a target page that refuses HEAD (and GET)
+    # An open target whose contact page never answered in an earlier run: read it now.
+    "pitch.news.com/c": {"body": page("<p>Acme is great.</p><a href='/write'>Contact</a>")},
+    "pitch.news.com/write": {"body": page("<a href='mailto:ed@pitch.news.com'>ed</a>")},
 }
+UNREAD = "http://pitch.news.com/c"
 
 
 def import_links(
@@ -206,9 +211,13 @@ def test_owner_and_two_workers_match_a_local_run(
     db = import_links(
         init_db, tmp_path, urls, "--brand", "Acme", "--competitor", "rival.com", extra=extra
     )
-    with Database(db) as conn:  # an open outreach target from an earlier run
+    with Database(db) as conn:  # open outreach targets from an earlier run
         target = "http://pitch.news.com/b"
         outreach.open_target(conn, "acme.com", target, target, "2026-01-01T00:00:00")
+        mention = Mention("Acme", MentionKind.TEXT, "Acme is great.", False, Placement.MAIN)
+        write = "http://pitch.news.com/write"
+        unread = PageMentions("acme.com", UNREAD, "verify", mentions=[mention], contact_url=write)
+        mentions.record_pages(conn, None, [unread])  # its contact page: no answer came
     local = str(tmp_path / "local.db")
     shutil.copy(db, local)
 
@@ -236,7 +245,12 @@ def test_owner_and_two_workers_match_a_local_run(
     assert ("acme.com", "http://lost.blog.com/p0", "new") in found["outreach"]
     # The contact page's address, as a local run stores it: for both targets on the site.
     emails = [(key, value) for key, kind, value in found["contacts"] if kind == "email"]
-    assert [value for _, value in emails] == ["press@lost.blog.com"] * 2, found["contacts"]
+    got_emails = sorted(value for _, value in emails)
+    assert got_emails == ["ed@pitch.news.com", *["press@lost.blog.com"] * 2], found["contacts"]
+    # The target whose contact page never answered had it read, and it is marked read.
+    assert (UNREAD, "ed@pitch.news.com") in emails
+    with Database(db) as conn:
+        assert not outreach.wants_contacts(conn, "acme.com", UNREAD)
     assert ("acme.com", "http://pitch.news.com/b", "won") in found["outreach"]
     assert ("http://acme.com/old", "GET", 405, None) in found["targets"]
     assert len(found["rivals"]) == 1

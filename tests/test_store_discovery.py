@@ -303,6 +303,33 @@ def test_contact_page_addresses_join_their_target(db: Database) -> None:
     assert got == [(PAGE, "desk@zine.org", contact_page), (PAGE, "ed@zine.org", PAGE)]
 
 
+def test_a_targets_contacts_are_read_again_until_its_contact_page_answers(
+    db: Database, clock: Callable[[str], None]
+) -> None:
+    """New to the queue: read its contacts. Queued with a contact page that never
+    answered (no PageContacts came): read them again. Once its contact page was read,
+    even without an address: not again."""
+    contact_page = "https://zine.org/contact"
+    assert outreach.wants_contacts(db, SITE, PAGE)
+    clock(T1)
+    mentions.record_pages(db, 1, [page("Acme", contact_url=contact_page)])
+    assert outreach.wants_contacts(db, SITE, "https://BLOG.zine.org/post#x")  # unread
+    assert page_row(db)["contact_read_at"] is None
+    clock(T2)
+    mentions.record_contacts(db, [PageContacts(PAGE, ())])  # read: no address there
+    assert page_row(db)["contact_read_at"] == T2
+    assert not outreach.wants_contacts(db, SITE, PAGE)
+    assert db.execute("select count(*) from contacts").fetchone()[0] == 0
+    # Read again without contacts (not wanted): the contact page stays read.
+    mentions.record_pages(db, 2, [page("Acme")])
+    assert not outreach.wants_contacts(db, SITE, PAGE)
+    # Another site's queue is its own; a target without a contact page has none to read.
+    assert outreach.wants_contacts(db, BETA, PAGE)
+    other = "https://other.org/p"
+    mentions.record_pages(db, 2, [page("Acme", url=other)])
+    assert not outreach.wants_contacts(db, SITE, other)
+
+
 # --- the outreach queue --------------------------------------------------------------
 
 

@@ -92,7 +92,7 @@ class RunReaders:
         return kept
 
     def _wants_contacts(self, site: str, url: str) -> bool:
-        return not outreach.is_queued(self.db, site, url)
+        return outreach.wants_contacts(self.db, site, url)
 
     def take_wanted(self) -> list[ContactWanted]:
         wanted, self.wanted = self.wanted, []

@@ -81,13 +81,13 @@ class HeldContacts(ContactPages):
             yield Result(run, found)
         yield from requests
 
-    def _done(self, domain: str, contacts: tuple[Any, ...]) -> Iterator[Any]:
+    def _done(self, domain: str, contacts: tuple[Any, ...] | None) -> Iterator[Any]:
         # The held results say which pages waited: ContactPages' own list is only emptied.
         for _ in super()._done(domain, contacts):
             pass
         for held in self.held.pop(domain, []):
             pages = held.waiting.pop(domain)
-            if contacts:
+            if contacts is not None:  # read, even without an address: the owner notes it
                 held.items += [PageContacts(url, contacts) for url in pages]
             if not held.waiting:
                 yield Result(held.run, held.items)

@@ -27,7 +27,7 @@ from crawler.spiders.domaincrawl import CrawlLimits, Job
 from crawler.spiders.plumbing import ContactPages
 from verifier.mentions.reading import SiteReader
 from verifier.models import BacklinkRef, CrawledPage, PageContacts, PageMentions
-from verifier.store import crawls
+from verifier.store import crawls, outreach
 from verifier.verdict.urls import host_of, identity_key, registered_domain
 
 if TYPE_CHECKING:
@@ -68,7 +68,12 @@ class JobSource:
         self.site = site
         self.sites = [site, *competitors]
         self.queued: dict[str, list[str]] = defaultdict(list)
-        rows = db.execute("select page_url, page_key from outreach where site = ?", [site])
+        # Queued targets whose contact page was read: not read for contacts again.
+        rows = db.execute(
+            "select page_url, page_key from outreach where site = ?"
+            f" and not exists ({outreach.CONTACTS_UNREAD})",
+            [site],
+        )
         for url, key in rows.fetchall():
             self.queued[registered_domain(host_of(url))].append(key)
 

@@ -65,7 +65,7 @@ from verifier.models import (
     TargetCheck,
 )
 from verifier.readers import site_profiles
-from verifier.store import mentions, runs, targets
+from verifier.store import mentions, outreach, runs, targets
 from verifier.store.writer import Batch, write_batch
 from verifier.verdict import classify
 from verifier.verdict.urls import browser_url
@@ -158,6 +158,10 @@ class Owner:
                 for site, url in mentions.open_target_pages(db, sites)
                 if site in readers
             }
+        # Targets whose contact page was never read: the worker reads it this time.
+        self.outreach_contacts = {
+            (site, url) for site, url in self.outreach if outreach.wants_contacts(db, site, url)
+        }
 
     def run(self) -> str:
         """Queue, collect and re-queue until the run is complete (`finished`) or its
@@ -227,7 +231,8 @@ class Owner:
             for site, url in sorted(self.targets):
                 queue.push(target_request(site, url, "HEAD", self.key, self.spider))
             for site, url in sorted(self.outreach):
-                queue.push(outreach_request(site, url, self.key, self.spider))
+                contacts = (site, url) in self.outreach_contacts
+                queue.push(outreach_request(site, url, self.key, self.spider, contacts))
         self.tally.pushed += len(self.targets) + len(self.outreach)
 
     def requeue(self) -> None:

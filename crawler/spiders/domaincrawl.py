@@ -31,6 +31,7 @@ from crawler.spiders.plumbing import (
     HANDLED_STATUSES,
     ContactPages,
     addresses,
+    contact_reading,
     fetch_from,
     unread,
 )
@@ -223,7 +224,7 @@ class DomainCrawl(scrapy.Spider):
         contact_domain = progress.take_due(fetch.requested_url)
         found: tuple[Any, ...] | None = None  # its addresses, read once when needed
         if contact_domain is not None:  # also the contact page that targets wait for
-            found = addresses(fetch)
+            found = contact_reading(fetch)
             yield from job.contact_pages.deliver(contact_domain, found)
         if progress.frontier.fetched_elsewhere(fetch.requested_url, fetch.final_url):
             # A redirect to a page this crawl fetches on its own: read and counted once.

@@ -125,7 +125,8 @@ class ContactPages:
     ) -> None:
         # Whether a page read without mentions was stored: in `db`, or as `stored` says.
         self.stored = stored or (lambda item: db is not None and mentions_store.is_stored(db, item))
-        self.found: dict[str, tuple[Any, ...]] = {}  # domain -> contacts of its contact page
+        # domain -> contacts of its contact page (None: it gave no answer this run)
+        self.found: dict[str, tuple[Any, ...] | None] = {}
         self.waiting: dict[str, list[str]] = {}  # domain -> target pages awaiting its fetch
 
     def follow(self, items: Iterable[Any]) -> Iterator[Any]:
@@ -144,10 +145,13 @@ class ContactPages:
 
     def wanted(self, page_url: str, contact_url: str) -> Iterator[Any]:
         """The target `page_url`'s contacts from `contact_url`: known already (its
-        `PageContacts`), or awaited from a request (yielded at its domain's first)."""
+        `PageContacts`), or awaited from a request (yielded at its domain's first).
+        A contact page that gave no answer this run is not asked for again in it."""
         domain = registered_domain(host_of(contact_url))
         if domain in self.found:
-            yield PageContacts(page_url, self.found[domain])
+            known = self.found[domain]
+            if known is not None:
+                yield PageContacts(page_url, known)
         elif domain in self.waiting:
             self.waiting[domain].append(page_url)
         else:
@@ -170,27 +174,35 @@ class ContactPages:
         yield from self.read(fetch_from(response), domain)
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
-        yield from self.failed(failure.request.cb_kwargs["domain"])
+        domain = failure.request.cb_kwargs["domain"]
+        response = getattr(failure.value, "response", None)
+        if response is not None:  # an answer Scrapy passes as an error (HttpError: a 404)
+            yield from self.read(fetch_from(response), domain)
+        else:
+            yield from self.failed(domain)
 
     def read(self, fetch: Fetch, domain: str) -> Iterator[PageContacts]:
         """`domain`'s contact page answered `fetch` (a crawl may fetch it as one of its
         pages): its addresses go to the targets that wait for them."""
-        yield from self.deliver(domain, addresses(fetch))
+        yield from self.deliver(domain, contact_reading(fetch))
 
     def failed(self, domain: str) -> Iterator[PageContacts]:
-        """`domain`'s contact page gave no page: its targets get no address from it."""
-        yield from self.deliver(domain, ())
+        """`domain`'s contact page gave no answer: its targets get no address from it this
+        run, and stay unread (`outreach.wants_contacts`): a later run asks again."""
+        yield from self.deliver(domain, None)
 
-    def deliver(self, domain: str, contacts: tuple[Any, ...]) -> Iterator[PageContacts]:
-        """`domain`'s contact page holds `contacts` (read from it already)."""
+    def deliver(self, domain: str, contacts: tuple[Any, ...] | None) -> Iterator[PageContacts]:
+        """`domain`'s contact page holds `contacts` (read from it already; None: it gave
+        no answer). A `PageContacts` per waiting target, even without an address: it
+        records that the target's contact page was read."""
         yield from self._done(domain, contacts)
 
-    def _done(self, domain: str, contacts: tuple[Any, ...]) -> Iterator[PageContacts]:
+    def _done(self, domain: str, contacts: tuple[Any, ...] | None) -> Iterator[PageContacts]:
         if len(self.found) >= self.REMEMBERED:
             self.found.pop(next(iter(self.found)))
         self.found[domain] = contacts
         for page_url in self.waiting.pop(domain, []):
-            if contacts:
+            if contacts is not None:
                 yield PageContacts(page_url, contacts)
 
 
@@ -221,10 +233,20 @@ def addresses(fetch: Fetch) -> tuple[Contact, ...]:
     return tuple(contact for contact in found if contact.kind is ContactKind.EMAIL)
 
 
+def contact_reading(fetch: Fetch) -> tuple[Contact, ...] | None:
+    """What a contact page's answer says: its addresses (none for a 404: there is no
+    such page), or None when it said nothing yet (a server error, 429): a later run
+    asks again."""
+    if fetch.status >= 500 or fetch.status == 429:
+        return None
+    return addresses(fetch)
+
+
 def contacts_wanted(db: Database) -> reading.WantsContacts:
-    """Read an outreach target's contacts only when it is new to the queue."""
+    """Read an outreach target's contacts when it is new to the queue, or when its
+    contact page was never read (`outreach.wants_contacts`)."""
 
     def wanted(site: str, url: str) -> bool:
-        return not outreach.is_queued(db, site, url)
+        return outreach.wants_contacts(db, site, url)
 
     return wanted

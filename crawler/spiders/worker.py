@@ -71,6 +71,8 @@ REFS = "backcheck_refs"
 RUN = "backcheck_run"
 TARGET = "backcheck_target"
 OUTREACH = "backcheck_outreach"
+#: Meta key of an outreach request: read the target's contacts again (bool).
+CONTACTS = "backcheck_outreach_contacts"
 #: Render request meta: the page the render's result is for.
 PAGE = "backcheck_page"
 #: Why a worker started with BACKCHECK_RENDER=never leaves its pages unrendered.
@@ -274,15 +276,16 @@ class WorkerSpider(DomainCrawl, Renders):
         reader = self.readings.of(run).readers.get(site)
         items: list[Any] = []
         if reader is not None:
-            # As a local verify: the target's contacts were read when it entered the queue.
-            key = identity_key(url)
+            # As a local verify: the target's contacts were read when it entered the queue,
+            # unless its contact page never answered (the owner says so).
+            key, again = identity_key(url), bool(response.meta.get(CONTACTS))
             fetch = fetch_from(response)
             try:
                 items += reading.read_discovered(
                     fetch,
                     reader,
                     "outreach",
-                    wants_contacts=lambda _, page: identity_key(page) != key,
+                    wants_contacts=lambda _, page: again or identity_key(page) != key,
                 )
             except Exception as exc:  # nothing to check on a target: say so
                 items += unread(self.logger, fetch, (), exc)
@@ -311,12 +314,15 @@ def target_request(
     )
 
 
-def outreach_request(site: str, url: str, run: str, spider: WorkerSpider) -> scrapy.Request:
-    """A request for an open outreach target of `site` (`mentions.open_target_pages`)."""
+def outreach_request(
+    site: str, url: str, run: str, spider: WorkerSpider, contacts: bool = False
+) -> scrapy.Request:
+    """A request for an open outreach target of `site` (`mentions.open_target_pages`);
+    `contacts`: its contact page was never read, read it this time."""
     return scrapy.Request(
         browser_url(url),
         callback=spider.parse_outreach,
         errback=spider.on_outreach_error,
-        meta={OUTREACH: [site, url], RUN: run},
+        meta={OUTREACH: [site, url], RUN: run, CONTACTS: contacts},
         dont_filter=True,
     )

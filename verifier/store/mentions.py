@@ -125,11 +125,17 @@ def record_pages(db: Database, run_id: int | None, pages: Sequence[PageMentions]
 
 
 def record_contacts(db: Database, found: Sequence[PageContacts]) -> None:
-    """Attach addresses read on a contact page to the target pages they serve."""
+    """Attach addresses read on a contact page to the target pages they serve, and note
+    that their contact page was read (even when it gave no address)."""
     stamp = now()
     with writing(db):
         for item in found:
             key = identity_key(item.page_url)
+            db.execute(
+                "update mention_pages set contact_read_at = ?"
+                " where page_key = ? and contact_url is not null",
+                [stamp, key],
+            )
             for contact in item.contacts:
                 db.execute(
                     "insert or ignore into contacts (page_key, page_url, kind, value, found_on,"

@@ -787,3 +787,12 @@ def m012_rendering(db: Database) -> None:
     for table in ("checks", "backlinks"):
         for name, kind in RENDER_COLUMNS.items():
             db.table(table).add_column(name, kind)
+
+
+@migrations()
+def m013_contact_reads(db: Database) -> None:
+    # When a target's contact page was read (NULL: never, its fetch failed or the run
+    # ended first: the next run that reads the target fetches it again). Targets stored
+    # before are taken as read, so an upgrade does not fetch every contact page again.
+    db.table("mention_pages").add_column("contact_read_at", str)
+    db.execute("update mention_pages set contact_read_at = last_seen where contact_url is not null")

@@ -65,3 +65,22 @@ def is_queued(db: Database, site: str, url: str) -> bool:
         "select 1 from outreach where site = ? and page_key = ?", [site, identity_key(url)]
     ).fetchone()
     return row is not None
+
+
+#: The queued targets whose contact page is known but was never read (its fetch failed,
+#: or the run ended first): their contacts are read again by the next run that reads them.
+CONTACTS_UNREAD = (
+    "select 1 from mention_pages m where m.site = outreach.site"
+    " and m.page_key = outreach.page_key and m.contact_url is not null"
+    " and m.contact_read_at is null"
+)
+
+
+def wants_contacts(db: Database, site: str, url: str) -> bool:
+    """Whether reading `url` for `site` should look for who to ask: a page new to the
+    site's outreach queue, or a queued one whose contact page was never read."""
+    row = db.execute(
+        f"select exists ({CONTACTS_UNREAD}) from outreach where site = ? and page_key = ?",
+        [site, identity_key(url)],
+    ).fetchone()
+    return row is None or bool(row[0])
