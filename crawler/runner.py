@@ -237,7 +237,7 @@ def crawl_sharded(
             **(spider_args or {}),
             on_signal=lambda signum: _forward(children, signum),
         )
-        if own != "finished":  # stopped by a signal or an error: the others stop too
+        if own == "shutdown":  # stopped by a signal that did not reach the others
             _forward(children, signal.SIGINT)
         try:
             codes = [0, *(child.wait() for child in children)]

@@ -59,14 +59,6 @@ def settle_won(db: Database, sites: list[str] | None = None) -> int:
     return int(cursor.rowcount)
 
 
-def is_queued(db: Database, site: str, url: str) -> bool:
-    """True when the page is in the site's outreach queue already (any status)."""
-    row = db.execute(
-        "select 1 from outreach where site = ? and page_key = ?", [site, identity_key(url)]
-    ).fetchone()
-    return row is not None
-
-
 #: The queued targets whose contact page is known but was never read (its fetch failed,
 #: or the run ended first): their contacts are read again by the next run that reads them.
 CONTACTS_UNREAD = (
