@@ -155,6 +155,19 @@ def cli_json(args: list[str], server=None) -> object:  # type: ignore[no-untyped
     return json.loads(done.stdout)
 
 
+def linked_db(init_db, tmp_path: Path, name: str, sources: list[str]) -> str:  # type: ignore[no-untyped-def]
+    """A database with PROFILE and a backlink to the site from each of `sources`."""
+    db = str(tmp_path / name)
+    init_db(db, *PROFILE)
+    links = tmp_path / "links.csv"
+    links.write_text(
+        "source_url,target_url\n" + "".join(f"{s},https://acme-widgets.com/\n" for s in sources),
+        encoding="utf-8",
+    )
+    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    return db
+
+
 def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
     server = web(routes=ROUTES)
     db = str(tmp_path / "d.db")
@@ -403,19 +416,8 @@ def test_verify_reads_mentions_and_report_lost_says_so(
         "r1.org/live": {"body": page("<p><a href='https://acme-widgets.com/'>Acme</a></p>")},
     }
     server = web(routes=routes)
-    db = str(tmp_path / "v.db")
-    init_db(db, *PROFILE)
-    links = tmp_path / "links.csv"
-    links.write_text(
-        "source_url,target_url\n"
-        + "".join(
-            f"http://r1.org/{p},https://acme-widgets.com/\n"
-            for p in routes_paths(routes)
-            if p != "contact"
-        ),
-        encoding="utf-8",
-    )
-    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    sources = [f"http://r1.org/{p}" for p in routes_paths(routes) if p != "contact"]
+    db = linked_db(init_db, tmp_path, "v.db", sources)
     verified = run_cli(
         ["verify", *SETTINGS, "-s", f"BACKCHECK_READ_MENTIONS_IN_WRITER={where}", "--db", db],
         server,
@@ -515,14 +517,7 @@ def test_verify_fetches_contact_pages_the_writer_asks_for_during_the_run(  # typ
             sources.append(f"http://{host}/post{j}")
         routes[f"{host}/team"] = {"body": page(f"<a href='mailto:desk@{host}'>desk</a>")}
     server = web(routes=routes)
-    db = str(tmp_path / "m.db")
-    init_db(db, *PROFILE)
-    links = tmp_path / "links.csv"
-    links.write_text(
-        "source_url,target_url\n" + "".join(f"{s},https://acme-widgets.com/\n" for s in sources),
-        encoding="utf-8",
-    )
-    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    db = linked_db(init_db, tmp_path, "m.db", sources)
     fast = ["-s", "BACKCHECK_COMMIT_INTERVAL=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
     where = ["-s", "BACKCHECK_READ_MENTIONS_IN_WRITER=1", "--processes", "1"]
     verified = run_cli(["verify", *SETTINGS, *fast, *where, "--db", db], server)
@@ -559,16 +554,7 @@ def test_a_contact_page_that_gave_no_answer_is_asked_again_by_the_next_run(  # t
         "m.org/team": {"status": 503, "body": "busy"},
     }
     server = web(routes=routes)
-    db = str(tmp_path / "m.db")
-    init_db(db, *PROFILE)
-    links = tmp_path / "links.csv"
-    links.write_text(
-        "source_url,target_url\n"
-        "http://m.org/post0,https://acme-widgets.com/\n"
-        "http://m.org/post1,https://acme-widgets.com/\n",
-        encoding="utf-8",
-    )
-    assert run_cli(["import", str(links), "--db", db]).returncode == 0
+    db = linked_db(init_db, tmp_path, "m.db", ["http://m.org/post0", "http://m.org/post1"])
     where = ["-s", f"BACKCHECK_READ_MENTIONS_IN_WRITER={writer}", "--processes", "1"]
 
     def verify_and_list() -> dict[str, tuple[str, list[str]]]:
