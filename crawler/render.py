@@ -11,11 +11,19 @@ itself is not fetched again: the main document is fulfilled with the body Scrapy
 already fetched; only its resources (scripts, XHR, CSS) come from the web, fetched
 by Scrapy's downloader for the browser (crawler.browser.Gate). A render request has
 a download slot of its own (RENDER_SLOT, BACKCHECK_RENDER_PAGES at once): it fetches
-nothing itself, and must not hold the host's slot its resources wait for. `settle`
-then waits as Google's renderer does: until the DOM and the network have been
-quiet for QUIET_S (and at least AFTER_LOAD_S after load, so a link a script adds a
-second after load is seen) or the render timeout; a page that never goes quiet is
-read as it stands then.
+nothing itself, and must not hold the host's slot its resources wait for.
+
+The page runs on a virtual clock, as Google's renderer does (its patent US11328114
+names virtual time): Chromium's `Emulation.setVirtualTimePolicy` with
+`pauseIfNetworkFetchesPending` stops the clock while a fetch is pending and jumps it
+to the next timer when the page is idle. The navigation returns at commit with the
+clock paused (`init_page`), and `settle` lets it run until the DOM and the network
+have been quiet for QUIET_S of page time, at least AFTER_LOAD_S after the load event
+(so a link a script adds a second after load is seen): a one-second timer costs no
+second of wall time. A page that never goes quiet (polling, a ticking clock) is read
+when its clock reaches the render timeout or the wall clock does; a fetch that never
+ends (long polling) would hold the clock, so after STALL_S of wall time with no
+progress the clock runs on regardless of fetches (`advance`).
 """
 
 from __future__ import annotations
@@ -24,13 +32,14 @@ import asyncio
 import contextlib
 import os
 import shutil
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifier.verdict.render import RenderMode
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, Route
+    from playwright.async_api import CDPSession, Page, Route
     from playwright.async_api import Request as BrowserRequest
     from scrapy import Request
     from scrapy.settings import Settings
@@ -41,20 +50,36 @@ SLOT = "backcheck_slot"
 RENDER_SLOT = "backcheck-render"
 #: Debian's headless build of Chromium, taken beside a `chromium` (`chromium_path`).
 HEADLESS_SHELL = "chromium-headless-shell"
-#: `settle`: quiet for QUIET_S, and at least AFTER_LOAD_S after load; polled every POLL_S.
+#: `settle`, in the page's (virtual) time: quiet for QUIET_S, at least AFTER_LOAD_S after
+#: load; the clock is let run STEP_S at least at a time.
 QUIET_S = 0.5
 AFTER_LOAD_S = 1.2
-POLL_S = 0.1
-#: Counts DOM mutations from before the page's own scripts run.
-MUTATION_COUNTER = """
+STEP_S = 0.05
+#: Wall seconds the page's clock may stand still (held by a pending fetch) before it runs
+#: on regardless of fetches.
+STALL_S = 2.0
+#: The page's clock (ms), its load event (ms, -1 before) and its last DOM change or
+#: finished resource (ms), watched from before the page's own scripts run.
+ACTIVITY = """
 (() => {
-  let count = 0;
-  new MutationObserver(() => { count += 1; }).observe(document, {
+  let loaded = -1, last = 0;
+  const touch = () => { last = performance.now(); };
+  new MutationObserver(touch).observe(document, {
     subtree: true, childList: true, attributes: true, characterData: true,
   });
-  Object.defineProperty(window, "__backcheckMutations", { get: () => count });
+  addEventListener("load", () => { loaded = performance.now(); touch(); });
+  try { new PerformanceObserver(touch).observe({ type: "resource" }); } catch (e) {}
+  Object.defineProperty(window, "__backcheckActivity", {
+    get: () => [performance.now(), loaded, last],
+  });
 })();
 """
+#: Wall seconds a call to the page may take past the render's deadline.
+GRACE_S = 1.0
+#: Wall seconds to open a page's DevTools session and stop its clock before navigation.
+SESSION_S = 10.0
+#: Chromium's virtual time policies (DevTools protocol, Emulation domain).
+PAUSE, RUN, RUN_ALWAYS = "pause", "pauseIfNetworkFetchesPending", "advance"
 
 
 def mode_of(settings: Settings) -> RenderMode:
@@ -111,13 +136,13 @@ def configure(settings: Settings) -> None:
 
 
 class Watch:
-    """A render in progress: requests in flight, the last activity, script errors."""
+    """A render in progress: the browser's requests in flight, script errors."""
 
     def __init__(self, body: bytes, content_type: str | None) -> None:
         self.body = body
         self.content_type = content_type or "text/html"
         self.in_flight: set[BrowserRequest] = set()
-        self.started = self.last_activity = asyncio.get_running_loop().time()
+        self.started = asyncio.get_running_loop().time()
         self.errors: list[str] = []
         self.served = False
         self._listeners: list[tuple[str, Any]] = []
@@ -125,7 +150,7 @@ class Watch:
     def begin(self) -> None:
         """The render starts now, not when its request was made: it may wait long for a
         page, and the render timeout is the page's own."""
-        self.started = self.last_activity = asyncio.get_running_loop().time()
+        self.started = asyncio.get_running_loop().time()
 
     def attach(self, page: Page) -> None:
         self._listeners = [
@@ -157,11 +182,9 @@ class Watch:
 
     def busy(self, request: BrowserRequest) -> None:
         self.in_flight.add(request)
-        self.last_activity = asyncio.get_running_loop().time()
 
     def done(self, request: BrowserRequest) -> None:
         self.in_flight.discard(request)
-        self.last_activity = asyncio.get_running_loop().time()
 
 
 async def init_page(page: Page, request: Request) -> None:
@@ -187,8 +210,27 @@ async def init_page(page: Page, request: Request) -> None:
 
     await page.route("**", serve_document)  # runs before scrapy-playwright's "**" route
     if not request.meta.get("backcheck_reused"):  # a kept page runs it in every document
-        await page.add_init_script(MUTATION_COUNTER)
+        await page.add_init_script(ACTIVITY)
+    # Nothing of the page runs until `settle` lets its clock run (a kept page's clock
+    # stood still since its last render).
+    await asyncio.wait_for(clock_of(page, PAUSE), SESSION_S)
     watch.attach(page)
+
+
+#: Each page's DevTools session, for its clock (made once; goes with the page).
+_SESSIONS: weakref.WeakKeyDictionary[Page, CDPSession] = weakref.WeakKeyDictionary()
+
+
+async def clock_of(page: Page, policy: str, budget_s: float | None = None) -> CDPSession:
+    """Set the page's virtual time policy (for `budget_s` of page time); its session."""
+    session = _SESSIONS.get(page)
+    if session is None:
+        session = _SESSIONS[page] = await page.context.new_cdp_session(page)
+    params: dict[str, Any] = {"policy": policy}
+    if budget_s is not None:
+        params["budget"] = max(budget_s, STEP_S) * 1000
+    await session.send("Emulation.setVirtualTimePolicy", params)
+    return session
 
 
 def render_meta(body: bytes, content_type: str | None, user_agent: str) -> dict[str, Any]:
@@ -202,6 +244,8 @@ def render_meta(body: bytes, content_type: str | None, user_agent: str) -> dict[
             "java_script_enabled": True,
             "service_workers": "block",
         },
+        # `settle` loads the page on its virtual clock: the navigation returns at commit.
+        "playwright_page_goto_kwargs": {"wait_until": "commit"},
         "backcheck_watch": Watch(body, content_type),
         # Not the page's host slot: the page is not fetched again, and its resources,
         # fetched by Scrapy in that slot, must not wait for the render holding it.
@@ -210,31 +254,64 @@ def render_meta(body: bytes, content_type: str | None, user_agent: str) -> dict[
     }
 
 
+def next_step(
+    activity: tuple[float, float, float], in_flight: bool, timeout: float
+) -> float | None:
+    """How long the page's clock must still run (s); None: quiet, or out of time.
+
+    `activity` is ACTIVITY's reading, in ms of the page's time since its navigation:
+    now, its load event (-1 before), its last DOM change or finished resource.
+    """
+    now, loaded, last = (value / 1000 for value in activity)
+    if now >= timeout:
+        return None
+    if loaded >= 0 and not in_flight:
+        wait = max(last + QUIET_S, loaded + AFTER_LOAD_S) - now
+        return max(wait, STEP_S) if wait > 0 else None
+    # Not loaded yet, or a fetch pending when the clock stopped: run a little, look again.
+    return min(QUIET_S if loaded < 0 else STEP_S, timeout - now)
+
+
 async def settle(page: Page, watch: Watch, timeout: float) -> tuple[str, bool]:
     """The page's HTML once DOM and network are quiet (True), or at the timeout (False).
 
-    Raises TimeoutError when the page cannot be read at all (a script busy forever).
+    The timeout holds for the page's clock and for the wall clock alike. Raises
+    TimeoutError when the page cannot be read at all (a script busy forever).
     """
     loop = asyncio.get_running_loop()
-    loaded = loop.time()
     deadline = watch.started + timeout
-    mutations = -1
-    quiet = False
-    while loop.time() < deadline:
-        remaining = max(deadline - loop.time(), 0.01)
-        count = await asyncio.wait_for(page.evaluate("window.__backcheckMutations || 0"), remaining)
-        now = loop.time()
-        if count != mutations:
-            mutations, watch.last_activity = count, now
-        quiet_at = max(watch.last_activity + QUIET_S, loaded + AFTER_LOAD_S)
-        if not watch.in_flight and now >= quiet_at:
-            quiet = True
-            break
-        # Look again when the page could be quiet, not every POLL_S: each look is a round
-        # trip through the driver, the browser and the renderer (measured: a tenth of a
-        # render's CPU when polled every POLL_S).
-        await asyncio.sleep(min(max(quiet_at - now, POLL_S), max(deadline - now, 0)))
-    html = await asyncio.wait_for(page.content(), max(deadline - loop.time(), 2.0))
+
+    def left(floor: float = GRACE_S) -> float:
+        # A call made just before the deadline gets GRACE_S to answer: a page that runs
+        # out of time is read as it stands, not failed for a late answer.
+        return max(deadline - loop.time(), floor)
+
+    policy, quiet = RUN, False
+    step: float | None = AFTER_LOAD_S
+    while step is not None and loop.time() < deadline:
+        expired = loop.create_future()
+        session = _SESSIONS.get(page)
+        if session is None:
+            session = await asyncio.wait_for(clock_of(page, PAUSE), left())
+        session.once(
+            "Emulation.virtualTimeBudgetExpired",
+            lambda _, done=expired: done.done() or done.set_result(None),
+        )
+        # A renderer busy in a script answers nothing: every call is bounded.
+        await asyncio.wait_for(clock_of(page, policy, step), left())
+        try:
+            await asyncio.wait_for(expired, min(STALL_S, left(0.01)))
+        except TimeoutError:
+            # The clock stood still: a fetch that does not end holds it (or a script
+            # that never yields, on which the reading below times out).
+            await asyncio.wait_for(clock_of(page, PAUSE), left())
+            policy = RUN_ALWAYS
+        state = await asyncio.wait_for(page.evaluate("window.__backcheckActivity"), left())
+        activity = tuple(state) if state else (0.0, -1.0, 0.0)
+        step = next_step(activity, bool(watch.in_flight), timeout)
+        quiet = step is None and activity[0] / 1000 < timeout
+    await asyncio.wait_for(clock_of(page, PAUSE), left())
+    html = await asyncio.wait_for(page.content(), left(2.0))
     return html, quiet
 
 

@@ -1,4 +1,5 @@
-"""Which pages are rendered, and how a rendered verdict joins the raw one (verdict/render.py)."""
+"""Which pages are rendered, how a rendered verdict joins the raw one (verdict/render.py),
+and when a render is over (crawler/render.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler import render
 from verifier.models import BacklinkRef, Change, Check, Fetch, FoundIn, Reason, Status
 from verifier.verdict.classify import check_fetch
 from verifier.verdict.history import Baseline, change
@@ -216,3 +218,26 @@ def test_chromium_path(
     monkeypatch.setenv("PATH", f"{tmp_path / 'own'}:{tmp_path / 'bin'}")
     found = chromium_path(Settings({"BACKCHECK_CHROMIUM": setting}))
     assert found == (str(tmp_path / expected) if expected else None)
+
+
+@pytest.mark.parametrize(
+    ("activity", "in_flight", "expected"),
+    [
+        # (page time now, load, last change) in ms; the render timeout is 6 s
+        pytest.param((10, -1, 0), False, 0.5, id="not-loaded-yet"),
+        pytest.param((300, 100, 100), False, 1.0, id="loaded-waits-1.2s-after-load"),
+        pytest.param((1300, 100, 100), False, None, id="quiet-1.2s-after-load"),
+        pytest.param((1300, 100, 1000), False, 0.2, id="a-change-wants-0.5s-of-quiet"),
+        pytest.param((1500, 100, 1000), False, None, id="quiet-0.5s-after-the-change"),
+        pytest.param((1500, 100, 100), True, 0.05, id="a-fetch-in-flight"),
+        pytest.param((1280, 100, 100), False, 0.05, id="at-least-one-step"),
+        pytest.param((5990, -1, 0), False, 0.01, id="not-past-the-timeout"),
+        pytest.param((6000, 100, 5900), False, None, id="out-of-time"),
+        pytest.param((7000, -1, 0), True, None, id="long-out-of-time"),
+    ],
+)
+def test_next_step_of_the_page_clock(
+    activity: tuple[float, float, float], in_flight: bool, expected: object
+) -> None:
+    step = render.next_step(activity, in_flight, timeout=6.0)
+    assert step == (expected if expected is None else pytest.approx(expected))

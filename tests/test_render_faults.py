@@ -177,3 +177,23 @@ def test_contexts_are_recycled_without_stalling_the_run(web, init_db, tmp_path: 
     stats = _stats(db)
     assert stats["playwright/context_count"] >= 5
     assert stats["playwright/page_count/max_concurrent"] <= 4 * 2  # the current and one retiring
+
+
+def test_a_fetch_that_never_ends_does_not_stop_the_page_clock(web, init_db, tmp_path: Path) -> None:
+    """The page's clock stands still while a fetch is pending (as Google's renderer's):
+    a long poll would hold it for good, so after a while it runs on regardless, and a
+    link a timer adds meanwhile is seen. The page never goes quiet: read at the timeout."""
+    later = f"setTimeout(function(){{{ADD}}},300)"
+    server = web(
+        routes={
+            "hang.test/page": page(f"<script>fetch('/poll');{later}</script>"),
+            "hang.test/poll": {"delay": 60, "body": "{}", "content_type": "application/json"},
+            "hang.test/robots.txt": {"body": "User-agent: *\nAllow: /\n"},
+        }
+    )
+    db = _setup(init_db, tmp_path, ["http://hang.test/page"])
+    _verify(db, server, "-s", "BACKCHECK_RENDER_TIMEOUT=6", "-s", "DOWNLOAD_TIMEOUT=8")
+    status, reason, rendered, found_in, detail = _checks(db)["hang.test/page"]
+    assert (status, reason, rendered, found_in) == ("live", None, 1, "rendered"), detail
+    assert "never quiet" in detail, detail
+    assert server.hits("hang.test", "/poll") == 1
