@@ -264,6 +264,21 @@ def test_owner_and_two_workers_match_a_local_run(
         "connection_error",
     )
 
+    # The next run: the lost pages are queued targets with their contacts read, so their
+    # site's contact page is not fetched again, by a worker as by a local run.
+    contact_hits = server.hits("lost.blog.com", "/contact")
+    assert contact_hits == 2  # once by the Redis run, once by the local one
+    owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
+    crew = workers(redis_server, env, count=1)
+    out, err = owner.communicate(timeout=60)
+    assert owner.returncode == 0, err
+    crew[0].wait(timeout=30)
+    assert json.loads(out)["state"] == "finished"
+    # OWNER's REQUEUE_AFTER of 2 s is below the default 20 s render timeout (render auto)
+    assert "BACKCHECK_REDIS_REQUEUE_AFTER (2 s) is not above" in err, err
+    assert server.hits("lost.blog.com", "/p0") == 3
+    assert server.hits("lost.blog.com", "/contact") == contact_hits
+
 
 def test_a_worker_killed_mid_run_loses_nothing(web, redis_server, init_db, tmp_path: Path) -> None:
     pages = 32

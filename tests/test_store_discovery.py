@@ -33,6 +33,7 @@ from verifier.store import crawls, mentions, outreach, runs, storage
 from verifier.store.crawls import PendingDomain
 from verifier.store.storage import StorageError
 from verifier.store.writer import Batch, BatchWriter
+from verifier.verdict.urls import identity_key
 
 SITE = "acme.com"
 BETA = "beta.org"
@@ -328,6 +329,25 @@ def test_a_targets_contacts_are_read_again_until_its_contact_page_answers(
     other = "https://other.org/p"
     mentions.record_pages(db, 2, [page("Acme", url=other)])
     assert not outreach.wants_contacts(db, SITE, other)
+
+
+def test_contacts_read_is_what_wants_contacts_says_no_for(
+    db: Database, clock: Callable[[str], None]
+) -> None:
+    """The set a Redis owner hands its workers: every queued target whose contacts need no
+    reading, per site, and nothing else."""
+    unread, read, bare = PAGE, "https://other.org/p", "https://third.org/p"
+    clock(T1)
+    mentions.record_pages(db, 1, [page("Acme", contact_url="https://zine.org/contact")])
+    mentions.record_pages(db, 1, [page("Acme", url=read, contact_url="https://other.org/c")])
+    mentions.record_contacts(db, [PageContacts(read, ())])
+    mentions.record_pages(db, 1, [page("Acme", url=bare)])
+    got = outreach.contacts_read(db, [SITE, BETA])
+    assert got == {(SITE, identity_key(read)), (SITE, identity_key(bare))}
+    for url in (unread, read, bare, "https://new.org/p"):
+        assert ((SITE, identity_key(url)) not in got) == outreach.wants_contacts(db, SITE, url)
+    assert outreach.contacts_read(db, [BETA]) == set()
+    assert outreach.contacts_read(db, []) == set()
 
 
 # --- the outreach queue --------------------------------------------------------------

@@ -52,6 +52,7 @@ from crawler.cluster.keys import open_key, results_key, run_key
 from crawler.cluster.shards import ShardQueues, shard_count
 from crawler.progress import STATUSES
 from crawler.spiders.worker import (
+    CONTACTS_READ,
     REFS,
     RUN,
     WorkerSpider,
@@ -68,7 +69,8 @@ from verifier.readers import site_profiles
 from verifier.store import mentions, outreach, runs, targets
 from verifier.store.writer import Batch, write_batch
 from verifier.verdict import classify
-from verifier.verdict.urls import browser_url
+from verifier.verdict.render import RenderMode
+from verifier.verdict.urls import browser_url, identity_key
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -162,6 +164,9 @@ class Owner:
         self.outreach_contacts = {
             (site, url) for site, url in self.outreach if outreach.wants_contacts(db, site, url)
         }
+        #: Queued targets whose contacts were read: a worker reading their page (a lost
+        #: backlink's, say) does not read them again, as a local run does not.
+        self.contacts_read = outreach.contacts_read(db, [p.domain for p in self.profiles])
 
     def run(self) -> str:
         """Queue, collect and re-queue until the run is complete (`finished`) or its
@@ -169,6 +174,14 @@ class Owner:
         self._refresh()
         linked_pages = self.settings.getbool("BACKCHECK_MENTIONS_ON_LINKING_PAGES")
         mode = render.mode_of(self.settings)
+        timeout = self.settings.getfloat("BACKCHECK_RENDER_TIMEOUT")
+        if mode is not RenderMode.NEVER and self.requeue_after <= timeout:
+            logger.warning(
+                "BACKCHECK_REDIS_REQUEUE_AFTER (%(after)g s) is not above"
+                " BACKCHECK_RENDER_TIMEOUT (%(timeout)g s): a page whose render is under way"
+                " may be queued again (its result is still written once)",
+                {"after": self.requeue_after, "timeout": timeout},
+            )
         profile.publish(self.server, self.key, self.profiles, self.sites, linked_pages, mode)
         self.push_extras()
         self.top_up()
@@ -289,11 +302,15 @@ class Owner:
                 quiet_since = time.monotonic()
 
     def _request(self, refs: list[BacklinkRef]) -> scrapy.Request:
+        meta: dict[str, Any] = {REFS: message.refs_to_meta(refs), RUN: self.key}
+        key = identity_key(refs[0].source_url)
+        if read := [site for site in self.sites if (site, key) in self.contacts_read]:
+            meta[CONTACTS_READ] = read
         return scrapy.Request(
             browser_url(refs[0].source_url),  # a Unicode host as browsers encode it
             callback=self.spider.parse,
             errback=self.spider.on_error,
-            meta={REFS: message.refs_to_meta(refs), RUN: self.key},
+            meta=meta,
             # Many pages redirect to one URL, and a page is fetched again in every run
             # and re-queue: the shared dupefilter must not drop any of them.
             dont_filter=True,

@@ -73,6 +73,9 @@ TARGET = "backcheck_target"
 OUTREACH = "backcheck_outreach"
 #: Meta key of an outreach request: read the target's contacts again (bool).
 CONTACTS = "backcheck_outreach_contacts"
+#: Meta key of a page request: the sites whose outreach queue holds the page with its
+#: contacts read (not read again).
+CONTACTS_READ = "backcheck_contacts_read"
 #: Render request meta: the page the render's result is for.
 PAGE = "backcheck_page"
 #: Why a worker started with BACKCHECK_RENDER=never leaves its pages unrendered.
@@ -202,17 +205,24 @@ class WorkerSpider(DomainCrawl, Renders):
     # --- pages of a `verify --redis` run --------------------------------------
 
     def parse(self, response: Response) -> Iterator[Result | scrapy.Request]:
-        # Contacts are read on every page that mentions a site without linking to it
-        # (the owner would have to ship its outreach queue to skip the known ones).
         self.crawler.stats.inc_value(PAGES_STAT)
         run = response.meta[RUN]
         assert self.readings is not None
         found = self.readings.of(run)
         refs = message.refs_from_meta(response.meta[REFS])
         fetch = fetch_from(response)
+        # Contacts are read where a local run reads them: not for a site whose queue holds
+        # this page with its contacts read (the owner says which, keyed as it keys pages).
+        read = set(response.meta.get(CONTACTS_READ) or ())
+        key = identity_key(refs[0].source_url)
         try:
             items = reading.read_verified(
-                fetch, refs, found.readers, found.linked_pages, rivals=found.rivals
+                fetch,
+                refs,
+                found.readers,
+                found.linked_pages,
+                wants_contacts=lambda site, url: site not in read or identity_key(url) != key,
+                rivals=found.rivals,
             )
         except Exception as exc:  # a page that brings out a bug still gets its checks
             items = list(unread(self.logger, fetch, refs, exc))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlite_utils import Database
 
 from verifier.store.storage import StorageError, now, writing
@@ -76,3 +78,17 @@ def wants_contacts(db: Database, site: str, url: str) -> bool:
         [site, identity_key(url)],
     ).fetchone()
     return row is None or bool(row[0])
+
+
+def contacts_read(db: Database, sites: Sequence[str]) -> set[tuple[str, str]]:
+    """(site, page_key) of every queued target `wants_contacts` says no for: its contacts
+    were read when it entered the queue (a Redis owner hands this to its workers)."""
+    if not sites:
+        return set()
+    marks = ",".join("?" * len(sites))
+    rows = db.execute(
+        f"select site, page_key from outreach where site in ({marks})"
+        f" and not exists ({CONTACTS_UNREAD})",
+        list(sites),
+    ).fetchall()
+    return {(site, key) for site, key in rows}
