@@ -305,6 +305,38 @@ def test_crawl_resumes_without_fetching_finished_pages(web, init_db, tmp_path: P
     assert not set(again) & finished, "pages finished before the kill were fetched again"
 
 
+def test_crawl_fetches_a_contact_page_named_by_its_link_text_once(
+    web, init_db, tmp_path: Path
+) -> None:
+    """The site's contact page is /team, named "Contact" by the links to it (its URL says
+    nothing), and the crawl reaches it before the page that mentions the brand: it is
+    read for its addresses when crawled, not fetched a second time for the target."""
+    footer = "<footer><a href='/team'>Contact</a></footer>"
+    server = web(
+        routes={
+            "delta-mag.com/": {"body": page("<a href='/team'>Contact</a> <a href='/x'>x</a>")},
+            "delta-mag.com/team": {"body": page("<p>Desk: desk [at] delta-mag [dot] com</p>")},
+            "delta-mag.com/x": {"body": page(f"<a href='/post'>A post</a>{footer}")},
+            "delta-mag.com/post": {"body": page(f"<p>We like Acme Widgets.</p>{footer}")},
+        }
+    )
+    db = str(tmp_path / "t.db")
+    init_db(db, *PROFILE)
+    domains = tmp_path / "one.txt"
+    domains.write_text("http://delta-mag.com/\n", encoding="utf-8")
+    one = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]  # home, /team, /x, then /post
+    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, *one, "--db", db], server)
+    assert done.returncode == 0, done.stderr
+    assert [(r["pages"], r["unlinked_mentions"]) for r in json.loads(done.stdout)] == [(4, 1)]
+    paths = [p for _, h, p in server.requests if h == "delta-mag.com" and p != "/robots.txt"]
+    assert paths.index("/team") < paths.index("/post")  # crawled before the target
+    assert server.hits("delta-mag.com", "/team") == 1
+    targets = cli_json(["outreach", "list", "--format", "json", "--db", db])
+    assert [(t["page_url"], t["contact_url"], t["emails"]) for t in targets] == [
+        ("http://delta-mag.com/post", "http://delta-mag.com/team", ["desk@delta-mag.com"])
+    ]
+
+
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Google Alert - Acme Widgets</title>
 <entry><id>tag:google.com,2013:googlealerts/feed:1</id>

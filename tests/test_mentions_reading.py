@@ -926,3 +926,39 @@ def test_the_crawler_clears_a_page_that_can_hold_no_term_and_no_link() -> None:
     assert check_for_later(make_fetch(f"<p>{LINK}</p>"), [ref()], READERS)[1] == "body"
     assert check_for_later(make_fetch("x", status=404), [ref()], READERS)[1] == NOTHING
     assert check_for_later(nothing, [ref()], {})[1] == NOTHING
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("<a href='/team'>Contact</a>", "https://blog.example/team"),  # by its text alone
+        ("<a href='/kontakt'>Schreiben</a>", "https://blog.example/kontakt"),  # by its URL
+        ("<a href='/about'>About us</a>", "https://blog.example/about"),  # else about
+        ("<a href='https://other.org/contact'>Contact</a>", None),  # another domain's
+        ("<a href='/p'>A post</a>", None),
+    ],
+)
+def test_a_crawl_visit_finds_the_sites_contact_page_when_asked(
+    body: str, expected: str | None
+) -> None:
+    from verifier.crawl.visit import visit
+
+    fetch = make_fetch(body, url="https://blog.example/")
+    assert visit(fetch, READER, "blog.example", find_contact_page=True).contact_page == expected
+    assert visit(fetch, READER, "blog.example").contact_page is None  # not asked: not looked
+
+
+def test_domain_progress_knows_the_contact_page_a_link_named() -> None:
+    from verifier.crawl.frontier import DomainFrontier
+    from verifier.crawl.progress import CONTACT_LOOKS, DomainProgress
+
+    progress = DomainProgress(DomainFrontier("blog.example"))
+    assert progress.names_contact_page("https://blog.example/contact-us")  # its URL says so
+    assert not progress.names_contact_page("https://blog.example/team")
+    for _ in range(CONTACT_LOOKS):
+        assert progress.wants_contact_link()
+        progress.contact_looks += 1
+    assert not progress.wants_contact_link()  # a site without one costs no more
+    progress.contact_links.add(progress.key("https://blog.example/team") or "")
+    assert progress.names_contact_page("https://BLOG.example/team#desk")
+    assert not progress.names_contact_page("https://blog.example/other")

@@ -46,7 +46,6 @@ from verifier.crawl import (
 )
 from verifier.crawl.progress import DomainProgress
 from verifier.crawl.visit import Visit, visit
-from verifier.mentions.contacts import names_contact_page
 from verifier.mentions.reading import SiteReader, WantsContacts
 from verifier.models import BacklinkRef, CrawledPage, DomainDone, Fetch, Reason
 from verifier.verdict import classify
@@ -238,12 +237,21 @@ class DomainCrawl(scrapy.Spider):
         page_url = fetch.requested_url if classify.redirected_away(fetch) else fetch.final_url
         known = job.known(page_url)
         rivals = job.rivals(page_url)
+        # The domain's contact page, named by a link's text alone (/team as "Contact"),
+        # is known before the crawl fetches it: then read for its addresses once.
+        look = progress.wants_contact_link()
         try:
-            seen = visit(fetch, job.reader, domain, known, job.wants_contacts, rivals)
+            seen = visit(
+                fetch, job.reader, domain, known, job.wants_contacts, rivals, find_contact_page=look
+            )
         except Exception as exc:  # a page that brings out a bug: its checks, nothing more
             seen = Visit(list(unread(self.logger, fetch, [*known, *rivals], exc)))
+        if look and seen.ok:
+            progress.contact_looks += 1
+            if seen.contact_page and (link_key := progress.key(seen.contact_page)):
+                progress.contact_links.add(link_key)
         url = fetch.requested_url
-        if seen.ok and names_contact_page(url) and (key := progress.key(url)):
+        if seen.ok and progress.names_contact_page(url) and (key := progress.key(url)):
             progress.contact_pages[key] = addresses(fetch) if found is None else found
         # Links past the depth cap are refused, and remembered as `depth_limit`.
         added = [link for link in seen.links if progress.frontier.add(link, depth + 1) is None]

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.crawl.frontier import DomainFrontier, Stop, crawl_key, stop_reason
+from verifier.mentions.contacts import names_contact_page
+
+#: The first pages of a domain on which a crawl looks for its contact page link.
+CONTACT_LOOKS = 5
 
 
 @dataclass(slots=True)
@@ -23,9 +27,27 @@ class DomainProgress:
     #: Pages in flight as crawl pages that are also a contact page: crawl key -> the
     #: domain whose contact page it is (fetched once, read for both).
     contacts_due: dict[str, str] = field(default_factory=dict)
-    #: Addresses on the pages crawled whose URL names a contact or about page, by crawl
-    #: key: a target found later that points there is served without a second fetch.
+    #: Addresses on the pages crawled whose URL names a contact or about page, or that
+    #: the domain's pages link to as their contact page, by crawl key: a target found
+    #: later that points there is served without a second fetch.
     contact_pages: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    #: Crawl keys of the pages the domain's pages link to as their contact page (by the
+    #: link's text alone, say "Contact" on /team), looked for on its first pages.
+    contact_links: set[str] = field(default_factory=set)
+    contact_looks: int = 0
+
+    def wants_contact_link(self) -> bool:
+        """Look for the domain's contact page on this page: none found yet, and not
+        looked on CONTACT_LOOKS pages already (a site without one costs no more)."""
+        return not self.contact_links and self.contact_looks < CONTACT_LOOKS
+
+    def names_contact_page(self, url: str) -> bool:
+        """`url` is a page whose addresses a target may want: its URL says contact or
+        about, or the domain's pages link to it as their contact page."""
+        if names_contact_page(url):
+            return True
+        key = self.key(url) if self.contact_links else None
+        return key is not None and key in self.contact_links
 
     @property
     def domain(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from verifier.mentions.contacts import contact_page_url
 from verifier.mentions.reading import (
     Item,
     SiteReader,
@@ -23,6 +24,7 @@ class Visit:
     items: list[Item] = field(default_factory=list)  # checks, backlinks, mentions, …
     links: list[str] = field(default_factory=list)  # internal links, in document order
     ok: bool = False  # an HTML page answered: it counts toward the domain's page cap
+    contact_page: str | None = None  # its link to the site's contact page, when asked
 
 
 def visit(
@@ -32,12 +34,15 @@ def visit(
     known: Sequence[BacklinkRef] = (),
     wants_contacts: WantsContacts = always,
     rivals: Sequence[BacklinkRef] = (),
+    find_contact_page: bool = False,
 ) -> Visit:
     """Read a crawled page once: discovery's items, and its links within `scope`.
 
     An error answer, a page that is not HTML, or one that redirected off the
     scope's registered domain is no page of the crawl: only its known backlinks
-    get their checks (`known` the site's, `rivals` its competitors').
+    get their checks (`known` the site's, `rivals` its competitors'). With
+    `find_contact_page`, also the page's link to its site's contact page
+    (`contact_page_url`: by its text or its URL).
     """
     if classify.status_reason(fetch) is not None:
         return Visit(
@@ -52,4 +57,5 @@ def visit(
     if not host_on_domain(host_of(fetch.final_url), scope):
         return Visit(items)
     links = list(dict.fromkeys(link.url for link in pages.links_to(page, scope)))
-    return Visit(items, links, True)
+    contact = contact_page_url(page.root, page.base_url) if find_contact_page else None
+    return Visit(items, links, True, contact)
