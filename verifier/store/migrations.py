@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from verifier.store import rekeying
+
 migrations = Migrations("backcheck")
 
 #: Columns a check and a backlink's current state share (the verdict and its summary).
@@ -796,3 +798,10 @@ def m013_contact_reads(db: Database) -> None:
     # before are taken as read, so an upgrade does not fetch every contact page again.
     db.table("mention_pages").add_column("contact_read_at", str)
     db.execute("update mention_pages set contact_read_at = last_seen where contact_url is not null")
+
+
+@migrations()
+def m014_idna_keys(db: Database) -> None:
+    # Hosts keyed by the IDNA 2003 release (faß.example as fass.example) keyed again as the
+    # store keys them now (`verifier.store.rekeying`: which rows, and how collisions merge).
+    rekeying.idna_keys(db, state_columns=(*VERDICT_COLUMNS, *RENDER_COLUMNS))
