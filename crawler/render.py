@@ -310,6 +310,9 @@ async def settle(page: Page, watch: Watch, timeout: float) -> tuple[str, bool]:
         activity = tuple(state) if state else (0.0, -1.0, 0.0)
         step = next_step(activity, bool(watch.in_flight), timeout)
         quiet = step is None and activity[0] / 1000 < timeout
+        if step is not None and policy == RUN_ALWAYS:
+            # The clock no longer waits for fetches: no need to look every STEP_S.
+            step = max(step, min(QUIET_S, timeout - activity[0] / 1000))
     await asyncio.wait_for(clock_of(page, PAUSE), left())
     html = await asyncio.wait_for(page.content(), left(2.0))
     return html, quiet

@@ -192,7 +192,7 @@ def test_a_fetch_that_never_ends_does_not_stop_the_page_clock(web, init_db, tmp_
         }
     )
     db = _setup(init_db, tmp_path, ["http://hang.test/page"])
-    _verify(db, server, "-s", "BACKCHECK_RENDER_TIMEOUT=6", "-s", "DOWNLOAD_TIMEOUT=8")
+    _verify(db, server, "-s", "BACKCHECK_RENDER_TIMEOUT=4", "-s", "DOWNLOAD_TIMEOUT=5")
     status, reason, rendered, found_in, detail = _checks(db)["hang.test/page"]
     assert (status, reason, rendered, found_in) == ("live", None, 1, "rendered"), detail
     assert "never quiet" in detail, detail
