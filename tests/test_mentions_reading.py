@@ -953,12 +953,12 @@ def test_domain_progress_knows_the_contact_page_a_link_named() -> None:
     from verifier.crawl.progress import CONTACT_LOOKS, DomainProgress
 
     progress = DomainProgress(DomainFrontier("blog.example"))
-    assert progress.names_contact_page("https://blog.example/contact-us")  # its URL says so
-    assert not progress.names_contact_page("https://blog.example/team")
+    assert progress.is_contact_page("https://blog.example/contact-us")  # its URL says so
+    assert not progress.is_contact_page("https://blog.example/team")
     for _ in range(CONTACT_LOOKS):
         assert progress.wants_contact_link()
         progress.contact_looks += 1
     assert not progress.wants_contact_link()  # a site without one costs no more
     progress.contact_links.add(progress.key("https://blog.example/team") or "")
-    assert progress.names_contact_page("https://BLOG.example/team#desk")
-    assert not progress.names_contact_page("https://blog.example/other")
+    assert progress.is_contact_page("https://BLOG.example/team#desk")
+    assert not progress.is_contact_page("https://blog.example/other")

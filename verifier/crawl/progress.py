@@ -41,7 +41,7 @@ class DomainProgress:
         looked on CONTACT_LOOKS pages already (a site without one costs no more)."""
         return not self.contact_links and self.contact_looks < CONTACT_LOOKS
 
-    def names_contact_page(self, url: str) -> bool:
+    def is_contact_page(self, url: str) -> bool:
         """`url` is a page whose addresses a target may want: its URL says contact or
         about, or the domain's pages link to it as their contact page."""
         if names_contact_page(url):
