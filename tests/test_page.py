@@ -1086,6 +1086,22 @@ def test_a_page_too_deep_to_read_again_is_not_given_to_html5lib(
     assert (page.reread == DEEP) == (reread == DEEP)
 
 
+@pytest.mark.parametrize(("limit", "read_again"), [(10_000, True), (50, False)])
+def test_a_page_too_long_to_read_again_keeps_lxmls_reading(
+    monkeypatch: pytest.MonkeyPatch, limit: int, read_again: bool
+) -> None:
+    # html5lib reads ~6 µs a character on the crawl's event loop: a page longer than
+    # html5.MAX_CHARS (2,000,000) is not read again, lxml's reading stands (its link too).
+    built: list[str] = []
+    build = html5.build
+    monkeypatch.setattr(html5, "build", lambda text: built.append(text) or build(text))
+    monkeypatch.setattr(html5, "MAX_CHARS", limit)
+    body = '<p>x</p><table><a href="https://acme.com/x">in a table</a><tr><td>y</td></tr></table>'
+    page = page_for(body)
+    assert [link.url for link in links_to(page, SITE)] == ["https://acme.com/x"]
+    assert (len(built), page.reread is not None) == (int(read_again), read_again)
+
+
 def _depth(root: etree._Element) -> int:
     deepest, stack = 0, [(root, 1)]
     while stack:

@@ -242,8 +242,10 @@ def _standard_head(
     if root is None:
         head = text[: html5.head_length(text)]
         tree = plain_tree(head.encode("utf-8", "surrogatepass"))  # html5lib: depth squared
-        return None if tree is None or html5.too_deep(tree) else html5.build(head)
-    return None if html5.too_deep(root) else html5.build(text)
+        if tree is None or html5.too_long(head) or html5.too_deep(tree):
+            return None
+        return html5.build(head)
+    return None if html5.too_long(text) or html5.too_deep(root) else html5.build(text)
 
 
 def _read_head_of(page: Page, root: etree._Element) -> None:
@@ -377,10 +379,12 @@ def _links_to(page: Page, domain: str) -> list[Link]:
         )
     if why is None:
         return found
-    if not html5.too_deep(page.root):
-        root = html5.build(page.source.text)  # as the HTML standard builds it
-    else:  # too deep for html5lib (quadratic): libxml2's reading, kept whole
+    if html5.too_deep(page.root):  # too deep for html5lib (quadratic): libxml2's, kept whole
         root = capped_tree(page.source.data)
+    elif html5.too_long(page.source.text):
+        return found  # too long to read again in time: lxml's reading stands
+    else:
+        root = html5.build(page.source.text)  # as the HTML standard builds it
     if root is not None:
         _read_tree(page, root)
         page.reread = why
