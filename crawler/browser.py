@@ -24,6 +24,8 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from crawler.render import end_render
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
@@ -39,8 +41,6 @@ BLOCKED_TYPES = frozenset({"image", "media", "font"})
 #: Browser starts a crawl: the first, then restarts after a crash (a page that kills
 #: the browser every time must not cost a restart per page).
 MAX_LAUNCHES = 4
-#: Seconds a used page may take to go back to about:blank before it is closed instead.
-RELEASE_S = 2.0
 #: Renders between two full collections of the garbage renders leave (`_create_page`).
 COLLECT_EVERY = 100
 
@@ -285,25 +285,20 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
         """Take a render's page back: kept for the next render of its context, or closed.
 
         A new page costs the browser about as much CPU as rendering a small one
-        (measured), so a page that rendered cleanly is reused. It first goes to
-        about:blank, which stops the last page's scripts, then loses its routes.
+        (measured), so a page that rendered cleanly is reused. It stays on the document
+        it rendered, its clock stopped (`render.settle`), until the next render
+        navigates away; what that document still asks for is aborted (`render.Routes`).
         """
         if page is None or page.is_closed():
             return
         watch.detach(page)
+        end_render(page)
         name = next((n for n, w in self.context_wrappers.items() if w.context == page.context), "")
         if reuse and name == self.current_context():
-            try:
-                async with asyncio.timeout(RELEASE_S):
-                    await page.goto("about:blank")
-                    await page.unroute_all(behavior="ignoreErrors")
-            except Exception:
-                reuse = False
-            else:
-                self.in_use.discard(page)
-                self.idle.setdefault(name, []).append(page)
-                self.pages.release()
-                return
+            self.in_use.discard(page)
+            self.idle.setdefault(name, []).append(page)
+            self.pages.release()
+            return
         with contextlib.suppress(Exception):  # a crashed browser took it already
             await page.close()  # its "close" event frees the slot
 

@@ -33,6 +33,7 @@ import contextlib
 import os
 import shutil
 import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -208,7 +209,11 @@ async def init_page(page: Page, request: Request) -> None:
         else:
             await route.fallback()
 
-    await page.route("**", serve_document)  # runs before scrapy-playwright's "**" route
+    routes = _ROUTES.get(page)
+    if routes is None:  # one route a page, kept with it: runs before scrapy-playwright's
+        routes = _ROUTES[page] = Routes()
+        await page.route("**", routes.dispatch)
+    routes.current = serve_document
     if not request.meta.get("backcheck_reused"):  # a kept page runs it in every document
         await page.add_init_script(ACTIVITY)
     # Nothing of the page runs until `settle` lets its clock run (a kept page's clock
@@ -217,6 +222,32 @@ async def init_page(page: Page, request: Request) -> None:
     watch.attach(page)
 
 
+class Routes:
+    """A page's one route: the current render's, or, between renders, none.
+
+    A kept page stays on the document it rendered, its clock stopped, until the next
+    render navigates away (no about:blank in between: a navigation less a render,
+    ~10 % of its CPU); whatever that document still asks for meanwhile is aborted.
+    """
+
+    def __init__(self) -> None:
+        self.current: Callable[[Route, BrowserRequest], Awaitable[None]] | None = None
+
+    async def dispatch(self, route: Route, request: BrowserRequest) -> None:
+        if self.current is None:
+            await route.abort("blockedbyclient")
+        else:
+            await self.current(route, request)
+
+
+def end_render(page: Page) -> None:
+    """The page's render is over: nothing it asks for goes out any more."""
+    if (routes := _ROUTES.get(page)) is not None:
+        routes.current = None  # and lets go of the render's handler (its watch)
+
+
+#: Each page's route (`Routes`), made at its first render; goes with the page.
+_ROUTES: weakref.WeakKeyDictionary[Page, Routes] = weakref.WeakKeyDictionary()
 #: Each page's DevTools session, for its clock (made once; goes with the page).
 _SESSIONS: weakref.WeakKeyDictionary[Page, CDPSession] = weakref.WeakKeyDictionary()
 
