@@ -235,7 +235,8 @@ class Routes:
 
     async def dispatch(self, route: Route, request: BrowserRequest) -> None:
         if self.current is None:
-            await route.abort("blockedbyclient")
+            with contextlib.suppress(Exception):  # the page may be closing meanwhile
+                await route.abort("blockedbyclient")
         else:
             await self.current(route, request)
 
