@@ -160,13 +160,15 @@ class Owner:
                 for site, url in mentions.open_target_pages(db, sites)
                 if site in readers
             }
-        # Targets whose contact page was never read: the worker reads it this time.
-        self.outreach_contacts = {
-            (site, url) for site, url in self.outreach if outreach.wants_contacts(db, site, url)
-        }
         #: Queued targets whose contacts were read: a worker reading their page (a lost
         #: backlink's, say) does not read them again, as a local run does not.
         self.contacts_read = outreach.contacts_read(db, [p.domain for p in self.profiles])
+        # Targets whose contact page was never read: the worker reads it this time.
+        self.outreach_contacts = {
+            (site, url)
+            for site, url in self.outreach
+            if (site, identity_key(url)) not in self.contacts_read
+        }
 
     def run(self) -> str:
         """Queue, collect and re-queue until the run is complete (`finished`) or its

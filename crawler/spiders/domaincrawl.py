@@ -251,7 +251,7 @@ class DomainCrawl(scrapy.Spider):
             if seen.contact_page and (link_key := progress.key(seen.contact_page)):
                 progress.contact_links.add(link_key)
         url = fetch.requested_url
-        if seen.ok and progress.is_contact_page(url) and (key := progress.key(url)):
+        if seen.ok and (key := progress.contact_key(url)):
             progress.contact_pages[key] = addresses(fetch) if found is None else found
         # Links past the depth cap are refused, and remembered as `depth_limit`.
         added = [link for link in seen.links if progress.frontier.add(link, depth + 1) is None]

@@ -8,6 +8,7 @@ holds the translation they have in common.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
@@ -245,8 +246,4 @@ def contact_reading(fetch: Fetch) -> tuple[Contact, ...] | None:
 def contacts_wanted(db: Database) -> reading.WantsContacts:
     """Read an outreach target's contacts when it is new to the queue, or when its
     contact page was never read (`outreach.wants_contacts`)."""
-
-    def wanted(site: str, url: str) -> bool:
-        return outreach.wants_contacts(db, site, url)
-
-    return wanted
+    return functools.partial(outreach.wants_contacts, db)

@@ -214,7 +214,7 @@ class WorkerSpider(DomainCrawl, Renders):
         # Contacts are read where a local run reads them: not for a site whose queue holds
         # this page with its contacts read (the owner says which, keyed as it keys pages).
         read = set(response.meta.get(CONTACTS_READ) or ())
-        key = identity_key(refs[0].source_url)
+        key = identity_key(refs[0].source_url) if read else ""
         try:
             items = reading.read_verified(
                 fetch,

@@ -41,13 +41,16 @@ class DomainProgress:
         looked on CONTACT_LOOKS pages already (a site without one costs no more)."""
         return not self.contact_links and self.contact_looks < CONTACT_LOOKS
 
-    def is_contact_page(self, url: str) -> bool:
-        """`url` is a page whose addresses a target may want: its URL says contact or
-        about, or the domain's pages link to it as their contact page."""
+    def contact_key(self, url: str) -> str | None:
+        """`url`'s crawl key when it is a page whose addresses a target may want: its URL
+        says contact or about, or the domain's pages link to it as their contact page."""
         if names_contact_page(url):
-            return True
+            return self.key(url)
         key = self.key(url) if self.contact_links else None
-        return key is not None and key in self.contact_links
+        return key if key in self.contact_links else None
+
+    def is_contact_page(self, url: str) -> bool:
+        return self.contact_key(url) is not None
 
     @property
     def domain(self) -> str:

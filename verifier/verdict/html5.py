@@ -147,9 +147,9 @@ MAX_DEPTH = 1024
 MAX_CHARS = 2_000_000
 
 
-def too_long(text: str, limit: int | None = None) -> bool:
+def too_long(text: str) -> bool:
     """Whether `text` is too long to read again with html5lib (MAX_CHARS)."""
-    return len(text) > (MAX_CHARS if limit is None else limit)
+    return len(text) > MAX_CHARS
 
 
 def too_deep(root: etree._Element, limit: int = MAX_DEPTH) -> bool:
