@@ -65,19 +65,20 @@ def run_spider(
         if not console.quiet:
             every = settings.getfloat("BACKCHECK_PROGRESS_RECORD_S")
             display = progress.Display(counts, total, every, unit=unit)
+        if shards > 1:  # the display is a thread: it starts once the shards are forked
+            return runner.crawl_sharded(
+                db_file,
+                run_id,
+                parsed,
+                shards,
+                None,
+                spider,
+                spider_args,
+                console_level=console.level,
+                progress=counts,
+                display=display,
+            )
         with display:
-            if shards > 1:
-                return runner.crawl_sharded(
-                    db_file,
-                    run_id,
-                    parsed,
-                    shards,
-                    None,
-                    spider,
-                    spider_args,
-                    console_level=console.level,
-                    progress=counts,
-                )
             settings.set("BACKCHECK_PROGRESS_FILE", str(counts[0]), priority="cmdline")
             reason = runner.crawl(
                 db_file, run_id, settings, spider, console.level, **(spider_args or {})
