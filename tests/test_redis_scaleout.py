@@ -75,6 +75,10 @@ MENTIONS = {
     "lost.blog.com/p0": {"body": page(f"<p>Acme used to be linked here.</p>{CONTACT}")},
     "lost.blog.com/p1": {"body": page(f"<p>Acme? No link any more.</p>{CONTACT}")},
     "lost.blog.com/contact": {"body": page("<p>Mail: press [at] lost.blog [dot] com</p>")},
+    # A lost backlink's page that redirects: its target is queued where it landed.
+    "moving.blog.org/old": {"status": 301, "location": "http://moving.blog.org/new"},
+    "moving.blog.org/new": {"body": page(f"<p>Acme moved with us.</p>{CONTACT}")},
+    "moving.blog.org/contact": {"body": page("<a href='mailto:hi@moving.blog.org'>hi</a>")},
     "pitch.news.com/b": {
         "body": page(
             '<p>Acme widgets: <a href="http://acme.com/">Acme</a>,'
@@ -208,6 +212,7 @@ def test_owner_and_two_workers_match_a_local_run(
     routes |= MENTIONS
     server = web(routes=routes)
     extra = "http://live0.blog.com/p0,http://acme.com/old\n"
+    extra += "http://moving.blog.org/old,https://acme.com/pricing\n"
     db = import_links(
         init_db, tmp_path, urls, "--brand", "Acme", "--competitor", "rival.com", extra=extra
     )
@@ -246,7 +251,11 @@ def test_owner_and_two_workers_match_a_local_run(
     # The contact page's address, as a local run stores it: for both targets on the site.
     emails = [(key, value) for key, kind, value in found["contacts"] if kind == "email"]
     got_emails = sorted(value for _, value in emails)
-    assert got_emails == ["ed@pitch.news.com", *["press@lost.blog.com"] * 2], found["contacts"]
+    assert got_emails == [
+        "ed@pitch.news.com",
+        "hi@moving.blog.org",
+        *["press@lost.blog.com"] * 2,
+    ], found["contacts"]
     # The target whose contact page never answered had it read, and it is marked read.
     assert (UNREAD, "ed@pitch.news.com") in emails
     with Database(db) as conn:
@@ -265,9 +274,11 @@ def test_owner_and_two_workers_match_a_local_run(
     )
 
     # The next run: the lost pages are queued targets with their contacts read, so their
-    # site's contact page is not fetched again, by a worker as by a local run.
+    # site's contact page is not fetched again, by a worker as by a local run; nor is
+    # that of a page that redirects (its target is queued where it landed).
     contact_hits = server.hits("lost.blog.com", "/contact")
     assert contact_hits == 2  # once by the Redis run, once by the local one
+    assert server.hits("moving.blog.org", "/contact") == 2
     owner = start(["verify", "--redis", redis_server.url, "--json", *OWNER, "--db", db], env)
     crew = workers(redis_server, env, count=1)
     out, err = owner.communicate(timeout=60)
@@ -278,6 +289,7 @@ def test_owner_and_two_workers_match_a_local_run(
     assert "BACKCHECK_REDIS_REQUEUE_AFTER (2 s) is not above" in err, err
     assert server.hits("lost.blog.com", "/p0") == 3
     assert server.hits("lost.blog.com", "/contact") == contact_hits
+    assert server.hits("moving.blog.org", "/contact") == 2
 
 
 def test_a_worker_killed_mid_run_loses_nothing(web, redis_server, init_db, tmp_path: Path) -> None:

@@ -813,3 +813,21 @@ def test_a_page_read_again_without_mentions_loses_them(db: Database) -> None:
     # A page never stored is not created by an empty read.
     mentions.record_pages(db, 3, [PageMentions(SITE, "http://new.org/p", "verify")])
     assert db.execute("select count(*) from mention_pages").fetchone()[0] == 1
+
+
+def test_landings_are_the_pages_a_backlink_page_last_redirected_to(db: Database) -> None:
+    """Where a Redis owner looks for a redirecting page's queued target: by page key, the
+    key of the page its last check landed on, per site; not a page that stayed put."""
+    moved, stayed, slashed = "http://Blog.org/old", "http://blog.org/same", "http://blog.org/s"
+    rows = [Row(moved), Row(stayed), Row(slashed), Row("http://never.org/p")]
+    storage.add_backlinks(db, SITE, rows, "csv", "links.csv")
+    storage.add_backlinks(db, BETA, [Row(moved, "https://beta.org/")], "csv", "links.csv")
+    landed = {moved: "https://blog.org/new", stayed: stayed, slashed: "http://blog.org/s#top"}
+    for source, final in landed.items():
+        db.execute("update backlinks set final_url = ? where source_url = ?", [final, source])
+    got = sorted(outreach.landings(db, [SITE]))
+    assert got == [(SITE, identity_key(moved), identity_key("https://blog.org/new"))]
+    assert sorted(outreach.landings(db, [SITE, BETA])) == sorted(
+        [*got, (BETA, identity_key(moved), identity_key("https://blog.org/new"))]
+    )
+    assert list(outreach.landings(db, [])) == []

@@ -162,7 +162,14 @@ class Owner:
             }
         #: Queued targets whose contacts were read: a worker reading their page (a lost
         #: backlink's, say) does not read them again, as a local run does not.
-        self.contacts_read = outreach.contacts_read(db, [p.domain for p in self.profiles])
+        readers = [p.domain for p in self.profiles]
+        self.contacts_read = outreach.contacts_read(db, readers)
+        #: The same for a page that redirects: by its key, (site, key) of the targets with
+        #: their contacts read where it last landed.
+        self.landed: dict[str, set[tuple[str, str]]] = {}
+        for site, page, landing in outreach.landings(db, readers):
+            if (site, landing) in self.contacts_read:
+                self.landed.setdefault(page, set()).add((site, landing))
         # Targets whose contact page was never read: the worker reads it this time.
         self.outreach_contacts = {
             (site, url)
@@ -306,7 +313,8 @@ class Owner:
     def _request(self, refs: list[BacklinkRef]) -> scrapy.Request:
         meta: dict[str, Any] = {REFS: message.refs_to_meta(refs), RUN: self.key}
         key = identity_key(refs[0].source_url)
-        if read := [site for site in self.sites if (site, key) in self.contacts_read]:
+        read = [(site, key) for site in self.sites if (site, key) in self.contacts_read]
+        if read := read + sorted(self.landed.get(key, ())):
             meta[CONTACTS_READ] = read
         return scrapy.Request(
             browser_url(refs[0].source_url),  # a Unicode host as browsers encode it

@@ -73,8 +73,8 @@ TARGET = "backcheck_target"
 OUTREACH = "backcheck_outreach"
 #: Meta key of an outreach request: read the target's contacts again (bool).
 CONTACTS = "backcheck_outreach_contacts"
-#: Meta key of a page request: the sites whose outreach queue holds the page with its
-#: contacts read (not read again).
+#: Meta key of a page request: [site, page key] of the outreach targets with their
+#: contacts read that reading the page may meet (not read again).
 CONTACTS_READ = "backcheck_contacts_read"
 #: Render request meta: the page the render's result is for.
 PAGE = "backcheck_page"
@@ -211,17 +211,16 @@ class WorkerSpider(DomainCrawl, Renders):
         found = self.readings.of(run)
         refs = message.refs_from_meta(response.meta[REFS])
         fetch = fetch_from(response)
-        # Contacts are read where a local run reads them: not for a site whose queue holds
-        # this page with its contacts read (the owner says which, keyed as it keys pages).
-        read = set(response.meta.get(CONTACTS_READ) or ())
-        key = identity_key(refs[0].source_url) if read else ""
+        # Contacts are read where a local run reads them: not for a target queued with its
+        # contacts read, at this page or where it last landed (the owner's (site, key)s).
+        read = {(site, key) for site, key in response.meta.get(CONTACTS_READ) or ()}
         try:
             items = reading.read_verified(
                 fetch,
                 refs,
                 found.readers,
                 found.linked_pages,
-                wants_contacts=lambda site, url: site not in read or identity_key(url) != key,
+                wants_contacts=lambda site, url: (site, identity_key(url)) not in read,
                 rivals=found.rivals,
             )
         except Exception as exc:  # a page that brings out a bug still gets its checks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlite_utils import Database
 
@@ -92,3 +92,20 @@ def contacts_read(db: Database, sites: Sequence[str]) -> set[tuple[str, str]]:
         list(sites),
     ).fetchall()
     return {(site, key) for site, key in rows}
+
+
+def landings(db: Database, sites: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+    """(site, page key, landing key) of the sites' backlinks whose page last redirected
+    to another page: a target found there is queued under the landing's key."""
+    if not sites:
+        return
+    marks = ",".join("?" * len(sites))
+    rows = db.execute(
+        "select distinct site, source_url, final_url from backlinks"
+        f" where site in ({marks}) and final_url is not null and final_url != source_url",
+        list(sites),
+    )
+    for site, source_url, final_url in rows:
+        page, landing = identity_key(source_url), identity_key(final_url)
+        if landing != page:
+            yield site, page, landing
