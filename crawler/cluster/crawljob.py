@@ -69,12 +69,7 @@ class JobSource:
         self.sites = [site, *competitors]
         self.queued: dict[str, list[str]] = defaultdict(list)
         # Queued targets whose contact page was read: not read for contacts again.
-        rows = db.execute(
-            "select page_url, page_key from outreach where site = ?"
-            f" and not exists ({outreach.CONTACTS_UNREAD})",
-            [site],
-        )
-        for url, key in rows.fetchall():
+        for _, url, key in outreach.read_targets(db, [site]):
             self.queued[registered_domain(host_of(url))].append(key)
 
     def payload(self, pending: crawls.PendingDomain, limits: CrawlLimits) -> dict[str, Any]:

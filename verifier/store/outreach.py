@@ -83,15 +83,19 @@ def wants_contacts(db: Database, site: str, url: str) -> bool:
 def contacts_read(db: Database, sites: Sequence[str]) -> set[tuple[str, str]]:
     """(site, page_key) of every queued target `wants_contacts` says no for: its contacts
     were read when it entered the queue (a Redis owner hands this to its workers)."""
+    return {(site, key) for site, _, key in read_targets(db, sites)}
+
+
+def read_targets(db: Database, sites: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+    """(site, page_url, page_key) of the queued targets of `contacts_read`."""
     if not sites:
-        return set()
+        return
     marks = ",".join("?" * len(sites))
-    rows = db.execute(
-        f"select site, page_key from outreach where site in ({marks})"
+    yield from db.execute(
+        f"select site, page_url, page_key from outreach where site in ({marks})"
         f" and not exists ({CONTACTS_UNREAD})",
         list(sites),
-    ).fetchall()
-    return {(site, key) for site, key in rows}
+    )
 
 
 def landings(db: Database, sites: Sequence[str]) -> Iterator[tuple[str, str, str]]:
