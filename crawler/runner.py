@@ -204,14 +204,16 @@ class Shard:
         try:
             _die_with_parent()
             status = run()
+        except SystemExit as exc:
+            status = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
         except BaseException:
             logger.exception("shard %s failed", os.getpid())
         finally:
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(Exception):
                     stream.flush()
-            # Not sys.exit: the parent's objects (its database connection) are this
-            # process's copies, and must not be finalized here.
+            # Not sys.exit: the parent's objects (its database connection, the shards'
+            # scratch directory) are this process's copies, not to be closed or removed.
             os._exit(status)
 
     def poll(self) -> int | None:
