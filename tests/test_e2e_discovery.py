@@ -233,6 +233,10 @@ def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
     assert [
         (c["page_url"], c["competitor"], c["follow"], c["nofollow_source"]) for c in competitor
     ] == [("http://alpha-blog.com/post/1", "widgetco.com", False, "rel")]
+    named = ["report", "competitor-links", "--format", "json", "--db", db, "--competitor"]
+    assert cli_json([*named, "www.WidgetCo.com"]) == competitor
+    unknown = run_cli([*named, "other.com"])
+    assert unknown.returncode == 2 and "'other.com' is not a competitor" in unknown.stderr
 
     mentions = cli_json(["report", "mentions", "--format", "json", "--db", db])
     got = {(m["page_url"], m["term"]): m for m in mentions}

@@ -165,8 +165,9 @@ def report_command(report_def: reports.Report) -> click.Command:
             domain = storage.pick_sites(db, site, one=False)[0] if site else None
         except storage.StorageError as exc:
             raise click.ClickException(str(exc)) from exc
-        if options.get("competitor"):
-            options["competitor"] = _competitors(db, domain, options["competitor"])
+        if named := options.get("competitor"):  # one domain, or a repeatable option's tuple
+            picked = _competitors(db, domain, (named,) if isinstance(named, str) else named)
+            options["competitor"] = picked[0] if isinstance(named, str) else picked
         # A repeatable option reaches the SQL as a JSON array (NULL when not given).
         options = {
             name: (json.dumps(list(value)) if value else None)
