@@ -12,6 +12,7 @@ from verifier.crawl.domainlist import (
     DomainListError,
     read_domain_file,
     read_domain_list,
+    set_aside,
 )
 from verifier.crawl.frontier import TrapLimits
 
@@ -281,3 +282,20 @@ def test_non_utf8_file_names_it_and_the_line(tmp_path: Path) -> None:
     path.write_bytes(b"acme.com\nb\xfccher.de\n")
     with pytest.raises(DomainListError, match=r"latin1\.txt:2: not UTF-8 text"):
         read_domain_file(path)
+
+
+def test_the_site_and_its_competitors_are_set_aside_saying_why() -> None:
+    entries, _ = read_domain_list(
+        ["blog.org", "news.widgetco.com", "https://www.acme.com/", "widgetco.com.evil.org"]
+    )
+    kept, bad = set_aside(entries, "acme.com", ("widgetco.com",))
+    assert [entry.domain for entry in kept] == ["blog.org", "evil.org"]
+    assert [(line.line, line.reason, line.text) for line in bad] == [
+        (
+            2,
+            "a competitor of acme.com (init --competitor): its pages are never fetched",
+            "widgetco.com",
+        ),
+        (3, "the site itself: its pages are never its backlinks or mentions", "acme.com"),
+    ]
+    assert set_aside([], "acme.com", ()) == ([], [])

@@ -136,6 +136,18 @@ OTHERS = {
         "content_type": "text/plain",
     },
     "gamma-shop.net/": {"body": page("<a href='https://acme-widgets.com/'>Acme Widgets</a>")},
+    # robots.txt shuts out the home page but allows /blog/, which its sitemap lists.
+    "kappa-partial.com/robots.txt": {
+        "body": "User-agent: *\nAllow: /blog/\nDisallow: /\n"
+        "Sitemap: http://kappa-partial.com/blog/sitemap.xml\n",
+        "content_type": "text/plain",
+    },
+    "kappa-partial.com/blog/sitemap.xml": {
+        "body": '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>http://kappa-partial.com/blog/x</loc></url></urlset>",
+        "content_type": "application/xml",
+    },
+    "kappa-partial.com/blog/x": {"body": page("<p>We use WidgetPro daily.</p>")},
     "down-site.com/": {"drop": True},
     "broken-site.com/": {"status": 500},
 }
@@ -175,12 +187,17 @@ def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
     domains = tmp_path / "domains.txt"
     domains.write_text(
         "# prospects\nalpha-blog.com\n\nhttp://beta-news.org/\ngamma-shop.net\n"
-        "down-site.com\nnot a domain\nALPHA-BLOG.com\nhttp://broken-site.com/\n",
+        "down-site.com\nnot a domain\nALPHA-BLOG.com\nhttp://broken-site.com/\n"
+        "http://kappa-partial.com/\n"
+        "blog.widgetco.com\nhttps://www.acme-widgets.com/about\n",
         encoding="utf-8",
     )
     done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", db], server, timeout=240)
     assert done.returncode == 0, done.stderr
     assert f"{domains}:7: " in done.stderr  # the bad line, named
+    # A competitor's pages are never fetched, nor the site's own: set aside, said so.
+    assert f"{domains}:11: a competitor of {SITE} (init --competitor)" in done.stderr
+    assert f"{domains}:12: the site itself" in done.stderr
     rows = {row["domain"]: row for row in json.loads(done.stdout)}
     assert set(rows) == {
         "alpha-blog.com",
@@ -188,6 +205,7 @@ def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
         "gamma-shop.net",
         "down-site.com",
         "broken-site.com",
+        "kappa-partial.com",
     }
     assert set(rows["alpha-blog.com"]) == {
         "domain",
@@ -206,6 +224,9 @@ def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
     )
     assert (alpha["pages"], alpha["stopped"]) == (37, "done")  # 7 pages + 30 calendar variants
     assert rows["gamma-shop.net"]["stopped"] == "robots"
+    kappa = rows["kappa-partial.com"]
+    assert (kappa["pages"], kappa["unlinked_mentions"], kappa["stopped"]) == (1, 1, "done")
+    assert server.hits("kappa-partial.com", "/") == 0
     assert rows["down-site.com"]["stopped"] == "unreachable"
     assert (rows["broken-site.com"]["pages"], rows["broken-site.com"]["stopped"]) == (0, "errors")
     assert rows["beta-news.org"]["stopped"] == "done"
@@ -349,6 +370,8 @@ FEED = """<?xml version="1.0" encoding="utf-8"?>
 <published>2026-12-01T10:00:00Z</published></entry>
 <entry><id>tag:google.com,2013:googlealerts/feed:2</id><title>linked</title>
 <link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=http://news-site.org/linked&amp;ct=ga"/>
+</entry><entry><id>tag:google.com,2013:googlealerts/feed:3</id><title>rival</title>
+<link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://widgetco.com/vs-acme&amp;ct=ga"/>
 </entry></feed>"""
 
 
@@ -375,12 +398,13 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(
     urls = tmp_path / "urls.txt"
     urls.write_text(
         "http://list-site.org/a\nhttp://list-site.org/gone\nftp://nope\n"
-        "http://straße.list-site.org/b\n",
+        "http://straße.list-site.org/b\nhttps://widgetco.com/blog/acme\n",
         encoding="utf-8",
     )
     listed = run_cli(["mentions", str(urls), "--json", *SETTINGS, "--db", db], server)
     assert listed.returncode == 0, listed.stderr
     assert f"{urls}:3: " in listed.stderr
+    assert f"{urls}:5: a competitor of {SITE}" in listed.stderr
     listed_summary = json.loads(listed.stdout)
     assert (listed_summary["pages"], listed_summary["unlinked_mentions"]) == (3, 2)
     assert server.hits("xn--strae-oqa.list-site.org", "/b") == 1
@@ -391,6 +415,7 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(
     summary = json.loads(fed.stdout)
     assert (summary["unlinked_mentions"], summary["backlinks_new"]) == (1, 1)
     assert server.hits("www.google.com") == 0  # the wrapper is unwrapped, never fetched
+    assert server.hits("widgetco.com") == 0  # a competitor's page, listed or in the feed
     # A feed URL that serves a login page (or nothing) fails the run, saying which and why.
     for bad, why in (("login", "not an RSS or Atom feed"), ("gone", "answered 404")):
         url = f"http://alerts.example-feeds.com/{bad}"

@@ -528,3 +528,26 @@ def test_a_comment_after_a_url_and_whitespace_inside_one() -> None:
     )
     assert [p.url for p in pages] == ["http://a.example.net/x"]
     assert [b.line for b in bad] == [2]
+
+
+def test_pages_of_the_site_or_a_competitor_are_set_aside_saying_why() -> None:
+    pages = [
+        ListedPage(1, "https://blog.example.org/acme"),
+        ListedPage(2, "https://www.widgetco.com/vs-acme"),  # a competitor's subdomain
+        ListedPage(3, "http://shop.acme.com/review"),  # the site itself
+        ListedPage(4, "https://widgetco.com.evil.org/acme"),  # a lookalike is not one
+    ]
+    kept, bad = sources.set_aside(pages, "acme.com", ["widgetco.com"])
+    assert [page.line for page in kept] == [1, 4]
+    assert bad == [
+        sources.BadLine(
+            2,
+            "a competitor of acme.com (init --competitor): its pages are never fetched:"
+            " https://www.widgetco.com/vs-acme",
+        ),
+        sources.BadLine(
+            3,
+            "the site itself: its pages are never its backlinks or mentions:"
+            " http://shop.acme.com/review",
+        ),
+    ]

@@ -20,7 +20,7 @@ from crawler.commands.options import (
 from crawler.commands.worker import redis_option
 from crawler.notify import Alerting
 from verifier import reports
-from verifier.crawl import DomainListError, read_domain_file, read_domain_list
+from verifier.crawl import DomainListError, read_domain_file, read_domain_list, set_aside
 from verifier.store import crawls, runs, storage
 
 #: The keys of each domain's line in `--json`: a public contract.
@@ -158,7 +158,8 @@ def crawl(
             entries, bad = read_domain_list(gap_lines(db, domain, min_competitors))
     except DomainListError as exc:
         raise click.ClickException(str(exc)) from exc
-    for line in bad:
+    entries, aside = set_aside(entries, domain, storage.load_site(db, domain).competitors)
+    for line in sorted([*bad, *aside], key=lambda line: line.line):
         click.echo(line.describe(source), err=True)
     if from_gap and not entries:
         click.echo(f"no gap domains for {domain}: nothing to crawl")

@@ -86,15 +86,18 @@ def mentions(
             pages, bad = sources.read_page_file(file)
         except sources.SourceError as exc:
             raise click.ClickException(str(exc)) from exc
-        for line in bad:
-            click.echo(f"{file}:{line.line}: {line.reason}", err=True)
-        if not pages:
-            raise click.ClickException(f"{file}: no URL to check")
     db = open_db(db_path)
     try:
         sites = storage.pick_sites(db, site, one=True)
     except storage.StorageError as exc:
         raise click.ClickException(str(exc)) from exc
+    if file:
+        competitors = storage.load_site(db, sites[0]).competitors
+        pages, aside = sources.set_aside(pages, sites[0], competitors)
+        for line in sorted([*bad, *aside], key=lambda line: line.line):
+            click.echo(f"{file}:{line.line}: {line.reason}", err=True)
+        if not pages:
+            raise click.ClickException(f"{file}: no URL to check")
     started = start_run(db, sites, new_run=True, kind="mentions")
     log = use_run_log(db, db_path, started.run_id, parsed, settings)
     if not quiet:

@@ -30,7 +30,7 @@ from crawler.spiders.plumbing import (
     is_true,
 )
 from verifier import database
-from verifier.crawl import read_domain_file
+from verifier.crawl import read_domain_file, set_aside
 from verifier.crawl.progress import DomainProgress
 from verifier.readers import site_readers
 from verifier.store import crawls, runs, storage
@@ -65,7 +65,9 @@ class CrawlSpider(DomainCrawl):
             [domain] = storage.pick_sites(self.db, site, one=True)
             started = runs.start_run(self.db, [domain], new_run=is_true(new_run), kind="crawl")
             entries, bad = read_domain_file(file)
-            for line in bad:
+            competitors = storage.load_site(self.db, domain).competitors
+            entries, aside = set_aside(entries, domain, competitors)
+            for line in [*bad, *aside]:
                 self.logger.warning(line.describe(file))
             crawls.add_domains(self.db, started.run_id, entries)
             run_id = started.run_id

@@ -311,6 +311,10 @@ class DomainCrawl(scrapy.Spider):
         fallback = progress.fallbacks.pop(url, None)
         if reason is Reason.ROBOTS_BLOCKED:
             progress.robots_blocked_home |= depth == 0
+            if depth == 0 and not progress.started:
+                # The home page is shut out, perhaps not the domain (`Allow: /blog/`):
+                # its sitemaps may list pages robots.txt allows.
+                yield from self._start_sitemaps(progress, url)
         elif fallback is not None and progress.frontier.add(fallback, 0) is None:
             pass  # https gave no answer: the http twin is next, no failure yet
         else:

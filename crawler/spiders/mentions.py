@@ -85,7 +85,8 @@ class MentionsSpider(scrapy.Spider):
             return
         assert self.file is not None
         pages, bad = sources.read_page_file(self.file)
-        for line in bad:  # `backcheck mentions` said so on the console already
+        pages, aside = sources.set_aside(pages, self.site, self.reader.competitors)
+        for line in [*bad, *aside]:  # `backcheck mentions` said so on the console already
             self.logger.info("%s:%d: %s", self.file, line.line, line.reason)
         for page in pages:
             await backout(self.crawler)
@@ -116,6 +117,9 @@ class MentionsSpider(scrapy.Spider):
             return
         for line in bad:
             self.logger.warning("%s: entry %d: %s", response.url, line.line, line.reason)
+        pages, aside = sources.set_aside(pages, self.site, self.reader.competitors)
+        for line in aside:  # an alert about a competitor's or the site's own page
+            self.logger.info("%s: entry %d: %s", response.url, line.line, line.reason)
         for page in pages:
             yield self._page_request(page.url, "feed")
 

@@ -16,8 +16,10 @@ from verifier.crawl.domainlist import (
     BadLine,
     DomainEntry,
     DomainListError,
+    off_limits,
     read_domain_file,
     read_domain_list,
+    set_aside,
 )
 from verifier.crawl.frontier import (
     DEFAULT_LIMITS,
@@ -58,8 +60,10 @@ __all__ = [
     "clean_url",
     "crawl_key",
     "idna_host",
+    "off_limits",
     "read_domain_file",
     "read_domain_list",
+    "set_aside",
     "sitemap_start_urls",
     "sitemap_url_allowed",
     "stop_reason",

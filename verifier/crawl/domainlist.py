@@ -25,6 +25,8 @@ Rules (each a decision, documented here and tested):
   punycode), a single label (no dot) other than `localhost`, a bare public
   suffix (`com`, `co.uk`, `github.io`), a start URL longer than the crawl's
   URL-length limit.
+* Set aside for a site (`set_aside`): the site itself and its competitors,
+  whose pages are never read for it.
 """
 
 from __future__ import annotations
@@ -221,6 +223,39 @@ def read_domain_list(
         for domain, (line, starts) in found.items()
     ]
     return entries, bad
+
+
+def off_limits(domain: str, site: str, competitors: Iterable[str]) -> str | None:
+    """Why the pages of `domain` (a registered domain) are never read for `site`: the
+    site's own pages are never its backlinks or mentions, and a competitor's pages are
+    never fetched. None: they may be.
+
+    >>> off_limits("widgetco.com", "acme.com", ["widgetco.com"])
+    'a competitor of acme.com (init --competitor): its pages are never fetched'
+    >>> off_limits("acme.com", "acme.com", []), off_limits("blog.org", "acme.com", [])
+    ('the site itself: its pages are never its backlinks or mentions', None)
+    """
+    if domain == site:
+        return "the site itself: its pages are never its backlinks or mentions"
+    if domain in competitors:
+        return f"a competitor of {site} (init --competitor): its pages are never fetched"
+    return None
+
+
+def set_aside(
+    entries: Iterable[DomainEntry], site: str, competitors: Iterable[str]
+) -> tuple[list[DomainEntry], list[BadLine]]:
+    """The entries to crawl for `site`, and a `BadLine` for each that names the site itself
+    or one of its competitors (`off_limits`)."""
+    rivals = set(competitors)
+    kept: list[DomainEntry] = []
+    bad: list[BadLine] = []
+    for entry in entries:
+        if reason := off_limits(entry.domain, site, rivals):
+            bad.append(BadLine(entry.line, reason, entry.domain))
+        else:
+            kept.append(entry)
+    return kept, bad
 
 
 def read_domain_file(

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import feedparser
 
+from verifier.crawl.domainlist import off_limits
 from verifier.verdict.urls import host_of, identity_key, registered_domain
 
 #: Query parameters that carry the real URL in an alert service's redirect wrapper.
@@ -123,6 +124,22 @@ def read_page_list(lines: Iterable[str]) -> tuple[list[ListedPage], list[BadLine
         seen.add(key)
         pages.append(ListedPage(number, url))
     return pages, bad
+
+
+def set_aside(
+    pages: Iterable[ListedPage], site: str, competitors: Iterable[str]
+) -> tuple[list[ListedPage], list[BadLine]]:
+    """The listed pages to read for `site`, and a `BadLine` for each on the site itself
+    or on one of its competitors (`verifier.crawl.off_limits`): never fetched."""
+    rivals = set(competitors)
+    kept: list[ListedPage] = []
+    bad: list[BadLine] = []
+    for page in pages:
+        if reason := off_limits(registered_domain(host_of(page.url)), site, rivals):
+            bad.append(BadLine(page.line, f"{reason}: {page.url}"))
+        else:
+            kept.append(page)
+    return kept, bad
 
 
 def read_page_file(path: str | Path) -> tuple[list[ListedPage], list[BadLine]]:
