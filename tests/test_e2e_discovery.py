@@ -459,6 +459,24 @@ def test_mentions_from_a_list_and_a_feed_and_the_outreach_life_cycle(
     won = [b for b in backlinks if b["source_url"] == "http://news-site.org/acme"]
     assert [(b["status"], b["sources"]) for b in won] == [("live", "outreach")]
 
+    # Then one page is gone (404) and one lost its mention: neither counts in the run's
+    # summary, nor stays a mention or an outreach target.
+    server.update(
+        {
+            "list-site.org/a": {"status": 404},
+            "xn--strae-oqa.list-site.org/b": {"body": page("<p>Nothing to see.</p>")},
+        }
+    )
+    later = cli_json(["mentions", str(urls), "--json", *SETTINGS, "--db", db], server)
+    assert (later["mention_pages"], later["unlinked_mentions"]) == (0, 0)
+    kept = cli_json(["report", "mentions", "--format", "json", "--db", db])
+    assert {m["page_url"] for m in kept} == {
+        "http://news-site.org/acme",
+        "http://news-site.org/linked",
+    }
+    targets = cli_json(["outreach", "list", "--format", "json", "--db", db])
+    assert [t["page_url"] for t in targets] == ["http://news-site.org/acme"]
+
 
 @pytest.mark.parametrize(
     ("where", "processes"),

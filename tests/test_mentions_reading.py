@@ -456,7 +456,9 @@ def test_early_verdict_pages_give_only_known_checks(
     refs = [ref(TARGET, 1), ref(None, 2)][:known]
     items = read_discovered(make_fetch(body, **fetch), READER, "feed", refs)
     assert [(c.backlink_id, c.reason) for c in checks(items)] == [(r.id, reason) for r in refs]
-    assert items == checks(items)
+    # Nothing more, but for a page that is gone: an empty row (what was stored for it goes).
+    gone = reason in (Reason.PAGE_NOT_FOUND, Reason.REDIRECTED_AWAY)
+    assert items == checks(items) + [PageMentions(SITE, PAGE, "feed")] * gone
 
 
 def test_a_page_of_the_site_itself_is_no_discovery() -> None:
@@ -962,3 +964,47 @@ def test_domain_progress_knows_the_contact_page_a_link_named() -> None:
     progress.contact_links.add(progress.key("https://blog.example/team") or "")
     assert progress.is_contact_page("https://BLOG.example/team#desk")
     assert not progress.is_contact_page("https://blog.example/other")
+
+
+# --- a page that is gone loses the mentions stored for it ---------------------------
+
+GONE_CASES = [
+    pytest.param(make_fetch("", 404, None), True, id="404"),
+    pytest.param(make_fetch("", 410, None), True, id="410"),
+    pytest.param(
+        make_fetch("<p>Acme</p>", final="https://elsewhere.net/p", chain=((PAGE, 301),)),
+        True,
+        id="moved-to-another-site",
+    ),
+    pytest.param(make_fetch("", 500, None), False, id="server-error-says-nothing"),
+    pytest.param(make_fetch("", 429, None), False, id="rate-limited-says-nothing"),
+    pytest.param(make_fetch("", 403, None), False, id="refused-says-nothing"),
+]
+
+
+def empty_rows(items: list[Item]) -> list[tuple[str, str, str]]:
+    return [
+        (item.site, item.page_url, item.source)
+        for item in items
+        if isinstance(item, PageMentions) and not item.mentions
+    ]
+
+
+@pytest.mark.parametrize(("fetch", "gone"), GONE_CASES)
+def test_a_gone_page_gives_an_empty_row_for_each_way_it_is_read(fetch: Fetch, gone: bool) -> None:
+    """An empty row clears what was stored for the page (it stays unstored if nothing
+    was); only an answer that the page is gone does so, not a passing error."""
+    want = [(SITE, PAGE, "verify")] if gone else []
+    assert empty_rows(read_verified(fetch, [ref()], READERS)) == want
+    assert empty_rows(check_for_later(fetch, [ref()], READERS)[0]) == want
+    listed = [(SITE, PAGE, "list")] if gone else []
+    assert empty_rows(read_discovered(fetch, READER, "list")) == listed
+    assert not rows(read_verified(fetch, [ref()], READERS))
+
+
+def test_a_listed_page_that_moved_is_read_where_it_landed_and_forgotten_where_it_was() -> None:
+    fetch = make_fetch("<p>Acme again.</p>", final="https://elsewhere.net/p", chain=((PAGE, 301),))
+    items = read_discovered(fetch, READER, "list", follow_redirects=True)
+    assert empty_rows(items) == [(SITE, PAGE, "list")]
+    [row] = rows(items)
+    assert row.page_url == "https://elsewhere.net/p"

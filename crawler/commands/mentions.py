@@ -18,11 +18,16 @@ from crawler.commands.options import (
 from verifier.mentions import sources
 from verifier.store import runs, storage
 
-_COUNTS = """
+#: A page read in the run that still mentions the site (one read without mentions keeps
+#: its row, with its mentions gone).
+_MENTIONING = (
+    "from mention_pages p where p.run_id = :run and exists"
+    " (select 1 from mentions m where m.site = p.site and m.page_key = p.page_key)"
+)
+_COUNTS = f"""
     select
-        (select count(*) from mention_pages where run_id = :run) as mention_pages,
-        (select count(*) from mention_pages where run_id = :run and not page_links_to_site)
-            as unlinked_mentions,
+        (select count(*) {_MENTIONING}) as mention_pages,
+        (select count(*) {_MENTIONING} and not p.page_links_to_site) as unlinked_mentions,
         (select count(*) from checks c join backlinks b on b.id = c.backlink_id
          where c.run_id = :run and b.imported_at >= :started and b.site = :site)
             as backlinks_new,

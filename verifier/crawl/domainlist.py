@@ -25,8 +25,8 @@ Rules (each a decision, documented here and tested):
   punycode), a single label (no dot) other than `localhost`, a bare public
   suffix (`com`, `co.uk`, `github.io`), a start URL longer than the crawl's
   URL-length limit.
-* Set aside for a site (`set_aside`): the site itself and its competitors,
-  whose pages are never read for it.
+* Set aside for a site (`set_aside`, by `verifier.mentions.sources.off_limits`): the
+  site itself and its competitors, whose pages are never read for it.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from verifier.crawl.frontier import DEFAULT_LIMITS, TrapLimits, clean_url, crawl_key, idna_host
+from verifier.mentions.sources import off_limits
 from verifier.verdict.urls import registered_domain
 
 if TYPE_CHECKING:
@@ -223,23 +224,6 @@ def read_domain_list(
         for domain, (line, starts) in found.items()
     ]
     return entries, bad
-
-
-def off_limits(domain: str, site: str, competitors: Iterable[str]) -> str | None:
-    """Why the pages of `domain` (a registered domain) are never read for `site`: the
-    site's own pages are never its backlinks or mentions, and a competitor's pages are
-    never fetched. None: they may be.
-
-    >>> off_limits("widgetco.com", "acme.com", ["widgetco.com"])
-    'a competitor of acme.com (init --competitor): its pages are never fetched'
-    >>> off_limits("acme.com", "acme.com", []), off_limits("blog.org", "acme.com", [])
-    ('the site itself: its pages are never its backlinks or mentions', None)
-    """
-    if domain == site:
-        return "the site itself: its pages are never its backlinks or mentions"
-    if domain in competitors:
-        return f"a competitor of {site} (init --competitor): its pages are never fetched"
-    return None
 
 
 def set_aside(

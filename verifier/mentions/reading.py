@@ -7,7 +7,8 @@ Two entry points, one per way a page is met:
 - `read_discovered` for a page read by discovery (`crawl`, `mentions`, an
   outreach target): every link to the site becomes a backlink with a full
   check, links to competitors are kept, and mentions are recorded.
-Pages on the site itself and pages that answer an error are never mentions.
+Pages on the site itself and pages that answer an error are never mentions; a page
+that is gone (404, 410, moved to another site) loses those stored for it.
 """
 
 from __future__ import annotations
@@ -140,6 +141,19 @@ def mentions_on(
     return terms, row
 
 
+#: What an answer says of the mentions stored for its page before: it is gone (404, 410)
+#: or moved to another site, so they go; any other error (a 500, a refusal) says nothing.
+GONE = frozenset({Reason.PAGE_NOT_FOUND, Reason.REDIRECTED_AWAY})
+
+
+def forgotten(fetch: Fetch, sites: Iterable[str], source: str) -> list[PageMentions]:
+    """A reading without mentions of the page, per site, when the answer says it is
+    `GONE`: what was stored for it goes (its row stays, for its history)."""
+    if classify.status_reason(fetch) not in GONE:
+        return []
+    return [PageMentions(site, fetch.requested_url, source) for site in sites]
+
+
 def read_verified(
     fetch: Fetch,
     refs: list[BacklinkRef],
@@ -195,7 +209,7 @@ def check_for_later(
     also = _linked_sites(refs, readers, rivals)
     page, found = classify.read_fetch(fetch, refs, probe, also)
     if page is None:
-        return list(found), NOTHING
+        return [*found, *forgotten(fetch, [r.domain for r in wanted], "verify")], NOTHING
     cleared = page.root is None and page.unlinked is not None and said == [False]
     return list(found), CLEARED if cleared else BODY
 
@@ -273,7 +287,8 @@ def read_mentions(
     `mentions`, and what reading `page` for mentions found (see `read_verified`)."""
     rivals = rivals or {}
     if page is None:
-        return items
+        sites = [reader.domain for reader in _wanted(refs, readers, rivals)]
+        return items + forgotten(fetch, sites, "verify")
     readers_of = {ref.site: _readers_of(ref.site, readers, rivals) for ref in refs}
     # Per site read for: its own checks, and its competitors' (read for the site's brand).
     groups: dict[str, tuple[SiteReader, list[Check], list[Check]]] = {}
@@ -411,11 +426,13 @@ def read_discovered(
     if early is Reason.REDIRECTED_AWAY and fetch.status == 200 and follow_redirects:
         # A listed page that moved to another site (a shortener, a feed proxy, a site
         # move): its known backlinks are lost as always, and the page it became is read.
-        moved = [classify.check_page(ref, fetch, None) for ref in (*known, *rivals)]
+        moved: list[Item] = [classify.check_page(ref, fetch, None) for ref in (*known, *rivals)]
         here = dataclasses.replace(fetch, requested_url=fetch.final_url, redirect_chain=())
+        moved += forgotten(fetch, [reader.domain], source)  # the listed URL's, if any
         return moved + read_discovered(here, reader, source, wants_contacts=wants_contacts)
     if early is not None:
-        return [classify.check_page(ref, fetch, None) for ref in (*known, *rivals)]
+        checks = [classify.check_page(ref, fetch, None) for ref in (*known, *rivals)]
+        return [*checks, *forgotten(fetch, [reader.domain], source)]
     if page is None:
         page = pages.parse(fetch)
     items: list[Item] = [classify.check_page(ref, fetch, page) for ref in known]

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import feedparser
 
-from verifier.crawl.domainlist import off_limits
 from verifier.verdict.urls import host_of, identity_key, registered_domain
 
 #: Query parameters that carry the real URL in an alert service's redirect wrapper.
@@ -126,11 +125,28 @@ def read_page_list(lines: Iterable[str]) -> tuple[list[ListedPage], list[BadLine
     return pages, bad
 
 
+def off_limits(domain: str, site: str, competitors: Iterable[str]) -> str | None:
+    """Why the pages of `domain` (a registered domain) are never read for `site`: the
+    site's own pages are never its backlinks or mentions, and a competitor's pages are
+    never fetched. None: they may be.
+
+    >>> off_limits("widgetco.com", "acme.com", ["widgetco.com"])
+    'a competitor of acme.com (init --competitor): its pages are never fetched'
+    >>> off_limits("acme.com", "acme.com", []), off_limits("blog.org", "acme.com", [])
+    ('the site itself: its pages are never its backlinks or mentions', None)
+    """
+    if domain == site:
+        return "the site itself: its pages are never its backlinks or mentions"
+    if domain in competitors:
+        return f"a competitor of {site} (init --competitor): its pages are never fetched"
+    return None
+
+
 def set_aside(
     pages: Iterable[ListedPage], site: str, competitors: Iterable[str]
 ) -> tuple[list[ListedPage], list[BadLine]]:
     """The listed pages to read for `site`, and a `BadLine` for each on the site itself
-    or on one of its competitors (`verifier.crawl.off_limits`): never fetched."""
+    or on one of its competitors (`off_limits`): never fetched."""
     rivals = set(competitors)
     kept: list[ListedPage] = []
     bad: list[BadLine] = []

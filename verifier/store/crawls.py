@@ -119,7 +119,8 @@ _SUMMARY = """
               and l.last_seen >= run.started_at) as competitor_links,
            (select count(*) from mention_pages m, run
             where m.site = run.site and m.domain = d.domain and m.run_id = d.run_id
-              and not m.page_links_to_site) as unlinked_mentions,
+              and not m.page_links_to_site and exists (select 1 from mentions x
+                  where x.site = m.site and x.page_key = m.page_key)) as unlinked_mentions,
            coalesce(d.stopped, 'pending') as stopped
     from crawl_domains d where d.run_id = :run
     order by d.line, d.domain
