@@ -360,7 +360,30 @@ def test_a_linked_title_only_mention_does_not_exist() -> None:
         ("<div role='navigation'>Acme Widgets</div>", Placement.BOILERPLATE),
         ("<div id='footer'>Acme Widgets</div>", Placement.BOILERPLATE),
         ("<article><div class='entry-footer'>Acme Widgets</div></article>", Placement.MAIN),
+        # furniture words run together with a word of place or kind
+        *[
+            (f"<div id='{name}'>Acme Widgets</div><p>x</p>", Placement.BOILERPLATE)
+            for name in (
+                "cookiebar",
+                "cookiebanner",
+                "cookieconsent",
+                "cookienotice",
+                "mainmenu",
+                "topmenu",
+                "navmenu",
+                "leftsidebar",
+                "sidebarleft",
+                "widgetarea",
+                "commentsection",
+                "footermenu",
+                "sharebar",
+            )
+        ],
         # near misses: words of an id/class, not substrings of them
+        ("<div class='navigator'>Acme Widgets</div>", Placement.MAIN),
+        ("<div class='commentators'>Acme Widgets</div>", Placement.MAIN),
+        ("<div class='menucard'>Acme Widgets</div>", Placement.MAIN),
+        ("<div class='socialism-essay'>Acme Widgets</div>", Placement.MAIN),
         ("<div class='commentary-body'>Acme Widgets</div>", Placement.MAIN),
         ("<div class='documentation'>Acme Widgets</div>", Placement.MAIN),
         ("<div class='navigator-guide'>Acme Widgets</div>", Placement.MAIN),
@@ -691,3 +714,9 @@ def test_relative_images_are_the_sites_when_the_base_is() -> None:
 )
 def test_srcset_urls(srcset: str, expected: list[str]) -> None:
     assert srcset_urls(srcset) == expected
+
+
+def test_text_doctests() -> None:
+    from verifier.mentions import text
+
+    assert doctest.testmod(text).failed == 0

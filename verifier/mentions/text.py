@@ -52,12 +52,29 @@ SECTIONING = frozenset({"article", "main", "section"})
 BOILERPLATE_ROLES = frozenset(
     {"navigation", "complementary", "banner", "contentinfo", "menu", "menubar"}
 )
-#: Words of an id or class that name page furniture (whole words: "commentary" is not one).
+#: Words of an id or class that name page furniture (whole words: "commentary" is not one;
+#: run-together ones, such as "mainmenu", are `_compound`'s).
 BOILERPLATE_WORDS = frozenset(
     {"menu", "menus", "submenu", "megamenu", "menubar", "menuitem", "nav", "navbar", "navigation",
      "sidenav", "topnav", "breadcrumb", "breadcrumbs", "sidebar", "cookie", "cookies", "consent",
      "gdpr", "widget", "widgets", "comment", "comments", "commentlist", "disqus", "related",
      "share", "sharing", "social", "newsletter", "subscribe", "popup", "modal"}
+)  # fmt: skip
+#: An id/class word may be a furniture word run together with one of these, before
+#: ("mainmenu", "leftsidebar") or after it ("cookiebar", "widgetarea", "commentsection").
+COMPOUND_STEMS = frozenset(
+    {"menu", "nav", "navigation", "sidebar", "cookie", "cookies", "consent", "gdpr", "widget",
+     "widgets", "comment", "comments", "breadcrumb", "breadcrumbs", "newsletter", "share",
+     "social", "related", "subscribe"}
+)  # fmt: skip
+COMPOUND_BEFORE = frozenset(
+    {"main", "top", "bottom", "left", "right", "side", "primary", "secondary", "site",
+     "global", "mobile", "header", "footer", "page", "sub", "mega", "nav", "off"}
+)  # fmt: skip
+COMPOUND_AFTER = frozenset(
+    {"bar", "banner", "notice", "notification", "consent", "area", "section", "list", "box",
+     "wrap", "wrapper", "container", "zone", "panel", "block", "left", "right", "menu",
+     "links", "icons", "buttons", "posts", "widget", "widgets", "popup", "modal", "form"}
 )  # fmt: skip
 #: Id/class words of a page header or footer: boilerplate outside `SECTIONING` only.
 PAGE_FRAME_WORDS = frozenset({"header", "footer", "masthead", "colophon"})
@@ -207,11 +224,28 @@ def _furniture(value: str) -> int:
         if i and words[i - 1] in STATE_PREFIXES:
             continue
         pair = words[i - 1] + word if i else ""
-        if word in BOILERPLATE_WORDS or pair in BOILERPLATE_WORDS:
+        if word in BOILERPLATE_WORDS or pair in BOILERPLATE_WORDS or _compound(word):
             return BOILERPLATE
         if word in PAGE_FRAME_WORDS:
             found = _FRAME
     return found
+
+
+def _compound(word: str) -> bool:
+    """A furniture word run together with a word of place or kind (`COMPOUND_STEMS`).
+
+    >>> _compound("mainmenu"), _compound("cookiebar"), _compound("sidebarleft")
+    (True, True, True)
+    >>> _compound("commentary"), _compound("navigator"), _compound("menu")
+    (False, False, False)
+    """
+    for stem in COMPOUND_STEMS:
+        if len(word) > len(stem) and (
+            (word.startswith(stem) and word[len(stem) :] in COMPOUND_AFTER)
+            or (word.endswith(stem) and word[: -len(stem)] in COMPOUND_BEFORE)
+        ):
+            return True
+    return False
 
 
 def element_flags(el: etree._Element, tag: str, flags: int) -> int:
