@@ -68,8 +68,8 @@ def list_(status: str | None, fmt: str, raw_csv: bool, site: str | None, db_path
     """List outreach targets, best first (see `backcheck report outreach --help`).
 
     \b
-    JSON keys: page_url, domain, title, term, kind, status, priority, reason,
-    emails (array), contact_url, author, note, updated_at, site.
+    JSON keys: page_url, domain, title, term, kind, context, placement, status,
+    priority, reason, emails (array), contact_url, author, note, updated_at, site.
 
     \b
     Example:
