@@ -148,6 +148,14 @@ OTHERS = {
         "content_type": "application/xml",
     },
     "kappa-partial.com/blog/x": {"body": page("<p>We use WidgetPro daily.</p>")},
+    # A site that moved: its home page redirects to another registered domain.
+    "moved-site.com/": {"status": 301, "location": "http://new-owner.net/"},
+    "new-owner.net/": {"body": page("<p>New owner.</p>")},
+    "new-owner.net/sitemap.xml": {
+        "body": '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>http://new-owner.net/p</loc></url></urlset>",
+        "content_type": "application/xml",
+    },
     "down-site.com/": {"drop": True},
     "broken-site.com/": {"status": 500},
 }
@@ -189,7 +197,7 @@ def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
         "# prospects\nalpha-blog.com\n\nhttp://beta-news.org/\ngamma-shop.net\n"
         "down-site.com\nnot a domain\nALPHA-BLOG.com\nhttp://broken-site.com/\n"
         "http://kappa-partial.com/\n"
-        "blog.widgetco.com\nhttps://www.acme-widgets.com/about\n",
+        "blog.widgetco.com\nhttps://www.acme-widgets.com/about\nhttp://moved-site.com/\n",
         encoding="utf-8",
     )
     done = run_cli(["crawl", str(domains), "--json", *SETTINGS, "--db", db], server, timeout=240)
@@ -206,6 +214,7 @@ def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
         "down-site.com",
         "broken-site.com",
         "kappa-partial.com",
+        "moved-site.com",
     }
     assert set(rows["alpha-blog.com"]) == {
         "domain",
@@ -227,6 +236,10 @@ def test_crawl_a_domain_list(web, init_db, tmp_path: Path) -> None:
     kappa = rows["kappa-partial.com"]
     assert (kappa["pages"], kappa["unlinked_mentions"], kappa["stopped"]) == (1, 1, "done")
     assert server.hits("kappa-partial.com", "/") == 0
+    # The moved site's sitemaps are looked for on it, not on the domain it went to.
+    assert rows["moved-site.com"]["pages"] == 0
+    assert server.hits("moved-site.com", "/sitemap.xml") == 1
+    assert server.hits("new-owner.net", "/sitemap.xml") == 0
     assert rows["down-site.com"]["stopped"] == "unreachable"
     assert (rows["broken-site.com"]["pages"], rows["broken-site.com"]["stopped"]) == (0, "errors")
     assert rows["beta-news.org"]["stopped"] == "done"

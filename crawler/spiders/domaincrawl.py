@@ -263,7 +263,10 @@ class DomainCrawl(scrapy.Spider):
             self.crawler.stats.inc_value(PAGES_STAT)
         yield CrawledPage(domain, fetch.requested_url, depth, fetch.status, seen.ok, tuple(added))
         if depth == 0 and not progress.started:
-            yield from self._start_sitemaps(progress, fetch.final_url)
+            # Where the home page landed, unless that is another domain's (a site sold
+            # or moved): its sitemaps list none of this domain's pages.
+            on_domain = sitemap_url_allowed(fetch.final_url, domain)
+            yield from self._start_sitemaps(progress, fetch.final_url if on_domain else url)
         yield from self._advance(progress)
 
     def _follow_contacts(
