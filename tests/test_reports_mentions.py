@@ -40,7 +40,7 @@ def test_mentions_one_row_per_page_and_term(db: Database) -> None:
             False,
             False,
             65.0,
-            "unlinked_mention",
+            "image_use",  # the row's own reason: ask for a credit for the image
         ),
         ("http://a.com/1", "Acme", "text", True, True, 42.5, None),
     ]

@@ -90,7 +90,8 @@ MENTIONS = Report(
         select s.page_url, s.domain, s.title, m.term, m.kind, m.context, m.placement, m.linked,
                s.page_links_to_site, s.page_noindex, s.emails, s.contact_url, s.author,
                s.source, m.first_seen, m.last_seen, s.outreach_status, s.priority,
-               s.outreach_reason as reason, s.site
+               case when s.outreach_reason = 'unlinked_mention' and m.kind = 'image_use'
+                    then 'image_use' else s.outreach_reason end as reason, s.site
         from scored s join mentions m on m.site = s.site and m.page_key = s.page_key
         where (:since is null or m.first_seen >= :since)
         order by s.page_noindex, s.priority desc, s.page_url, m.term
@@ -111,7 +112,8 @@ MENTIONS = Report(
         kind: text (in the body), title (only in the title) or image_use (term is
         the image URL, context its alt text). linked: every occurrence sits in a
         link to the site. reason: link_removed for a lost backlink's page,
-        else unlinked_mention or image_use (null when the page links to the site).
+        else unlinked_mention, or image_use on an image's row (and on every row of a
+        page that only shows the site's images); null when the page links to the site.
         --unlinked keeps pages without any link to the site; --since DATE keeps
         mentions first seen on or after DATE.
         {PRIORITY_DOC}
