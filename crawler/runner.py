@@ -15,7 +15,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -191,10 +190,12 @@ class Shard:
     @classmethod
     def fork(cls, run: Callable[[], int]) -> Shard:
         """Fork a process that calls `run` and exits with its status. Call it before
-        this process starts an event loop or a thread: a fork copies neither."""
-        if threading.active_count() > 1 or "twisted.internet.reactor" in sys.modules:
-            # A thread's locks (stderr's) or a reactor's poller would be shared half-made.
-            raise RuntimeError("shards are forked before any thread or reactor starts")
+        this process starts its reactor, and before a thread of its own that may hold a
+        lock the child needs (the progress display writes to stderr): a fork copies
+        neither a thread nor a reactor's poller, which the two would share half-made.
+        (A stray thread of some library is not refused: the child runs without it.)"""
+        if "twisted.internet.reactor" in sys.modules:
+            raise RuntimeError("shards are forked before the reactor is installed")
         for stream in (sys.stdout, sys.stderr):
             stream.flush()  # else the child's copy of the buffers is written twice
         pid = os.fork()
