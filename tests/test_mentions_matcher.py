@@ -652,6 +652,12 @@ LOGO = "https://acme-widgets.com/logo.png"
             [("https://cdn.acme-widgets.com/a.png", "", MAIN)],
         ),
         ('<img src="//acme-widgets.com/a.png">', [("https://acme-widgets.com/a.png", "", MAIN)]),
+        # as a browser resolves it: host case folded, a backslash a slash, one row for both
+        (
+            '<img src="HTTPS://CDN.Acme-Widgets.COM/U.png">'
+            '<img src="https:\\cdn.acme-widgets.com\\U.png">',
+            [("https://cdn.acme-widgets.com/U.png", "", MAIN)],
+        ),
         (
             '<img src=" https://acme-widgets.com/a\n.png ">',
             [("https://acme-widgets.com/a.png", "", MAIN)],

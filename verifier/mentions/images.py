@@ -11,14 +11,13 @@ one Google reads); images in an inert `<template>` do not. CSS backgrounds,
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
 
 from lxml import etree
 
 from verifier.mentions.text import BOILERPLATE, flags_of
 from verifier.models import Mention, MentionKind, Placement
 from verifier.verdict.page import fold
-from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode
+from verifier.verdict.urls import host_of, host_on_domain, may_be_written_in_unicode, resolve
 
 #: Attributes that hold one image URL, and those that hold a srcset.
 SRC_ATTRIBUTES = ("src", "data-src")
@@ -53,13 +52,10 @@ def srcset_urls(srcset: str) -> list[str]:
 
 
 def _resolve(base_url: str, href: str) -> str | None:
-    """The absolute http(s) URL of `href`, or None."""
-    href = _URL_NOISE.sub("", href.strip())
-    try:
-        url = urljoin(base_url, href)
-    except ValueError:
-        return None  # e.g. an invalid IPv6 literal
-    return url if url.lower().startswith(("http://", "https://")) else None
+    """The absolute http(s) URL of `href`, as browsers resolve it (`urls.resolve`: the
+    host lower-cased, `\\` a `/`), or None."""
+    url = resolve(href.strip(), base_url)
+    return url if url is not None and url.startswith(("http://", "https://")) else None
 
 
 def _candidates(el: etree._Element) -> list[str]:
