@@ -1248,7 +1248,7 @@ def test_a_head_read_by_the_standard_is_the_head_alone(monkeypatch: pytest.Monke
     head = '<head><title>t</title></br><meta name="robots" content="noindex"></head>'
     body = f"<body>{'<div>' * 20000}text</body>"
     page = parse(Fetch(PAGE_URL, PAGE_URL, 200, (head + body).encode(), "text/html"), {SITE})
-    assert (page.root, page.reread, page.meta_robots) == (None, "</br> in the head", [])
+    assert (page.root, page.reread, page.meta_robots) == (None, "an end tag in the head", [])
     assert built == [head]
 
 
@@ -1297,6 +1297,17 @@ _NOINDEX = '<meta name="robots" content="noindex">'
         pytest.param(f"<head></br>{_NOINDEX}</head><body><p>x</p>", False, id="after-br-end-tag"),
         pytest.param(f"<head></BR >{_NOINDEX}</head><body><p>x</p>", False, id="after-BR-end-tag"),
         pytest.param(f"<head>{_NOINDEX}</br></head><body><p>x</p>", True, id="before-br-end-tag"),
+        pytest.param(
+            f"<head><title>t</title></body>{_NOINDEX}</head><body><p>x</p>",
+            False,
+            id="after-body-end-tag",
+        ),
+        pytest.param(f"<head></BODY >{_NOINDEX}</head><p>x</p>", False, id="after-BODY-end-tag"),
+        pytest.param(
+            f"<head><script>var a = '</body>';</script>{_NOINDEX}</head><body><p>x</p>",
+            True,
+            id="body-end-tag-in-a-script",
+        ),
         pytest.param(
             f"<head><script>var b = '</br>';</script>{_NOINDEX}</head><body><p>x</p>",
             True,

@@ -78,18 +78,22 @@ def lost_content(
     return None
 
 
-def head_ends_early(data: bytes) -> bool:
-    """Whether the head may end sooner for the standard than for lxml: a `</br>` in it.
+#: End tags that end the head for the standard (robots metas after them are the
+#: body's) and that lxml drops there: `</br>` (read as `<br>`), `</body>`, `</html>`.
+_HEAD_ENDERS = (b"</br", b"</body", b"</html")
 
-    The standard reads `</br>` as `<br>`, which ends the head (robots metas after it
-    are the body's); lxml drops it. Looked for before the first `<body` only.
+
+def head_ends_early(data: bytes) -> bool:
+    """Whether the head may end sooner for the standard than for lxml: one of
+    `_HEAD_ENDERS` in it. Looked for before the first `<body` only.
     """
     end = data.find(b"<body")
     for spelling in (b"<BODY", b"<Body"):
         found = data.find(spelling, 0, end if end != -1 else len(data))
         if found != -1:
             end = found
-    return b"</br" in data[: end if end != -1 else 65536].lower()
+    head = data[: end if end != -1 else 65536].lower()
+    return any(tag in head for tag in _HEAD_ENDERS)
 
 
 #: How much of a page a head-only read looks at when no `<body` tag ends its head.

@@ -224,7 +224,7 @@ def parse(
 
 
 #: Why a page's head was read as the standard builds it (`html5.head_ends_early`).
-_HEAD_ENDS_EARLY = "</br> in the head"
+_HEAD_ENDS_EARLY = "an end tag in the head"
 
 
 def _standard_head(
