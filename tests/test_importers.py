@@ -701,6 +701,10 @@ def test_an_idn_sites_own_page_is_refused_in_either_spelling() -> None:
         ("https://b.test/tab\there", None, "https://b.test/tabhere"),
         ("http://Faß.example/a b", None, "http://faß.example/a%20b"),  # the host as written
         ("https://ACME-blog.test/ok", None, "https://ACME-blog.test/ok"),  # nothing to encode
+        # Slashes after the scheme as a browser reads them: the host is found all the same.
+        ("http:\\\\b.test\\bs", None, "http://b.test/bs"),
+        ("https:b.test/noslash", None, "https://b.test/noslash"),
+        ("HTTP:/b.test/x", None, "http://b.test/x"),
         # Still refused, each with its reason.
         ("http://b.test:65536/x", "port out of range (0-65535): 'http://b.test:65536/x'", None),
         ("http://b.test:8o/x", "unparseable URL: 'http://b.test:8o/x'", None),

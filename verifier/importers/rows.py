@@ -28,6 +28,9 @@ _INT = re.compile(r"-?(?:0|[1-9]\d*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9]\d*)\.\d+")
 #: Characters browsers percent-encode or drop in a URL: such a URL is stored as they send it.
 _NEEDS_ENCODING = re.compile(r"[^\x21-\x7e]|[\"<>\\^`{|}]")
+#: An http(s) URL without the two slashes after its scheme (`http:\\b.test\\p`,
+#: `https:b.test/p`): a browser finds the host there all the same.
+_ODD_SLASHES = re.compile(r"\s*https?:(?!//)", re.IGNORECASE)
 #: Whitespace then a new URL: two cells run together, not one address.
 _TWO_URLS = re.compile(r"\s+https?:", re.IGNORECASE)
 
@@ -88,7 +91,10 @@ def url_problem(url: str) -> str | None:
     ("not an http(s) URL: 'ftp://x'", "unparseable URL: 'http://[::1'", None)
     >>> url_problem("http://a.com:65536/"), url_problem("http://a b.com/")
     ("port out of range (0-65535): 'http://a.com:65536/'", "unparseable URL: 'http://a b.com/'")
+    >>> url_problem("http:\\\\b.test\\p"), url_problem("https:b.test/p")
+    (None, None)
     """
+    url = _slashed(url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -115,15 +121,23 @@ def as_browsers_send(url: str) -> str:
 
     >>> as_browsers_send("http://b.test/with space"), as_browsers_send("https://ACME.com/ok")
     ('http://b.test/with%20space', 'https://ACME.com/ok')
-    >>> as_browsers_send("http://Faß.example/ü ^")
-    'http://faß.example/%C3%BC%20%5E'
+    >>> as_browsers_send("http://Faß.example/ü ^"), as_browsers_send("https:b.test/p")
+    ('http://faß.example/%C3%BC%20%5E', 'https://b.test/p')
     """
+    url = _slashed(url)
     if not _NEEDS_ENCODING.search(url) or (href := browser_href(url)) is None:
         return url
     host = urlsplit(url).hostname or ""
     if host.isascii():
         return href
     return href.replace(urlsplit(href).hostname or "", host, 1)
+
+
+def _slashed(url: str) -> str:
+    """`url` with the slashes after its scheme a browser reads there (`_ODD_SLASHES`)."""
+    if _ODD_SLASHES.match(url) and (href := browser_href(url.strip())) is not None:
+        return href
+    return url
 
 
 def _show(value: str, limit: int = 120) -> str:
