@@ -167,7 +167,14 @@ AWAY = Refresh(0, "https://spam.net/new")
         pytest.param(f"<noscript>{REFRESH}</noscript>", None, id="noscript-body"),
         pytest.param(f"<head><noscript>{REFRESH}</noscript></head>", None, id="noscript-head"),
         pytest.param(f"<template>{REFRESH}</template>", None, id="template"),
-        pytest.param(f"<svg>{REFRESH}</svg>", None, id="svg"),
+        pytest.param(f"<svg>{REFRESH}</svg>", AWAY, id="svg-pops-a-meta-out"),
+        pytest.param(f"<p><math>{REFRESH}</math></p>", AWAY, id="math-pops-a-meta-out"),
+        pytest.param(
+            "<svg><base href='https://cdn.test/a/'></svg>"
+            '<meta http-equiv="refresh" content="0; url=b">',
+            Refresh(0, "https://blog.test/dir/b"),
+            id="an-svg-base-is-no-base",
+        ),
         pytest.param(f"<script>document.write('{REFRESH}')</script>", None, id="script"),
         pytest.param(f"<!-- {REFRESH} -->", None, id="comment"),
         pytest.param(f"<textarea>{REFRESH}</textarea>", None, id="textarea"),
@@ -198,6 +205,12 @@ CP1252_REFRESH = (
             id="decoded-as-the-page",
         ),
         pytest.param(b"<p>no refresh here</p>", "text/html", None, id="no-words-no-parse"),
+        pytest.param(
+            b"<html><body><p>x</p></body></html>" + REFRESH.encode(),
+            "text/html",
+            AWAY,
+            id="after-a-stray-html-end-tag",
+        ),
         pytest.param(b"", "text/html", None, id="empty"),
         pytest.param(  # past libxml2's nesting limit: a browser still acts on it
             ("<div>" * 3000 + REFRESH).encode(), "text/html", AWAY, id="after-3000-divs"

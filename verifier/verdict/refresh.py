@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from verifier.verdict import urls
+from verifier.verdict import html5, urls
 from verifier.verdict.page import decode
 from verifier.verdict.parser import parse_html
 
@@ -110,8 +110,13 @@ def resolve(url: str | None, base_url: str) -> str | None:
     return urls.resolve(url, base_url)
 
 
-def _inert(el: etree._Element) -> bool:
-    return next(el.iterancestors(*INERT_CONTAINERS), None) is not None
+#: Where a `<meta>` is inert. Not `<svg>` or `<math>`: the standard pops a `<meta>` out of
+#: foreign content into the HTML around it, where browsers act on it.
+META_INERT_CONTAINERS = ("noscript", "template")
+
+
+def _inert(el: etree._Element, containers: tuple[str, ...] = INERT_CONTAINERS) -> bool:
+    return next(el.iterancestors(*containers), None) is not None
 
 
 def find_refresh(root: etree._Element, page_url: str) -> Refresh | None:
@@ -133,7 +138,7 @@ def find_refresh(root: etree._Element, page_url: str) -> Refresh | None:
         if (el.get("http-equiv") or "").lower() != "refresh":
             continue
         content = el.get("content")
-        if content is None or _inert(el):
+        if content is None or _inert(el, META_INERT_CONTAINERS):
             continue
         parsed = parse_content(content)
         if parsed is None:
@@ -156,4 +161,10 @@ def page_refresh(body: bytes, content_type: str | None, page_url: str) -> Refres
     text = decode(body, content_type, page_url)
     # Past libxml2's nesting limit too: a browser acts on a refresh anywhere.
     root, _ = parse_html(text.encode("utf-8", "surrogatepass"))
-    return None if root is None else find_refresh(root, page_url)
+    found = None if root is None else find_refresh(root, page_url)
+    end = lowered.find(b"</html")
+    if found is None and end != -1 and b"http-equiv" in lowered[end:] and not html5.too_long(text):
+        # After a stray `</html>`, lost to lxml's tree: the standard puts it in the body.
+        standard = html5.build(text)
+        found = None if standard is None else find_refresh(standard, page_url)
+    return found
