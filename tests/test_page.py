@@ -299,6 +299,16 @@ def test_links_resolve_as_the_url_standard_says(
         ('<base href="https:\\\\acme.com\\d\\">', HTTP_PAGE, ["https://acme.com/d/x"]),
         # The first <base> with an href counts, even an empty one (near miss: not the second).
         ('<base href=""><base href="https://acme.com/">', PAGE_URL, []),
+        # No base for a browser: raw text, inert, or SVG's own element; the next one counts.
+        *[
+            (f'{inert}<base href="https://acme.com/d/">', HTTP_PAGE, ["https://acme.com/d/x"])
+            for inert in (
+                '<noscript><base href="https://evil.test/"></noscript>',
+                '<template><base href="https://evil.test/"></template>',
+                '<svg><base href="https://evil.test/"/></svg>',
+            )
+        ],
+        ('<template><base href="https://acme.com/"></template>', PAGE_URL, []),
     ],
 )
 def test_base_href_as_the_url_standard_says(head: str, page_url: str, expected: list[str]) -> None:

@@ -258,6 +258,12 @@ def _read_head_of(page: Page, root: etree._Element) -> None:
             read_head_element(page, el.tag, el.attrib)
 
 
+#: Where an element is no element of the document for a browser that runs scripts:
+#: raw text (`<noscript>`), inert until cloned (`<template>`), or SVG/MathML's own (a
+#: `<base>` there is not HTML's; a `<meta>` is popped out into the HTML around).
+INERT_CONTAINERS = ("noscript", "template", "svg", "math")
+
+
 def _read_tree(page: Page, root: etree._Element) -> None:
     """Take `root` as the page's tree: its base URL and head, the links found anew."""
     page.root = root
@@ -266,7 +272,7 @@ def _read_tree(page: Page, root: etree._Element) -> None:
     # page URL, and one browsers cannot parse (`http://[bad/`) leaves the page URL.
     for base in root.iter("base"):
         href = base.get("href")
-        if href is not None:
+        if href is not None and next(base.iterancestors(*INERT_CONTAINERS), None) is None:
             page.base_url = resolve(href, page.url) or page.url
             break
     page._anchors = None

@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from lxml import etree
 
 from verifier.verdict import html5, urls
-from verifier.verdict.page import decode
+from verifier.verdict.page import INERT_CONTAINERS, decode
 from verifier.verdict.parser import parse_html
 
-#: Containers in which a `<meta>` is no refresh a browser acts on.
-INERT_CONTAINERS = ("noscript", "template", "svg", "math")
 #: ASCII whitespace as the HTML standard defines it.
 WHITESPACE = "\t\n\f\r "
-#: Browsers drop these anywhere in a URL (WHATWG URL parser).
 
 
 @dataclass(frozen=True, slots=True)
