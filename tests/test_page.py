@@ -1384,8 +1384,23 @@ _ACME = '<a href="https://acme.com/x">Acme</a>'
             "<iframe> swallowed the page",
             id="unclosed-iframe-in-noscript",
         ),
+        pytest.param(
+            f"<p>a<svg><script>var a;</svg> {_ACME}</p>",
+            ["Acme"],
+            "<script> swallowed the page",
+            id="unclosed-script-in-svg",
+        ),
+        pytest.param(
+            f"<p>a\x08b &#x1;</p></body></html><p>more {_ACME}</p>",
+            ["Acme"],
+            "content after </html>",
+            id="a-control-character-does-not-stop-the-re-read",
+        ),
         # Near misses: nothing lost, or what was lost is no link a browser sees.
         pytest.param(f"<noscript>{_ACME}</noscript>", [], None, id="link-in-noscript-hidden"),
+        pytest.param(
+            f"<script>var s = '<b>{_ACME}</b>';</script>", [], None, id="html-script-is-raw-text"
+        ),
         pytest.param(f"<p>{_ACME}</p></body></html>\n<!-- c -->\n", ["Acme"], None, id="trailer"),
         pytest.param(
             "<p>a</p></body></html><p>acme.com, no link</p>",

@@ -30,7 +30,10 @@ from verifier.verdict import absence
 
 #: Elements libxml2 always reads as raw text up to their end tag; browsers do so only
 #: in HTML content, not inside <svg> or <math>, and a <noscript> ends them with itself.
-_RAW_TEXT = ("title", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "plaintext")
+_RAW_TEXT = (
+    *("title", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "plaintext"),
+    "script",  # raw text in HTML only: in <svg>/<math>, `</svg>` ends it too
+)
 _ENDS_RAW_TEXT = frozenset({"svg", "math", "noscript"})
 #: What may follow the first `</html>` without anything being lost.
 _TRAILER = re.compile(rb"(?:\s|</?(?:body|html)\b[^>]*>|<!--.*?-->)*", re.S)
@@ -40,6 +43,7 @@ _USUAL_IN_NOSCRIPT = frozenset(
     | {"strong", "em", "source", "picture", "h1", "h2", "h3", "center", "font"}
 )
 _TABLE_PARTS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _FOREIGN = ("{http://www.w3.org/2000/svg}*", "{http://www.w3.org/1998/Math/MathML}*")
 
 
@@ -71,8 +75,8 @@ def lost_content(
         if (
             text
             and "<" in text
-            and any(name in text.lower() for name in named)
             and next(el.iterancestors(*_ENDS_RAW_TEXT), None) is not None
+            and any(name in text.lower() for name in named)
         ):
             return f"<{el.tag}> swallowed the page"
     return None
@@ -175,6 +179,9 @@ def build(text: str) -> etree._Element | None:
     import html5lib  # type: ignore[import-untyped]  # slow to import: only pages that need it pay
 
     parser = html5lib.HTMLParser(tree=_tree_builder(), namespaceHTMLElements=False)
+    # Characters an lxml tree cannot hold (C0 controls, U+FFFE): a browser keeps them as
+    # text, where no verdict reads them; unreplaced, the whole re-read failed.
+    text = _NOT_XML.sub("\ufffd", text)
     try:
         with warnings.catch_warnings():
             # Names lxml cannot hold (`<a b"c=d>`) are renamed: nothing a verdict reads.
@@ -220,7 +227,7 @@ def _tree_builder() -> type:
                     node.parent = self
 
                 def insertText(self, data: str, insertBefore: Any = None) -> None:
-                    data = coerce(data)
+                    data = _NOT_XML.sub("\ufffd", coerce(data))  # `&#1;` comes as a \x01
                     if insertBefore is None:
                         try:  # the last child from the end, in constant time
                             last = self._element[-1]
