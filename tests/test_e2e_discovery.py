@@ -375,6 +375,46 @@ def test_crawl_fetches_a_contact_page_named_by_its_link_text_once(
     ]
 
 
+def test_a_target_naming_another_contact_page_crawled_before_gets_the_sites(
+    web, init_db, tmp_path: Path
+) -> None:
+    """The domain's first pages name /team its contact page; the target names /people
+    ("Contact" in its footer), a page the crawl fetched before, unread for addresses:
+    the site's contact page serves, /people is not fetched a second time."""
+    server = web(
+        routes={
+            "delta-mag.com/": {
+                "body": page(
+                    "<a href='/team'>Contact</a> <a href='/people'>People</a> <a href='/x'>x</a>"
+                )
+            },
+            "delta-mag.com/team": {"body": page("<p>Desk: desk [at] delta-mag [dot] com</p>")},
+            "delta-mag.com/x": {"body": page("<a href='/post'>A post</a>")},
+            "delta-mag.com/people": {"body": page("<a href='mailto:ann@delta-mag.com'>Ann</a>")},
+            "delta-mag.com/post": {
+                "body": page(
+                    "<p>We like Acme Widgets.</p><footer><a href='/people'>Contact</a></footer>"
+                )
+            },
+        }
+    )
+    db = str(tmp_path / "t.db")
+    init_db(db, *PROFILE)
+    domains = tmp_path / "one.txt"
+    domains.write_text("http://delta-mag.com/\n", encoding="utf-8")
+    one = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]  # depth 1: /team, /people, /x; 2: /post
+    done = run_cli(["crawl", str(domains), "--json", *SETTINGS, *one, "--db", db], server)
+    assert done.returncode == 0, done.stderr
+    paths = [p for _, h, p in server.requests if h == "delta-mag.com" and p != "/robots.txt"]
+    assert paths.index("/people") < paths.index("/post")  # crawled before the target
+    assert server.hits("delta-mag.com", "/people") == 1
+    assert server.hits("delta-mag.com", "/team") == 1
+    targets = cli_json(["outreach", "list", "--format", "json", "--db", db])
+    assert [(t["page_url"], t["contact_url"], t["emails"]) for t in targets] == [
+        ("http://delta-mag.com/post", "http://delta-mag.com/people", ["desk@delta-mag.com"])
+    ]
+
+
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Google Alert - Acme Widgets</title>
 <entry><id>tag:google.com,2013:googlealerts/feed:1</id>

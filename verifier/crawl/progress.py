@@ -41,6 +41,14 @@ class DomainProgress:
         looked on CONTACT_LOOKS pages already (a site without one costs no more)."""
         return not self.contact_links and self.contact_looks < CONTACT_LOOKS
 
+    def site_contacts(self) -> tuple[Any, ...] | None:
+        """The addresses of the domain's contact page (the one its first pages link to),
+        when the crawl read it; None otherwise."""
+        for key in self.contact_links:
+            if key in self.contact_pages:
+                return self.contact_pages[key]
+        return None
+
     def contact_key(self, url: str) -> str | None:
         """`url`'s crawl key when it is a page whose addresses a target may want: its URL
         says contact or about, or the domain's pages link to it as their contact page."""
