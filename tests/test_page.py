@@ -1495,3 +1495,9 @@ def test_a_page_read_again_by_html5lib_is_read_in_linear_time(middle: str) -> No
     assert page.reread is not None  # content after </html>: read as the standard reads it
     assert [link.url for link in found] == ["https://acme.com/x"]
     assert time.process_time() - start < 5
+
+
+def test_html5_doctests() -> None:
+    import doctest
+
+    assert doctest.testmod(html5).failed == 0

@@ -89,14 +89,20 @@ _HEAD_ENDERS = (b"</br", b"</body", b"</html")
 
 def head_ends_early(data: bytes) -> bool:
     """Whether the head may end sooner for the standard than for lxml: one of
-    `_HEAD_ENDERS` in it. Looked for before the first `<body` only.
+    `_HEAD_ENDERS` in it. Looked for before the first `<body` and the first `</head`
+    only (a page without a `<body>` tag ends with its `</body></html>`: not in its head).
+
+    >>> head_ends_early(b"<head><title>t</title></body><meta></head><p>x")
+    True
+    >>> head_ends_early(b"<head><title>t</title></head><p>x</p></body></html>")
+    False
     """
-    end = data.find(b"<body")
-    for spelling in (b"<BODY", b"<Body"):
-        found = data.find(spelling, 0, end if end != -1 else len(data))
+    end = len(data)
+    for spelling in (b"<body", b"<BODY", b"<Body", b"</head", b"</HEAD", b"</Head"):
+        found = data.find(spelling, 0, end)
         if found != -1:
             end = found
-    head = data[: end if end != -1 else 65536].lower()
+    head = data[: min(end, 65536)].lower()
     return any(tag in head for tag in _HEAD_ENDERS)
 
 

@@ -158,9 +158,16 @@ def page_refresh(body: bytes, content_type: str | None, page_url: str) -> Refres
     text = decode(body, content_type, page_url)
     # Past libxml2's nesting limit too: a browser acts on a refresh anywhere.
     root, _ = parse_html(text.encode("utf-8", "surrogatepass"))
-    found = None if root is None else find_refresh(root, page_url)
+    if root is None:
+        return None
+    found = find_refresh(root, page_url)
     end = lowered.find(b"</html")
-    if found is None and end != -1 and b"http-equiv" in lowered[end:] and not html5.too_long(text):
+    if (
+        found is None
+        and end != -1
+        and b"http-equiv" in lowered[end:]
+        and not (html5.too_long(text) or html5.too_deep(root))  # html5lib: depth squared
+    ):
         # After a stray `</html>`, lost to lxml's tree: the standard puts it in the body.
         standard = html5.build(text)
         found = None if standard is None else find_refresh(standard, page_url)
