@@ -423,6 +423,12 @@ def test_fixture_blog_post() -> None:
         pytest.param(' <img src="a.png"> ', "", id="img-without-alt"),
         pytest.param("", "", id="empty"),
         pytest.param("<span> \n </span>", "", id="only-whitespace"),
+        # A link inside the link ends it, as the standard's adoption agency does.
+        pytest.param(
+            'Blue <div><a href="https://evil.test/">evil</a></div> Widgets',
+            "Blue",
+            id="nested-link-ends-the-anchor",
+        ),
     ],
 )
 def test_anchor_text(inner: str, expected: str) -> None:

@@ -88,7 +88,9 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
-def collect_text(el: etree._Element, out: list[str]) -> None:
+def collect_text(el: etree._Element, out: list[str], stop: str | None = None) -> None:
+    """`el`'s text content (not that of TEXT_SKIP elements) into `out`; with `stop`, only
+    what comes before the first descendant of that tag."""
     # A stack, not recursion: with `huge_tree` a page may nest elements thousands deep.
     if el.text:
         out.append(el.text)
@@ -98,6 +100,8 @@ def collect_text(el: etree._Element, out: list[str]) -> None:
         if isinstance(node, str):
             out.append(node)
             continue
+        if node.tag == stop and not _behind_marker(node, el):
+            return
         if node.tail:
             todo.append(node.tail)  # after the node's own text
         # Comments and processing instructions have a non-str tag; their tail is still text.
@@ -107,10 +111,25 @@ def collect_text(el: etree._Element, out: list[str]) -> None:
             todo.extend(reversed(node))
 
 
-def anchor_text(el: etree._Element) -> str:
+#: Scope markers of the standard's list of active formatting elements: a link inside one
+#: of these inside a link does not end the outer one.
+_MARKERS = frozenset({"td", "th", "caption", "applet", "object", "marquee", "template"})
+
+
+def _behind_marker(node: etree._Element, top: etree._Element) -> bool:
+    for ancestor in node.iterancestors():
+        if ancestor is top:
+            return False
+        if ancestor.tag in _MARKERS:
+            return True
+    return False
+
+
+def anchor_text(el: etree._Element, standard: bool = False) -> str:
     """The link's text (textContent without script/style/template), else an image's alt.
 
-    An image-map `<area>` has no content: its `alt` is its text.
+    An image-map `<area>` has no content: its `alt` is its text. In lxml's tree (not
+    `standard`, the HTML standard's own) a link nested in the link ends its text.
     """
     if el.tag == "area":
         return fold(el.get("alt") or "")
@@ -118,7 +137,10 @@ def anchor_text(el: etree._Element) -> str:
         text = fold(el.text or "")
     else:
         parts: list[str] = []
-        collect_text(el, parts)
+        # A link inside the link (through a <div>, which lxml lets it nest in) ends it
+        # where it starts, as the standard's adoption agency ends it for browsers; a
+        # tree built by the standard has nested links only where browsers keep them.
+        collect_text(el, parts, stop=None if standard else "a")
         text = fold("".join(parts))
     if text:
         return text
@@ -409,5 +431,6 @@ def _read_links(page: Page, domain: str) -> list[Link]:
             continue  # unparseable, mailto:, javascript:, …
         if not host_on_domain(host_of(url), domain):
             continue
-        found.append(Link(url, rel_tokens(el.get("rel")), anchor_text(el), position, el))
+        anchor = anchor_text(el, standard=page.reread is not None)
+        found.append(Link(url, rel_tokens(el.get("rel")), anchor, position, el))
     return found
