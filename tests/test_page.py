@@ -421,6 +421,7 @@ def test_fixture_blog_post() -> None:
         ),
         pytest.param('Text <img src="a.png" alt="Alt">', "Text", id="text-beats-alt"),
         pytest.param(' <img src="a.png"> ', "", id="img-without-alt"),
+        pytest.param('<image src="a.png" alt="Acme logo">', "Acme logo", id="image-is-an-img"),
         pytest.param("", "", id="empty"),
         pytest.param("<span> \n </span>", "", id="only-whitespace"),
         # A link inside the link ends it, as the standard's adoption agency does.

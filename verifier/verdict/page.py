@@ -144,7 +144,7 @@ def anchor_text(el: etree._Element, standard: bool = False) -> str:
         text = fold("".join(parts))
     if text:
         return text
-    for img in el.iter("img"):
+    for img in el.iter("img", "image"):  # a browser reads an HTML <image> as an <img>
         alt = fold(img.get("alt") or "")
         if alt:
             return alt
