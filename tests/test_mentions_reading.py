@@ -964,6 +964,15 @@ def test_domain_progress_knows_the_contact_page_a_link_named() -> None:
     progress.contact_links.add(progress.key("https://blog.example/team") or "")
     assert progress.is_contact_page("https://BLOG.example/team#desk")
     assert not progress.is_contact_page("https://blog.example/other")
+    # Addresses read already: a page's own, else (this domain) the contact page's, once read.
+    team, people = progress.key("https://blog.example/team"), progress.key("http://blog.example/p")
+    assert progress.known_contacts(people, "blog.example") is None  # /team not read yet
+    progress.contact_pages[team or ""] = ("desk",)
+    assert progress.known_contacts(people, "blog.example") == ("desk",)
+    assert progress.known_contacts(people, "other.example") is None  # another site's page
+    assert progress.known_contacts(None, "blog.example") is None
+    progress.contact_pages[people or ""] = ()
+    assert progress.known_contacts(people, "blog.example") == ()  # its own, even empty
 
 
 # --- a page that is gone loses the mentions stored for it ---------------------------

@@ -281,12 +281,7 @@ class DomainCrawl(scrapy.Spider):
             key = progress.key(output.url) if contact_domain else None
             claimed = progress.frontier.claim(output.url) if key else False
             if claimed is False:
-                known = progress.contact_pages.get(key) if key else None
-                if known is None and key and contact_domain == progress.domain:
-                    # Crawled before a target named it, unread (its URL and its first
-                    # pages' links did not say contact): the domain's contact page, if
-                    # read, serves rather than a second fetch.
-                    known = progress.site_contacts()
+                known = progress.known_contacts(key, contact_domain)
                 if known is not None:  # crawled before a target pointed there
                     yield from job.contact_pages.deliver(contact_domain, known)
                 else:

@@ -41,13 +41,22 @@ class DomainProgress:
         looked on CONTACT_LOOKS pages already (a site without one costs no more)."""
         return not self.contact_links and self.contact_looks < CONTACT_LOOKS
 
-    def site_contacts(self) -> tuple[Any, ...] | None:
-        """The addresses of the domain's contact page (the one its first pages link to),
-        when the crawl read it; None otherwise."""
-        for key in self.contact_links:
-            if key in self.contact_pages:
-                return self.contact_pages[key]
-        return None
+    def known_contacts(self, key: str | None, domain: str | None) -> tuple[Any, ...] | None:
+        """Addresses read already for the contact page `key` (of `domain`) that the crawl
+        will not fetch again: its own, or, for a page of this domain read for none (its
+        URL and the first pages' links did not say contact), those of the domain's contact
+        page if the crawl read it. None: not known."""
+        if key is None:
+            return None
+        known = self.contact_pages.get(key)
+        if known is None and domain == self.domain:
+            read = (
+                self.contact_pages[link]
+                for link in self.contact_links
+                if link in self.contact_pages
+            )
+            known = next(read, None)  # the page the first pages name, when read
+        return known
 
     def contact_key(self, url: str) -> str | None:
         """`url`'s crawl key when it is a page whose addresses a target may want: its URL
