@@ -242,10 +242,6 @@ KNOWN_TAIL_DIVERGENT = {
         "an unterminated CDATA section in <svg> runs to the end for the standard",
     ),
     **dict.fromkeys(["tests6.dat:621", "tests6.dat:631"], "<frameset> after <source>/<track>"),
-    **dict.fromkeys(
-        ["template.dat:576", "template.dat:1451"],
-        "a <frameset> or <object> left open in a <template> before the body",
-    ),
     "tests26.dat:1": KNOWN_DIVERGENT["tests26.dat:1"],
 }
 

@@ -1508,3 +1508,43 @@ def test_html5_doctests() -> None:
     import doctest
 
     assert doctest.testmod(html5).failed == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "links_found", "reread"),
+    [
+        pytest.param(
+            '<a href="https://acme.com/n" rel="nofollow">N</a></body></html>'
+            '<p><a href="https://acme.com/f">F</a></p>',
+            [("N", ("nofollow",)), ("F", ())],
+            "content after </html>",
+            id="a-followed-link-after-a-stray-html-end-tag",
+        ),
+        pytest.param(
+            '<a href="https://acme.com/n" rel="nofollow">N</a>'
+            '<svg><title>icon</svg><a href="https://acme.com/f">F</a>',
+            [("N", ("nofollow",)), ("F", ())],
+            "<title> swallowed the page",
+            id="a-followed-link-in-a-swallowing-element",
+        ),
+        pytest.param(
+            f"{_ACME}</body></html>\n<!-- c -->\n<p>text after, no link</p>",
+            [("Acme", ())],
+            None,
+            id="nothing-lost-beside-the-link",
+        ),
+        pytest.param(
+            f"{_ACME}<svg><title>icon</svg><p>other.test</p>",
+            [("Acme", ())],
+            None,
+            id="swallowed-text-names-no-link-to-the-site",
+        ),
+    ],
+)
+def test_a_link_lxml_loses_beside_one_it_found_is_read_as_browsers_read_it(
+    body: str, links_found: list[tuple[str, tuple[str, ...]]], reread: str | None
+) -> None:
+    # A browser sees both links: the verdict takes the followed one.
+    page = page_for(f"<!doctype html><html><head></head><body>{body}</body></html>")
+    assert [(link.anchor, tuple(link.rel)) for link in links_to(page, SITE)] == links_found
+    assert page.reread == reread

@@ -11,7 +11,8 @@ Re-reading every page this way would cost about 40 times lxml's parse (html5lib 
 pure Python), so `page.links_to` asks only when lxml found no link to a site whose
 name the page's bytes carry, and `lost_content` finds lxml's tree lost content
 there, or when lxml found links where its tree is known to differ from a
-browser's (`misread_links`: a `<frameset>` page, a link around or inside a table).
+browser's (`misread_links`: a `<frameset>` page, a link around or inside a table),
+or lost another beside those it found (`lost_beside`: no scan of the bytes).
 The re-read is html5lib's, with scripting on, into an lxml tree like lxml's own
 (HTML elements and SVG/MathML ones alike without a namespace), so the rest of
 `verifier.verdict` reads it unchanged.
@@ -62,15 +63,23 @@ def lost_content(
         close = squeezed.find(b">", end)
         if close == -1 or _TRAILER.fullmatch(squeezed, close + 1) is None:
             return "content after </html>"
-    if root.find(".//template") is not None:
-        return "<template>"  # lxml builds its contents as if outside it (tables above all)
-    for noscript in root.iter("noscript"):
-        # Raw text for browsers that run scripts, markup for lxml: beyond the usual
-        # tracking pixel or fallback link, lxml's reading may run past its end.
-        for el in noscript.iterdescendants():
-            if isinstance(el.tag, str) and el.tag not in _USUAL_IN_NOSCRIPT:
-                return f"<{el.tag}> in <noscript>"
-    for el in root.iter(*_RAW_TEXT):
+    return swallowed(root, named)
+
+
+def swallowed(root: etree._Element, named: tuple[str, ...]) -> str | None:
+    """Why lxml's tree may have run past an element's end where a browser does not,
+    where the lost part names one of `named`; None if it did not. One walk, in C."""
+    for el in root.iter("template", "noscript", *_RAW_TEXT):
+        tag = el.tag
+        if tag == "template":
+            return "<template>"  # lxml builds its contents as if outside it (tables above all)
+        if tag == "noscript":
+            # Raw text for browsers that run scripts, markup for lxml: beyond the usual
+            # tracking pixel or fallback link, lxml's reading may run past its end.
+            for inner in el.iterdescendants():
+                if isinstance(inner.tag, str) and inner.tag not in _USUAL_IN_NOSCRIPT:
+                    return f"<{inner.tag}> in <noscript>"
+            continue
         text = el.text
         if (
             text
@@ -78,7 +87,22 @@ def lost_content(
             and next(el.iterancestors(*_ENDS_RAW_TEXT), None) is not None
             and any(name in text.lower() for name in named)
         ):
-            return f"<{el.tag}> swallowed the page"
+            return f"<{tag}> swallowed the page"
+    return None
+
+
+def lost_beside(root: etree._Element, domain: str, base_on_site: bool) -> str | None:
+    """Why lxml's tree, which holds links to `domain`, may lack others a browser sees.
+
+    `lost_content` for a page lxml found links on, without a scan of its bytes:
+    libxml2 keeps what follows a stray `</html>` as sibling `<html>` elements of the
+    root (browsers read it into the body), so a look at the root's siblings says
+    whether a link went there.
+    """
+    for sibling in root.itersiblings():
+        if isinstance(sibling.tag, str) and next(sibling.iter("a", "area"), None) is not None:
+            return "content after </html>"
+    return swallowed(root, ("<a", "<area") if base_on_site else (domain,))
     return None
 
 

@@ -393,13 +393,17 @@ def _links_to(page: Page, domain: str) -> list[Link]:
     if page.root is None or page.source is None or page.reread is not None:
         return found
     why: str | None
+    base_on_site = host_on_domain(host_of(page.base_url), domain)
     if found:
-        # Where lxml builds other links than browsers: a <frameset> page, tables.
-        why = html5.misread_links(page.root, [link.element for link in found])
+        # Where lxml builds other links than browsers (a <frameset> page, tables), or
+        # lost one beside those it found (a nofollow link first, a followed one after a
+        # stray </html>: a browser sees both).
+        why = html5.misread_links(page.root, [link.element for link in found]) or (
+            html5.lost_beside(page.root, domain, base_on_site)
+        )
     else:
         # None found: where the bytes name the site and lxml's tree lost content there,
         # a browser may see the link.
-        base_on_site = host_on_domain(host_of(page.base_url), domain)
         why = (
             html5.lost_content(page.root, page.source, domain, base_on_site)
             if absence.may_link(page.source, page.url, domain)
