@@ -237,11 +237,6 @@ KNOWN_TAIL_DIVERGENT = {
         ],
         _SELECT,
     ),
-    **dict.fromkeys(
-        ["tests21.dat:134", "tests21.dat:223", "tests21.dat:235"],
-        "an unterminated CDATA section in <svg> runs to the end for the standard",
-    ),
-    **dict.fromkeys(["tests6.dat:621", "tests6.dat:631"], "<frameset> after <source>/<track>"),
     "tests26.dat:1": KNOWN_DIVERGENT["tests26.dat:1"],
 }
 

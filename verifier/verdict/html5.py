@@ -11,7 +11,7 @@ Re-reading every page this way would cost about 40 times lxml's parse (html5lib 
 pure Python), so `page.links_to` asks only when lxml found no link to a site whose
 name the page's bytes carry, and `lost_content` finds lxml's tree lost content
 there, or when lxml found links where its tree is known to differ from a
-browser's (`misread_links`: a `<frameset>` page, a link around or inside a table),
+browser's (`misread_links`: a link around or inside a table),
 or lost another beside those it found (`lost_beside`: no scan of the bytes).
 The re-read is html5lib's, with scripting on, into an lxml tree like lxml's own
 (HTML elements and SVG/MathML ones alike without a namespace), so the rest of
@@ -36,6 +36,9 @@ _RAW_TEXT = (
     "script",  # raw text in HTML only: in <svg>/<math>, `</svg>` ends it too
 )
 _ENDS_RAW_TEXT = frozenset({"svg", "math", "noscript"})
+_FOREIGN_ROOTS = ("svg", "math")
+#: What `swallowed` looks at in every tree it is asked about.
+_LOOKED_AT = ("template", "noscript", *_RAW_TEXT)
 #: What may follow the first `</html>` without anything being lost.
 _TRAILER = re.compile(rb"(?:\s|</?(?:body|html)\b[^>]*>|<!--.*?-->)*", re.S)
 #: What a <noscript> usually holds, which lxml reads no differently for a link after it.
@@ -66,11 +69,33 @@ def lost_content(
     return swallowed(root, named)
 
 
-def swallowed(root: etree._Element, named: tuple[str, ...]) -> str | None:
+def swallowed(
+    root: etree._Element, named: tuple[str, ...], *, links_found: bool = False
+) -> str | None:
     """Why lxml's tree may have run past an element's end where a browser does not,
-    where the lost part names one of `named`; None if it did not. One walk, in C."""
-    for el in root.iter("template", "noscript", *_RAW_TEXT):
+    where the lost part names one of `named`; None if it did not. One walk, in C.
+
+    With `links_found` (lxml found links to the site), also where lxml read as markup
+    what a browser does not: a `<frameset>` (anywhere: lxml nests one in a `<source>`
+    or `<track>`, which it does not know as void) and an unterminated CDATA section in
+    `<svg>`/`<math>`.
+    """
+    tags = (*_LOOKED_AT, "frameset", etree.Comment) if links_found else _LOOKED_AT
+    for el in root.iter(*tags):
         tag = el.tag
+        if tag is etree.Comment:
+            # lxml ends `<![CDATA[` at the first `>` as a bogus comment; in foreign
+            # content the standard reads text up to `]]>`, markup and links included.
+            text = el.text or ""
+            if (
+                text.startswith("[CDATA[")
+                and not text.endswith("]]")
+                and next(el.iterancestors(*_FOREIGN_ROOTS), None) is not None
+            ):
+                return "<![CDATA[ in <svg>/<math>"
+            continue
+        if tag == "frameset":
+            return "<frameset>"  # the standard decides: a frameset page, or one ignored
         if tag == "template":
             return "<template>"  # lxml builds its contents as if outside it (tables above all)
         if tag == "noscript":
@@ -92,7 +117,8 @@ def swallowed(root: etree._Element, named: tuple[str, ...]) -> str | None:
 
 
 def lost_beside(root: etree._Element, domain: str, base_on_site: bool) -> str | None:
-    """Why lxml's tree, which holds links to `domain`, may lack others a browser sees.
+    """Why lxml's tree, which holds links to `domain`, may lack others a browser sees
+    or hold links a browser does not.
 
     `lost_content` for a page lxml found links on, without a scan of its bytes:
     libxml2 keeps what follows a stray `</html>` as sibling `<html>` elements of the
@@ -102,8 +128,8 @@ def lost_beside(root: etree._Element, domain: str, base_on_site: bool) -> str | 
     for sibling in root.itersiblings():
         if isinstance(sibling.tag, str) and next(sibling.iter("a", "area"), None) is not None:
             return "content after </html>"
-    return swallowed(root, ("<a", "<area") if base_on_site else (domain,))
-    return None
+    named = ("<a", "<area") if base_on_site else (domain,)
+    return swallowed(root, named, links_found=True)
 
 
 #: End tags that end the head for the standard (robots metas after them are the
@@ -146,22 +172,16 @@ def head_length(text: str) -> int:
     return found.start() if found else min(len(text), HEAD_CHARS)
 
 
-def misread_links(root: etree._Element, links: list[etree._Element]) -> str | None:
+def misread_links(links: list[etree._Element]) -> str | None:
     """Why the links lxml found (`links`) may not be a browser's, or None.
 
-    A `<frameset>` replaces the body for a browser (when nothing came before it)
-    and ignores links inside it; lxml keeps them all. Around tables lxml closes an
-    `<a>` where a table starts (browsers keep the table inside the link, and the
-    text after it) and leaves an `<a>` written between table rows where it stands
-    (browsers move it before the table, the rows' text in it apart): other links
-    and anchor texts. (A link followed by a table is also read again: cheap enough,
-    as it is rare, and the reading is the standard's either way.)
+    Around tables lxml closes an `<a>` where a table starts (browsers keep the table
+    inside the link, and the text after it) and leaves an `<a>` written between table
+    rows where it stands (browsers move it before the table, the rows' text in it
+    apart): other links and anchor texts. (A link followed by a table is also read
+    again: cheap enough, as it is rare, and the reading is the standard's either way.)
+    A `<frameset>` page is `lost_beside`'s.
     """
-    body = root.find("body")
-    if root.find("frameset") is not None or (
-        body is not None and body.find("frameset") is not None
-    ):
-        return "<frameset>"  # lxml puts one after hidden inputs or <param>s in the body
     for el in links:
         parent = el.getparent()
         if parent is not None and parent.tag in _TABLE_PARTS:

@@ -398,7 +398,7 @@ def _links_to(page: Page, domain: str) -> list[Link]:
         # Where lxml builds other links than browsers (a <frameset> page, tables), or
         # lost one beside those it found (a nofollow link first, a followed one after a
         # stray </html>: a browser sees both).
-        why = html5.misread_links(page.root, [link.element for link in found]) or (
+        why = html5.misread_links([link.element for link in found]) or (
             html5.lost_beside(page.root, domain, base_on_site)
         )
     else:
