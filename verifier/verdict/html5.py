@@ -44,6 +44,9 @@ _USUAL_IN_NOSCRIPT = frozenset(
 )
 _TABLE_PARTS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+#: `_NOT_XML` but NUL, which html5lib reads as the standard does (dropped from text,
+#: U+FFFD elsewhere): replaced beforehand, it stayed in a link's text as U+FFFD.
+_NOT_XML_BUT_NUL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _FOREIGN = ("{http://www.w3.org/2000/svg}*", "{http://www.w3.org/1998/Math/MathML}*")
 
 
@@ -187,7 +190,7 @@ def build(text: str) -> etree._Element | None:
     parser = html5lib.HTMLParser(tree=_tree_builder(), namespaceHTMLElements=False)
     # Characters an lxml tree cannot hold (C0 controls, U+FFFE): a browser keeps them as
     # text, where no verdict reads them; unreplaced, the whole re-read failed.
-    text = _NOT_XML.sub("\ufffd", text)
+    text = _NOT_XML_BUT_NUL.sub("\ufffd", text)
     try:
         with warnings.catch_warnings():
             # Names lxml cannot hold (`<a b"c=d>`) are renamed: nothing a verdict reads.
