@@ -1449,6 +1449,18 @@ _ACME = '<a href="https://acme.com/x">Acme</a>'
             "content after </html>",
             id="a-control-character-does-not-stop-the-re-read",
         ),
+        pytest.param(
+            '<p>a</p></html><a href="https://acme.com/x" title="a&#1;b" data-x="&#xFFFF;">Acme</a>',
+            ["Acme"],
+            "content after </html>",
+            id="a-control-character-in-an-attribute-does-not-stop-the-re-read",
+        ),
+        pytest.param(
+            '<p>a</p></html><a href="https://acme.com/x" t\x01i\x0btle=b \x01=c>Acme</a>',
+            ["Acme"],
+            "content after </html>",
+            id="a-control-character-in-an-attribute-name-does-not-stop-the-re-read",
+        ),
         # Near misses: nothing lost, or what was lost is no link a browser sees.
         pytest.param(f"<noscript>{_ACME}</noscript>", [], None, id="link-in-noscript-hidden"),
         pytest.param(

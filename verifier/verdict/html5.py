@@ -19,9 +19,11 @@ The re-read is html5lib's, with scripting on, into an lxml tree like lxml's own
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import warnings
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from lxml import etree
@@ -230,6 +232,10 @@ def _tree_builder() -> type:
             pending = self.pending = _Pending()
 
             class Element(element):  # type: ignore[misc]
+                def __init__(self, name: str, namespace: str | None) -> None:
+                    super().__init__(name, namespace)
+                    self._attributes = _XmlSafe(self._attributes)  # type: ignore[has-type]
+
                 def insertBefore(self, node: Any, refNode: Any) -> None:
                     pending.flush()
                     refNode._element.addprevious(node._element)
@@ -279,6 +285,38 @@ def _tree_builder() -> type:
             return super().getDocument()
 
     return TreeBuilder
+
+
+class _XmlSafe(MutableMapping[Any, str]):
+    """An element's attributes in html5lib's lxml tree builder, set as lxml can hold them.
+
+    A value may hold what an lxml tree cannot (`title="a&#1;b"`: a character reference
+    to a C0 control or U+FFFF is kept by the standard): lxml refused it and the whole
+    re-read failed, losing the link. Such characters are U+FFFD, as in text; a name
+    lxml refuses even as html5lib renames it is dropped. Nothing a verdict reads.
+    """
+
+    def __init__(self, attributes: MutableMapping[Any, str]) -> None:
+        self._attributes = attributes
+
+    def __setitem__(self, key: Any, value: str) -> None:
+        with contextlib.suppress(ValueError, TypeError):  # a name lxml cannot hold
+            self._attributes[key] = _NOT_XML.sub("\ufffd", value)
+
+    def __getitem__(self, key: Any) -> str:
+        return self._attributes[key]
+
+    def __delitem__(self, key: Any) -> None:
+        del self._attributes[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._attributes)
+
+    def __len__(self) -> int:
+        return len(self._attributes)
+
+    def clear(self) -> None:
+        self._attributes.clear()
 
 
 class _Pending:
