@@ -1499,6 +1499,49 @@ def test_content_lxml_loses_is_read_as_browsers_read_it(
 
 
 @pytest.mark.parametrize(
+    ("body", "reread"),
+    [
+        pytest.param(f"<template><div>x</template>{_ACME}", "<template>", id="template"),
+        pytest.param(
+            f"<p>a</p></body></html><template><div>x</template>{_ACME}</html>",
+            "content after </html>",
+            id="after-a-stray-html-end-tag",
+        ),
+        pytest.param(
+            f"<table><tr><td><template><div>x</template>{_ACME}</td></tr></table>",
+            "<template>",
+            id="in-a-table-cell",
+        ),
+        pytest.param(
+            f"<template><table><tr><td><div>x</template>{_ACME}", "<template>", id="in-a-table"
+        ),
+        pytest.param(f"<template><svg><g><div>x</template>{_ACME}", "<template>", id="in-svg"),
+    ],
+)
+def test_a_template_ends_at_its_end_tag_as_the_standard_ends_it(body: str, reread: str) -> None:
+    # html5lib 1.1 predates <template>: an open <div> (any special element) in it
+    # stopped `</template>`, which left the link after it inside the template (inert).
+    page = page_for(body)
+    (link,) = links_to(page, SITE)
+    assert (link.anchor, page.reread) == ("Acme", reread)
+    assert next(link.element.iterancestors("template"), None) is None
+
+
+def test_what_a_template_opened_ends_with_it() -> None:
+    # The standard's marker at <template>: its formatting elements are not re-opened
+    # after it, those opened before it are.
+    root = html5.build(f"<b><template><i><div>x</template>y{_ACME}")
+    assert root is not None
+    (link,) = root.iter("a")
+    assert [el.tag for el in link.iterancestors()] == ["b", "body", "html"]
+
+
+def test_a_link_inside_a_template_stays_hidden() -> None:
+    assert anchors(f"<template><div>{_ACME}</template><p>after</p>") == []
+    assert anchors(f"<template><div>{_ACME}</div></template></template>{_ACME}") == ["Acme"]
+
+
+@pytest.mark.parametrize(
     ("doc", "anchors_found", "reread"),
     [
         pytest.param(
