@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from verifier.models import Fetch
-from verifier.verdict import html5
+from verifier.verdict import html5, nulls
 from verifier.verdict.context import link_context, link_html
 from verifier.verdict.page import (
     Page,
@@ -758,7 +758,7 @@ def test_is_html(content_type: str | None, body: bytes, expected: bool) -> None:
         ),
         pytest.param(
             b'<p>a\x00b</p><a href="https://acme.com/">x\x00y</a><a href="https://acme.com/2">two</a>',
-            ["x\ufffdy", "two"],
+            ["xy", "two"],
             id="nul-byte",
         ),
         pytest.param(
@@ -779,6 +779,52 @@ def test_malformed_html_does_not_raise(body: bytes, expected: list[str]) -> None
     page = page_for(body)
     assert [link.anchor for link in links_to(page, SITE)] == expected
     assert len(page.content_hash) == 64
+
+
+# A NUL in text is dropped by the standard's tree construction ("in body"); the
+# tokenizer makes it U+FFFD in attribute values, comments, raw text and SVG/MathML
+# text, and so does `&#0;` everywhere. libxml2 made every NUL U+FFFD.
+NUL_PAGE = (
+    "<title>T\x00</title><p>Ac\x00me widgets</p>"
+    '<a href="https://acme.com/x\x00" title="t\x00">Blue\x00 wid\x00gets &#0;</a>'
+    "<textarea>r\x00</textarea><!--c\x00--><svg><text>s\x00</text><desc>d\x00</desc></svg>"
+    "<math><mi>m\x00</mi><mn>n\x00</mn></math><table>\x00<tr><td>c\x00ell</td></tr></table>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "reread"),
+    [
+        pytest.param(NUL_PAGE, None, id="lxml"),
+        pytest.param(
+            NUL_PAGE.replace("<a ", "</html><p>more<a "), "content after </html>", id="read-again"
+        ),
+        pytest.param(NUL_PAGE + "<b>" * 2100, DEEP, id="built-past-libxml2s-limit"),
+    ],
+)
+def test_a_nul_is_dropped_from_text_as_the_standard_drops_it(body: str, reread: str | None) -> None:
+    page = page_for(body)
+    (link,) = links_to(page, SITE)
+    assert page.reread == reread
+    assert link.anchor == "Blue widgets \ufffd"  # `&#0;` is U+FFFD for the standard too
+    assert link.element.get("title") == "t\ufffd"
+    assert link.url == "https://acme.com/x%EF%BF%BD"
+    assert page.root is not None
+    text = etree.tostring(page.root, method="text", encoding="unicode")
+    assert "Acme widgets" in text and "cell" in text and "\x00" not in text
+    for tag, expected in [("title", "T\ufffd"), ("textarea", "r\ufffd"), ("text", "s\ufffd")]:
+        assert [el.text for el in page.root.iter(tag)] == [expected]
+    for tag, expected in [("desc", "d"), ("mi", "m"), ("mn", "n")]:
+        assert [el.text for el in page.root.iter(tag)] == [expected]
+    comments = [node.text for node in page.root.iter(etree.Comment)]
+    assert comments == ["c\ufffd"]
+
+
+def test_a_nul_beside_a_page_that_uses_the_marker_is_still_dropped() -> None:
+    # The marker libxml2 is handed for a NUL is a noncharacter the page does not use.
+    body = '<p>\ufdd0</p><a href="https://acme.com/">a\x00b\ufdd1</a>'
+    assert anchors(body) == ["ab\ufdd1"]
+    assert "\ufdd0" in etree.tostring(page_for(body).root, method="text", encoding="unicode")
 
 
 def test_unparseable_body_has_no_root() -> None:
@@ -1403,6 +1449,18 @@ _ACME = '<a href="https://acme.com/x">Acme</a>'
             "content after </html>",
             id="a-control-character-does-not-stop-the-re-read",
         ),
+        pytest.param(
+            '<p>a</p></html><a href="https://acme.com/x" title="a&#1;b" data-x="&#xFFFF;">Acme</a>',
+            ["Acme"],
+            "content after </html>",
+            id="a-control-character-in-an-attribute-does-not-stop-the-re-read",
+        ),
+        pytest.param(
+            '<p>a</p></html><a href="https://acme.com/x" t\x01i\x0btle=b \x01=c>Acme</a>',
+            ["Acme"],
+            "content after </html>",
+            id="a-control-character-in-an-attribute-name-does-not-stop-the-re-read",
+        ),
         # Near misses: nothing lost, or what was lost is no link a browser sees.
         pytest.param(f"<noscript>{_ACME}</noscript>", [], None, id="link-in-noscript-hidden"),
         pytest.param(
@@ -1438,6 +1496,49 @@ def test_content_lxml_loses_is_read_as_browsers_read_it(
     page = page_for(f"<!doctype html><html><head></head><body>{body}</body></html>")
     assert [link.anchor for link in links_to(page, SITE)] == anchors_found
     assert page.reread == reread
+
+
+@pytest.mark.parametrize(
+    ("body", "reread"),
+    [
+        pytest.param(f"<template><div>x</template>{_ACME}", "<template>", id="template"),
+        pytest.param(
+            f"<p>a</p></body></html><template><div>x</template>{_ACME}</html>",
+            "content after </html>",
+            id="after-a-stray-html-end-tag",
+        ),
+        pytest.param(
+            f"<table><tr><td><template><div>x</template>{_ACME}</td></tr></table>",
+            "<template>",
+            id="in-a-table-cell",
+        ),
+        pytest.param(
+            f"<template><table><tr><td><div>x</template>{_ACME}", "<template>", id="in-a-table"
+        ),
+        pytest.param(f"<template><svg><g><div>x</template>{_ACME}", "<template>", id="in-svg"),
+    ],
+)
+def test_a_template_ends_at_its_end_tag_as_the_standard_ends_it(body: str, reread: str) -> None:
+    # html5lib 1.1 predates <template>: an open <div> (any special element) in it
+    # stopped `</template>`, which left the link after it inside the template (inert).
+    page = page_for(body)
+    (link,) = links_to(page, SITE)
+    assert (link.anchor, page.reread) == ("Acme", reread)
+    assert next(link.element.iterancestors("template"), None) is None
+
+
+def test_what_a_template_opened_ends_with_it() -> None:
+    # The standard's marker at <template>: its formatting elements are not re-opened
+    # after it, those opened before it are.
+    root = html5.build(f"<b><template><i><div>x</template>y{_ACME}")
+    assert root is not None
+    (link,) = root.iter("a")
+    assert [el.tag for el in link.iterancestors()] == ["b", "body", "html"]
+
+
+def test_a_link_inside_a_template_stays_hidden() -> None:
+    assert anchors(f"<template><div>{_ACME}</template><p>after</p>") == []
+    assert anchors(f"<template><div>{_ACME}</div></template></template>{_ACME}") == ["Acme"]
 
 
 @pytest.mark.parametrize(
@@ -1574,3 +1675,19 @@ def test_a_frameset_after_a_source_makes_a_frameset_page() -> None:
     page = page_for(f"<!doctype html><source><frameset></frameset>{_ACME}")
     assert links_to(page, SITE) == []
     assert page.reread == "<frameset>"
+
+
+def test_nulls_doctests() -> None:
+    import doctest
+
+    assert doctest.testmod(nulls).failed == 0
+
+
+def test_a_frameset_after_a_template_is_ignored_as_the_standard_ignores_it() -> None:
+    # html5lib 1.1 let it replace the body: the tail link was lost on the re-read.
+    page = page_for(
+        f"<!doctype html><template><div><frameset></div></template><p>{_ACME}</p>"
+        "</body></html><p>x</p>"
+    )
+    assert [link.anchor for link in links_to(page, SITE)] == ["Acme"]
+    assert page.reread is not None

@@ -20,14 +20,16 @@ The re-read is html5lib's, with scripting on, into an lxml tree like lxml's own
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import warnings
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from lxml import etree
 
-from verifier.verdict import absence
+from verifier.verdict import absence, template
 
 #: Elements libxml2 always reads as raw text up to their end tag; browsers do so only
 #: in HTML content, not inside <svg> or <math>, and a <noscript> ends them with itself.
@@ -48,6 +50,9 @@ _USUAL_IN_NOSCRIPT = frozenset(
 )
 _TABLE_PARTS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+#: `_NOT_XML` but NUL, which html5lib reads as the standard does (dropped from text,
+#: U+FFFD elsewhere): replaced beforehand, it stayed in a link's text as U+FFFD.
+_NOT_XML_BUT_NUL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _FOREIGN = ("{http://www.w3.org/2000/svg}*", "{http://www.w3.org/1998/Math/MathML}*")
 
 
@@ -228,10 +233,10 @@ def build(text: str) -> etree._Element | None:
     """
     import html5lib  # type: ignore[import-untyped]  # slow to import: only pages that need it pay
 
-    parser = html5lib.HTMLParser(tree=_tree_builder(), namespaceHTMLElements=False)
+    parser = template.parser_class()(tree=_tree_builder(), namespaceHTMLElements=False)
     # Characters an lxml tree cannot hold (C0 controls, U+FFFE): a browser keeps them as
     # text, where no verdict reads them; unreplaced, the whole re-read failed.
-    text = _NOT_XML.sub("\ufffd", text)
+    text = _NOT_XML_BUT_NUL.sub("\ufffd", text)
     try:
         with warnings.catch_warnings():
             # Names lxml cannot hold (`<a b"c=d>`) are renamed: nothing a verdict reads.
@@ -271,6 +276,10 @@ def _tree_builder() -> type:
             pending = self.pending = _Pending()
 
             class Element(element):  # type: ignore[misc]
+                def __init__(self, name: str, namespace: str | None) -> None:
+                    super().__init__(name, namespace)
+                    self._attributes = _XmlSafe(self._attributes)  # type: ignore[has-type]
+
                 def insertBefore(self, node: Any, refNode: Any) -> None:
                     pending.flush()
                     refNode._element.addprevious(node._element)
@@ -320,6 +329,38 @@ def _tree_builder() -> type:
             return super().getDocument()
 
     return TreeBuilder
+
+
+class _XmlSafe(MutableMapping[Any, str]):
+    """An element's attributes in html5lib's lxml tree builder, set as lxml can hold them.
+
+    A value may hold what an lxml tree cannot (`title="a&#1;b"`: a character reference
+    to a C0 control or U+FFFF is kept by the standard): lxml refused it and the whole
+    re-read failed, losing the link. Such characters are U+FFFD, as in text; a name
+    lxml refuses even as html5lib renames it is dropped. Nothing a verdict reads.
+    """
+
+    def __init__(self, attributes: MutableMapping[Any, str]) -> None:
+        self._attributes = attributes
+
+    def __setitem__(self, key: Any, value: str) -> None:
+        with contextlib.suppress(ValueError, TypeError):  # a name lxml cannot hold
+            self._attributes[key] = _NOT_XML.sub("\ufffd", value)
+
+    def __getitem__(self, key: Any) -> str:
+        return self._attributes[key]
+
+    def __delitem__(self, key: Any) -> None:
+        del self._attributes[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._attributes)
+
+    def __len__(self) -> int:
+        return len(self._attributes)
+
+    def clear(self) -> None:
+        self._attributes.clear()
 
 
 class _Pending:

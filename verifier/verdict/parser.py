@@ -14,6 +14,8 @@ from typing import Any
 
 from lxml import etree
 
+from verifier.verdict import nulls
+
 #: `huge_tree`: libxml2 otherwise stops at a nesting depth of 256 and drops the rest of
 #: the page (300 unclosed `<b>` or `<font>` on old forum pages), where browsers keep it.
 #: It also lifts libxml2's 10 MB text-node limit; bodies are capped by DOWNLOAD_MAXSIZE.
@@ -61,11 +63,17 @@ PARSE_ERRORS = (etree.ParserError, etree.XMLSyntaxError, ValueError)
 
 
 def plain_tree(data: bytes) -> etree._Element | None:
-    """lxml's tree of the page (libxml2 stops at a nesting of 2,048), None if unreadable."""
+    """lxml's tree of the page (libxml2 stops at a nesting of 2,048), None if unreadable.
+
+    A NUL is dropped from text, as the standard drops it (`verifier.verdict.nulls`).
+    """
+    data, marker = nulls.mark(data)
     try:
         root: etree._Element | None = etree.fromstring(data, html_parser())
     except PARSE_ERRORS:
         return None
+    if root is not None and marker is not None:
+        nulls.mend(root, marker)
     return root
 
 
@@ -87,13 +95,16 @@ def parse_html(data: bytes) -> tuple[etree._Element | None, bool]:
 def capped_tree(data: bytes) -> etree._Element | None:
     """libxml2's reading of the page, with no depth limit, built as Chromium builds it
     (`_CappedTree`): content after `</html>` in the body, as browsers put it. None if
-    unreadable."""
+    unreadable. A NUL is dropped from text, as in `plain_tree`."""
+    data, marker = nulls.mark(data)
     try:
         tree: etree._Element | None = etree.fromstring(
             data, etree.HTMLParser(target=_CappedTree(BROWSER_MAX_DEPTH), **PARSER_OPTIONS)
         )
     except PARSE_ERRORS:
         return None
+    if tree is not None and marker is not None:
+        nulls.mend(tree, marker)
     return tree
 
 

@@ -1,0 +1,75 @@
+"""html5lib's parser, reading `<template>` as the HTML standard does (the re-read of
+verifier/verdict/html5.py): html5lib 1.1 predates the element."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+#: html5lib's phases for which the standard ends a template at `</template>` (the other
+#: phases hand an end tag they do not know to one of these, as the standard does).
+_ENDS_TEMPLATES = ("inHead", "afterHead", "inBody", "inTable", "inColumnGroup", "inSelect")
+
+
+@functools.cache
+def parser_class() -> type:
+    """html5lib's parser, with `</template>` read as the standard reads it.
+
+    html5lib 1.1 predates `<template>`: it reads `</template>` as any other end tag,
+    which an open `<div>` (or any element the standard calls special) inside the
+    template stops, so the template stayed open and what followed, a link above all,
+    was inside it (inert). The standard ends the template there: it pops the elements
+    up to and including the template, clears the formatting elements opened in it, and
+    resets the insertion mode. Only our parser's phases are replaced, not html5lib's.
+    """
+    import html5lib  # type: ignore[import-untyped]
+
+    class Parser(html5lib.HTMLParser):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            for name in _ENDS_TEMPLATES:
+                self.phases[name] = _ending_templates(self.phases[name].__class__)(self, self.tree)
+
+    return Parser
+
+
+@functools.cache
+def _ending_templates(phase: Any) -> type:
+    """`phase` (an html5lib phase class), reading `<template>` and `</template>` as the
+    standard does."""
+
+    def processStartTag(self: Any, token: dict[str, Any]) -> Any:  # html5lib's name
+        if token["name"] == "template":
+            # The standard's `<template>` sets frameset-ok to "not ok": a <frameset>
+            # after it no longer replaces the body (html5lib let it).
+            self.parser.framesetOK = False
+        return phase.processStartTag(self, token)
+
+    def processEndTag(self: Any, token: dict[str, Any]) -> Any:  # html5lib's name
+        if token["name"] != "template":
+            return phase.processEndTag(self, token)
+        _end_template(self.parser)
+        return None
+
+    methods = {"__slots__": (), "processStartTag": processStartTag, "processEndTag": processEndTag}
+    return type(phase.__name__, (phase,), methods)
+
+
+def _end_template(parser: Any) -> None:
+    """The standard's `</template>` ("in head"): nothing when no template is open."""
+    tree = parser.tree
+    stack = tree.openElements
+    for index in range(len(stack) - 1, 0, -1):
+        if stack[index].name == "template" and stack[index].namespace == tree.defaultNamespace:
+            break
+    else:
+        return
+    template = stack[index]._element
+    del stack[index:]
+    # html5lib sets no marker at `<template>`: what was opened in it is what is in it.
+    tree.activeFormattingElements[:] = [
+        entry
+        for entry in tree.activeFormattingElements
+        if entry is None or template not in entry._element.iterancestors()
+    ]
+    parser.resetInsertionMode()
