@@ -210,9 +210,15 @@ async def init_page(page: Page, request: Request) -> None:
             await route.fallback()
 
     routes = _ROUTES.get(page)
-    if routes is None:  # one route a page, kept with it: runs before scrapy-playwright's
+    if routes is None:  # one route a page, kept with it
         routes = _ROUTES[page] = Routes()
-        await page.route("**", routes.dispatch)
+    # scrapy-playwright routes every render's requests to the web (`continue_`), and the
+    # route registered last runs first: on a kept page, its route of this render came
+    # after ours, and the browser fetched everything itself (the page again, robots.txt-
+    # disallowed scripts, trackers, images). So every render drops the page's routes and
+    # puts ours back, alone and first.
+    await page.unroute("**")
+    await page.route("**", routes.dispatch)
     routes.current = serve_document
     if not request.meta.get("backcheck_reused"):  # a kept page runs it in every document
         await page.add_init_script(ACTIVITY)

@@ -281,3 +281,36 @@ def test_browser_requests_share_the_hosts_politeness_with_scrapy(
     assert len(times) == 9  # robots.txt, 4 pages, 4 scripts
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= 0.35, gaps
+
+
+def test_a_kept_page_renders_under_the_same_rules_as_a_new_one(
+    web, init_db, tmp_path: Path
+) -> None:
+    """One page at a time, kept between renders: each render's requests still go through
+    backcheck's gate (robots.txt, trackers, images, the page not fetched again)."""
+    routes: dict[str, dict] = {
+        "kept.test/robots.txt": {"body": "User-agent: *\nDisallow: /private/\n"},
+        "kept.test/private/add.js": {"body": ADD, "content_type": "application/javascript"},
+        "kept.test/img.png": {"body": "x", "content_type": "image/png"},
+        "www.googletagmanager.com/gtm.js": {"body": ADD, "content_type": "text/javascript"},
+    }
+    body = page(
+        '<div id="box"></div><img src="/img.png">'
+        '<script src="http://www.googletagmanager.com/gtm.js"></script>'
+        '<script src="/private/add.js"></script>'
+    )
+    pages = [f"/p{n}" for n in range(4)]
+    routes |= {f"kept.test{path}": {"body": body} for path in pages}
+    server = web(routes=routes)
+    db = init_db(tmp_path / "kept.db", "--site", "acme.com")
+    seeds = tmp_path / "links.csv"
+    seeds.write_text(
+        "source_url,target_url\n" + "".join(f"http://kept.test{path},{TARGET}\n" for path in pages)
+    )
+    assert run_cli(["import", str(seeds), "--db", db]).returncode == 0
+    rows = _verify(db, server, "--render", "always", "-s", "BACKCHECK_RENDER_PAGES=1")
+    assert {_got(row) for row in rows.values()} == {("lost", "link_removed", True, None, None)}
+    assert [server.hits("kept.test", path) for path in pages] == [1, 1, 1, 1]
+    assert server.hits("kept.test", "/private/add.js") == 0
+    assert server.hits("kept.test", "/img.png") == 0
+    assert server.hits("www.googletagmanager.com", "/gtm.js") == 0
