@@ -23,7 +23,8 @@ have been quiet for QUIET_S of page time, at least AFTER_LOAD_S after the load e
 second of wall time. A page that never goes quiet (polling, a ticking clock) is read
 when its clock reaches the render timeout or the wall clock does; a fetch that never
 ends (long polling) would hold the clock, so after STALL_S of wall time with no
-progress the clock runs on regardless of fetches (`advance`).
+progress the clock runs on while fetches are pending (`advance`), at the wall clock's
+pace: a slow fetch gets the wall time the page's clock gives it, up to the timeout.
 """
 
 from __future__ import annotations
@@ -324,9 +325,15 @@ async def settle(page: Page, watch: Watch, timeout: float) -> tuple[str, bool]:
         # out of time is read as it stands, not failed for a late answer.
         return max(deadline - loop.time(), floor)
 
-    policy, quiet = RUN, False
+    stalled, quiet = False, False
     step: float | None = AFTER_LOAD_S
     while step is not None and loop.time() < deadline:
+        # Once a fetch has held the clock for STALL_S (long polling, a slow server), the
+        # clock runs while fetches are pending too, but at the wall clock's pace: a
+        # script that takes 5 s to arrive gets 5 s, as in a browser, where running
+        # ahead took the clock to the render timeout in a blink and read the page then.
+        policy = RUN_ALWAYS if stalled and watch.in_flight else RUN
+        began = loop.time()
         expired = loop.create_future()
         session = _SESSIONS.get(page)
         if session is None:
@@ -343,13 +350,16 @@ async def settle(page: Page, watch: Watch, timeout: float) -> tuple[str, bool]:
             # The clock stood still: a fetch that does not end holds it (or a script
             # that never yields, on which the reading below times out).
             await asyncio.wait_for(clock_of(page, PAUSE), left())
-            policy = RUN_ALWAYS
+            stalled = True
+        else:
+            if policy == RUN_ALWAYS:
+                await asyncio.sleep(max(min(step - (loop.time() - began), left(0.0)), 0.0))
         state = await asyncio.wait_for(page.evaluate("window.__backcheckActivity"), left())
         activity = tuple(state) if state else (0.0, -1.0, 0.0)
         step = next_step(activity, bool(watch.in_flight), timeout)
         quiet = step is None and activity[0] / 1000 < timeout
-        if step is not None and policy == RUN_ALWAYS:
-            # The clock no longer waits for fetches: no need to look every STEP_S.
+        if step is not None and stalled and watch.in_flight:
+            # The clock keeps the wall clock's pace: no need to look every STEP_S.
             step = max(step, min(QUIET_S, timeout - activity[0] / 1000))
     await asyncio.wait_for(clock_of(page, PAUSE), left())
     html = await asyncio.wait_for(page.content(), left(2.0))

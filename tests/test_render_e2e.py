@@ -314,3 +314,31 @@ def test_a_kept_page_renders_under_the_same_rules_as_a_new_one(
     assert server.hits("kept.test", "/private/add.js") == 0
     assert server.hits("kept.test", "/img.png") == 0
     assert server.hits("www.googletagmanager.com", "/gtm.js") == 0
+
+
+def test_a_fetch_slower_than_the_stall_gets_its_wall_time(web, init_db, tmp_path: Path) -> None:
+    """A script or an XHR that takes 3 s to arrive (longer than the page's clock is held
+    for a pending fetch) is waited for within the render timeout, as a browser does; the
+    clock running on meanwhile used to reach the timeout at once."""
+    routes: dict[str, dict] = {
+        "slow.test/add.js": {"body": ADD, "content_type": "application/javascript", "delay": 3},
+        "slow.test/data": {"body": "{}", "content_type": "application/json", "delay": 3},
+        "slow.test/script": {"body": _add_from("/add.js")},
+        "slow.test/xhr": {
+            "body": page(
+                "<div id='box'></div><script>fetch('/data').then(function(){" + ADD + "})</script>"
+            )
+        },
+    }
+    server = web(routes=routes)
+    db = init_db(tmp_path / "slow.db", "--site", "acme.com")
+    seeds = tmp_path / "links.csv"
+    seeds.write_text(
+        f"source_url,target_url\nhttp://slow.test/script,{TARGET}\nhttp://slow.test/xhr,{TARGET}\n"
+    )
+    assert run_cli(["import", str(seeds), "--db", db]).returncode == 0
+    rows = _verify(db, server, "--render", "auto", "-s", "DOWNLOAD_TIMEOUT=10")
+    assert {path: _got(row) for path, row in rows.items()} == {
+        "script": ("live", None, True, "rendered", True),
+        "xhr": ("live", None, True, "rendered", True),
+    }
