@@ -90,15 +90,16 @@ def mode_of(settings: Settings) -> RenderMode:
 
 
 def chromium_path(settings: Settings) -> str | None:
-    """BACKCHECK_CHROMIUM, else the `chromium` on PATH (None: not installed).
+    """BACKCHECK_CHROMIUM (the setting, else the environment variable), else the
+    `chromium` on PATH (None: not installed).
 
     Where that `chromium` has Debian's `chromium-headless-shell` beside it (the same
     Chromium build, headless only, package of that name), the shell is taken: measured
     at half the CPU per render (bench/README.md, "Rendering"). A `chromium` of one's
     own earlier on PATH is taken as it is.
     """
-    if configured := settings.get("BACKCHECK_CHROMIUM"):
-        return shutil.which(configured)
+    if configured := settings.get("BACKCHECK_CHROMIUM") or os.environ.get("BACKCHECK_CHROMIUM"):
+        return shutil.which(str(configured))
     found = shutil.which("chromium")
     if found is None:
         return shutil.which(HEADLESS_SHELL)
@@ -119,7 +120,9 @@ def configure(settings: Settings) -> None:
     settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
     timeout_ms = int(settings.getfloat("BACKCHECK_RENDER_TIMEOUT") * 1000)
     launch: dict[str, Any] = {
-        "executable_path": chromium_path(settings) or settings.get("BACKCHECK_CHROMIUM"),
+        "executable_path": chromium_path(settings)
+        or settings.get("BACKCHECK_CHROMIUM")
+        or os.environ.get("BACKCHECK_CHROMIUM"),
         "args": ["--disable-background-networking", "--disable-component-update"],
     }
     for name, value in {

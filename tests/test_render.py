@@ -126,6 +126,12 @@ def test_join_rendered() -> None:
         check(observed_target=TARGET, link_count=1), check(observed_target=TARGET)
     )
     assert (again.rendered, again.found_in) == (True, FoundIn.RAW)
+    # the raw link was disowned by a canonical a script then fixed: in the raw HTML still
+    fixed = join_rendered(
+        check(Reason.NOT_CANONICAL, observed_target=TARGET, link_count=1),
+        check(observed_target=TARGET),
+    )
+    assert (fixed.status, fixed.found_in) == (Status.LIVE, FoundIn.RAW)
     # the render failed, or its page could not be parsed: the raw verdict stands
     failed = join_rendered(check(Reason.LINK_REMOVED), None, "render failed: TimeoutError")
     assert (failed.reason, failed.rendered, failed.detail) == (
@@ -216,8 +222,13 @@ def test_chromium_path(
         (tmp_path / name).write_text("#!/bin/sh\n")
         (tmp_path / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path / 'own'}:{tmp_path / 'bin'}")
+    monkeypatch.delenv("BACKCHECK_CHROMIUM", raising=False)
     found = chromium_path(Settings({"BACKCHECK_CHROMIUM": setting}))
     assert found == (str(tmp_path / expected) if expected else None)
+    # the environment variable, where no setting says otherwise
+    monkeypatch.setenv("BACKCHECK_CHROMIUM", "/nonexistent/chromium")
+    env_found = chromium_path(Settings({"BACKCHECK_CHROMIUM": setting}))
+    assert env_found == (found if setting else None)
 
 
 @pytest.mark.parametrize(

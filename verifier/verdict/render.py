@@ -108,8 +108,8 @@ def join_rendered(raw: Check, rendered: Check | None, note: str | None = None) -
 
     `rendered` None: the render failed; the raw verdict stands and `note` says why.
     Otherwise the rendered DOM decides, as the raw one did; a live link is `found_in`
-    raw when the raw HTML held the same link, else `rendered`. A rendered page that
-    could not be parsed keeps the raw verdict.
+    raw when the raw HTML held the same link (whatever the raw verdict), else
+    `rendered`. A rendered page that could not be parsed keeps the raw verdict.
     """
     if rendered is None or rendered.reason is Reason.CRAWL_ERROR:
         raw.rendered = False
@@ -121,7 +121,9 @@ def join_rendered(raw: Check, rendered: Check | None, note: str | None = None) -
     rendered.size = raw.size
     rendered.content_hash = raw.content_hash
     if rendered.status is Status.LIVE:
-        same = raw.status is Status.LIVE and compare_key(raw.observed_target or "") == compare_key(
+        # The raw HTML held the link even where its verdict was another (a canonical
+        # or a rel a script then changed): the link is not one only scripts make.
+        same = raw.observed_target is not None and compare_key(raw.observed_target) == compare_key(
             rendered.observed_target or ""
         )
         rendered.found_in = FoundIn.RAW if same else FoundIn.RENDERED
