@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from verifier.verdict import absence, template
+from verifier.verdict import template
 
 #: Elements libxml2 always reads as raw text up to their end tag; browsers do so only
 #: in HTML content, not inside <svg> or <math>, and a <noscript> ends them with itself.
@@ -41,8 +41,6 @@ _ENDS_RAW_TEXT = frozenset({"svg", "math", "noscript"})
 _FOREIGN_ROOTS = ("svg", "math")
 #: What `swallowed` looks at in every tree it is asked about.
 _LOOKED_AT = ("template", "noscript", *_RAW_TEXT)
-#: What may follow the first `</html>` without anything being lost.
-_TRAILER = re.compile(rb"(?:\s|</?(?:body|html)\b[^>]*>|<!--.*?-->)*", re.S)
 #: What a <noscript> usually holds, which lxml reads no differently for a link after it.
 _USUAL_IN_NOSCRIPT = frozenset(
     {"a", "img", "iframe", "link", "meta", "style", "p", "div", "span", "br", "b", "i"}
@@ -56,22 +54,14 @@ _NOT_XML_BUT_NUL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\ud
 _FOREIGN = ("{http://www.w3.org/2000/svg}*", "{http://www.w3.org/1998/Math/MathML}*")
 
 
-def lost_content(
-    root: etree._Element, source: absence.Source, domain: str, base_on_site: bool
-) -> str | None:
-    """Why lxml's tree of `source` may lack a link to `domain` a browser has, or None.
+def lost_content(root: etree._Element, domain: str, base_on_site: bool) -> str | None:
+    """Why lxml's tree may lack a link to `domain` a browser has, or None.
 
     The lost part must name `domain`, or hold any link when relative links land on
     the site (`base_on_site`).
     """
     named = ("<a", "<area") if base_on_site else (domain,)
-    squeezed = source.squeezed()
-    end = squeezed.find(b"</html")
-    if end != -1 and any(name.encode() in squeezed[end:] for name in named):
-        close = squeezed.find(b">", end)
-        if close == -1 or _TRAILER.fullmatch(squeezed, close + 1) is None:
-            return "content after </html>"
-    return swallowed(root, named)
+    return _after_end(root, named) or swallowed(root, named)
 
 
 def swallowed(
@@ -130,39 +120,49 @@ def lost_beside(root: etree._Element, domain: str, base_on_site: bool) -> str | 
     root (browsers read it into the body), so a look at the root's siblings says
     whether a link went there.
     """
-    for sibling in root.itersiblings():
-        if isinstance(sibling.tag, str) and next(sibling.iter("a", "area"), None) is not None:
-            return "content after </html>"
     named = ("<a", "<area") if base_on_site else (domain,)
-    return swallowed(root, named, links_found=True)
+    return _after_end(root, named) or swallowed(root, named, links_found=True)
 
 
+def _after_end(root: etree._Element, named: tuple[str, ...]) -> str | None:
+    """Why what follows a stray `</html>` may be lost, where it names one of `named`.
+
+    libxml2 keeps it as sibling `<html>` elements of the root (no scan of the bytes
+    needed), where browsers read it into the body.
+    """
+    for sibling in root.itersiblings():
+        if isinstance(sibling.tag, str):
+            markup = etree.tostring(sibling, encoding=str).lower()
+            if any(name in markup for name in named):
+                return "content after </html>"
+    return None
+
+
+#: How much of a page a head-only read looks at when no `<body` tag ends its head.
+HEAD_CHARS = 65536
 #: End tags that end the head for the standard (robots metas after them are the
 #: body's) and that lxml drops there: `</br>` (read as `<br>`), `</body>`, `</html>`.
-_HEAD_ENDERS = (b"</br", b"</body", b"</html")
+_HEAD_ENDERS = re.compile(rb"</(?:br|body|html)", re.IGNORECASE)
+#: Where the head ends at the latest, for this question.
+_HEAD_END = re.compile(rb"<body|</head", re.IGNORECASE)
 
 
 def head_ends_early(data: bytes) -> bool:
     """Whether the head may end sooner for the standard than for lxml: one of
     `_HEAD_ENDERS` in it. Looked for before the first `<body` and the first `</head`
-    only (a page without a `<body>` tag ends with its `</body></html>`: not in its head).
+    only (a page without a `<body>` tag ends with its `</body></html>`: not in its head),
+    in the first 64 KB. Two regular expressions: a third of the time of six `find`s.
 
     >>> head_ends_early(b"<head><title>t</title></body><meta></head><p>x")
     True
     >>> head_ends_early(b"<head><title>t</title></head><p>x</p></body></html>")
     False
     """
-    end = len(data)
-    for spelling in (b"<body", b"<BODY", b"<Body", b"</head", b"</HEAD", b"</Head"):
-        found = data.find(spelling, 0, end)
-        if found != -1:
-            end = found
-    head = data[: min(end, 65536)].lower()
-    return any(tag in head for tag in _HEAD_ENDERS)
+    found = _HEAD_END.search(data, 0, HEAD_CHARS)
+    end = found.start() if found else min(len(data), HEAD_CHARS)
+    return _HEAD_ENDERS.search(data, 0, end) is not None
 
 
-#: How much of a page a head-only read looks at when no `<body` tag ends its head.
-HEAD_CHARS = 65536
 _BODY_TAG = re.compile("<body", re.IGNORECASE)
 
 

@@ -405,7 +405,7 @@ def _links_to(page: Page, domain: str) -> list[Link]:
         # None found: where the bytes name the site and lxml's tree lost content there,
         # a browser may see the link.
         why = (
-            html5.lost_content(page.root, page.source, domain, base_on_site)
+            html5.lost_content(page.root, domain, base_on_site)
             if absence.may_link(page.source, page.url, domain)
             else None
         )
