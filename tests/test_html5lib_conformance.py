@@ -39,7 +39,7 @@ from tests.html5lib_dat import (
     read_cases,
 )
 from verifier.models import Fetch
-from verifier.verdict import html5
+from verifier.verdict import html5, template
 from verifier.verdict.page import anchor_text, links_to, parse
 from verifier.verdict.urls import resolve
 
@@ -267,7 +267,11 @@ def test_the_rereads_tree_builder_builds_html5libs_trees() -> None:
     import html5lib
     from lxml import etree
 
-    stock = html5lib.HTMLParser(tree=html5lib.getTreeBuilder("lxml"), namespaceHTMLElements=False)
+    # html5lib's own builder, but for the scopes <template> bounds (verdict.template)
+    scoped = type(
+        "Scoped", (html5lib.getTreeBuilder("lxml"),), {"elementInScope": template.element_in_scope}
+    )
+    stock = html5lib.HTMLParser(tree=scoped, namespaceHTMLElements=False)
     ours = html5lib.HTMLParser(tree=html5._tree_builder(), namespaceHTMLElements=False)
     table = "<table>x<a>y</a>z<b>w</b><!--c-->v<tr>a<td>b</td>c</tr></table>tail"
     texts = [

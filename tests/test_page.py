@@ -1691,3 +1691,11 @@ def test_a_frameset_after_a_template_is_ignored_as_the_standard_ignores_it() -> 
     )
     assert [link.anchor for link in links_to(page, SITE)] == ["Acme"]
     assert page.reread is not None
+
+
+def test_a_template_bounds_the_scope_of_end_tags_as_the_standard_says() -> None:
+    # `</div>` finds no <div> in scope past the <template>: the link stays in the
+    # template (inert), where html5lib 1.1 closed the template at `</div>`.
+    page = page_for(f"<!doctype html><div><template></div>{_ACME}</template>x</div>")
+    assert links_to(page, SITE) == []
+    assert page.reread == "<template>"

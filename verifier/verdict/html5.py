@@ -242,7 +242,9 @@ def build(text: str) -> etree._Element | None:
             # Names lxml cannot hold (`<a b"c=d>`) are renamed: nothing a verdict reads.
             warnings.simplefilter("ignore", html5lib.constants.DataLossWarning)
             document = parser.parse(text, scripting=True)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AssertionError):
+        # AssertionError: html5lib asserts its fragment-only paths are not reached, which
+        # a page its phases do not foresee (a <template>'s corners) may reach.
         return None
     root: etree._Element = document.getroot()
     for el in root.iter(*_FOREIGN):
@@ -269,6 +271,8 @@ def _tree_builder() -> type:
     import html5lib
 
     class TreeBuilder(html5lib.getTreeBuilder("lxml")):  # type: ignore[misc]
+        elementInScope = template.element_in_scope
+
         def __init__(self, namespaceHTMLElements: bool, fullTree: bool = False) -> None:
             super().__init__(namespaceHTMLElements, fullTree)
             element: Any = self.elementClass  # type: ignore[has-type]

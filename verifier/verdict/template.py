@@ -73,3 +73,39 @@ def _end_template(parser: Any) -> None:
         if entry is None or template not in entry._element.iterancestors()
     ]
     parser.resetInsertionMode()
+
+
+_BOUNDED = (None, "button", "list")
+
+
+@functools.cache
+def _scopes() -> dict[str | None, tuple[frozenset[tuple[str, str]], bool]]:
+    """html5lib's scopes, with `<template>` a boundary of the default, button and list
+    scopes (the standard's "has an element in scope" lists it; html5lib 1.1 does not).
+    Not of the table scope: html5lib has no "in template" insertion mode, and its table
+    phases assume a table in table scope (a `<table>` in a template's table asserted)."""
+    from html5lib.constants import namespaces  # type: ignore[import-untyped]
+    from html5lib.treebuilders.base import listElementsMap  # type: ignore[import-untyped]
+
+    template = (namespaces["html"], "template")
+    return {
+        variant: (elements | {template}, invert) if variant in _BOUNDED else (elements, invert)
+        for variant, (elements, invert) in listElementsMap.items()
+    }
+
+
+def element_in_scope(builder: Any, target: Any, variant: str | None = None) -> bool:
+    """html5lib's `TreeBuilder.elementInScope` with `_scopes`: `<div><template></div>`
+    leaves the `<div>` open, and what follows inside the template."""
+    exact = hasattr(target, "nameTuple")
+    if not exact and isinstance(target, str):
+        from html5lib.constants import namespaces
+
+        target = (namespaces["html"], target)
+    elements, invert = _scopes()[variant]
+    for node in reversed(builder.openElements):
+        if node == target if exact else node.nameTuple == target:
+            return True
+        if invert ^ (node.nameTuple in elements):
+            return False
+    return False  # html5lib asserts: the root <html> is a boundary of every scope
