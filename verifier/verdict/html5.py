@@ -72,10 +72,10 @@ def swallowed(
 
     With `links_found` (lxml found links to the site), also where lxml read as markup
     what a browser does not: a `<frameset>` (anywhere: lxml nests one in a `<source>`
-    or `<track>`, which it does not know as void) and an unterminated CDATA section in
-    `<svg>`/`<math>`.
+    or `<track>`, which it does not know as void), an unterminated CDATA section in
+    `<svg>`/`<math>`, and a `<nobr>` in a `<nobr>`.
     """
-    tags = (*_LOOKED_AT, "frameset", etree.Comment) if links_found else _LOOKED_AT
+    tags = (*_LOOKED_AT, "frameset", "nobr", etree.Comment) if links_found else _LOOKED_AT
     for el in root.iter(*tags):
         tag = el.tag
         if tag is etree.Comment:
@@ -91,6 +91,12 @@ def swallowed(
             continue
         if tag == "frameset":
             return "<frameset>"  # the standard decides: a frameset page, or one ignored
+        if tag == "nobr":
+            # A <nobr> opened in an open one runs the standard's adoption agency, which
+            # across a link's `</a>` makes copies of the link that lxml never makes.
+            if next(el.iterancestors("nobr"), None) is not None:
+                return "<nobr> in <nobr>"
+            continue
         if tag == "template":
             return "<template>"  # lxml builds its contents as if outside it (tables above all)
         if tag == "noscript":
