@@ -220,6 +220,10 @@ def test_reads_like_the_standard(case: Case) -> None:
 TAIL_LINK = '<a href="http://example.test/tail">tail link</a>'
 _SELECT = "inside <select>: html5lib drops a link there (the standard before its 2025 relaxation)"
 KNOWN_TAIL_DIVERGENT = {
+    "tests10.dat:486": (
+        "a </div> in <math> closes it for lxml, not for the standard: the <a> after it is"
+        " MathML's (no link) and lxml's reading, which has no <math> around it, stands"
+    ),
     **dict.fromkeys(
         [
             "tests1.dat:480",

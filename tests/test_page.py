@@ -1699,3 +1699,31 @@ def test_a_template_bounds_the_scope_of_end_tags_as_the_standard_says() -> None:
     page = page_for(f"<!doctype html><div><template></div>{_ACME}</template>x</div>")
     assert links_to(page, SITE) == []
     assert page.reread == "<template>"
+
+
+@pytest.mark.parametrize(
+    ("body", "anchors_found"),
+    [
+        pytest.param(
+            f"<p>{_ACME}</p><math><mi><mglyph><a href='https://acme.com/m'>M</a></mglyph></mi>",
+            ["Acme"],
+            id="mathml-a-is-no-link",
+        ),
+        pytest.param(
+            "<math><annotation-xml></annotation-xml><a href='https://acme.com/m'>M</a></math>",
+            [],
+            id="mathml-a-after-annotation-xml",
+        ),
+        pytest.param(
+            "<math><mi><a href='https://acme.com/h'>H</a></mi></math>",
+            ["H"],
+            id="html-a-in-a-text-integration-point-is-a-link",
+        ),
+    ],
+)
+def test_a_mathml_a_is_no_link(body: str, anchors_found: list[str]) -> None:
+    # Chromium's MathML <a> navigates nowhere (not a link, not focusable); lxml's tree
+    # cannot tell it from HTML's, so a link in <math> has the page read again.
+    page = page_for(f"<!doctype html><html><head></head><body>{body}</body></html>")
+    assert [link.anchor for link in links_to(page, SITE)] == anchors_found
+    assert page.reread == "<a> in <math>"

@@ -51,7 +51,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 #: `_NOT_XML` but NUL, which html5lib reads as the standard does (dropped from text,
 #: U+FFFD elsewhere): replaced beforehand, it stayed in a link's text as U+FFFD.
 _NOT_XML_BUT_NUL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_FOREIGN = ("{http://www.w3.org/2000/svg}*", "{http://www.w3.org/1998/Math/MathML}*")
+_MATHML = "http://www.w3.org/1998/Math/MathML"
+_FOREIGN = ("{http://www.w3.org/2000/svg}*", f"{{{_MATHML}}}*")
+#: What a MathML `<a>` is called in a re-read tree: an element like any, not a link (it
+#: navigates nowhere in a browser; lxml's tree cannot tell it from HTML's `<a>`).
+MATHML_A = "math-a"
 
 
 def lost_content(root: etree._Element, domain: str, base_on_site: bool) -> str | None:
@@ -191,9 +195,12 @@ def misread_links(links: list[etree._Element]) -> str | None:
     rows where it stands (browsers move it before the table, the rows' text in it
     apart): other links and anchor texts. (A link followed by a table is also read
     again: cheap enough, as it is rare, and the reading is the standard's either way.)
-    A `<frameset>` page is `lost_beside`'s.
+    A link inside `<math>` may be MathML's `<a>`, which is no link (`MATHML_A`). A
+    `<frameset>` page is `lost_beside`'s.
     """
     for el in links:
+        if next(el.iterancestors("math"), None) is not None:
+            return "<a> in <math>"  # MathML's own <a>, or an HTML one, by the standard's rules
         parent = el.getparent()
         if parent is not None and parent.tag in _TABLE_PARTS:
             return "<a> in a <table>"
@@ -254,7 +261,9 @@ def build(text: str) -> etree._Element | None:
         return None
     root: etree._Element = document.getroot()
     for el in root.iter(*_FOREIGN):
-        el.tag = etree.QName(el).localname  # lxml reads <svg><a> as `a` too
+        name = etree.QName(el)
+        # lxml reads <svg><a> as `a` too (a link for browsers); MathML's <a> is no link.
+        el.tag = MATHML_A if name.localname == "a" and name.namespace == _MATHML else name.localname
     return root
 
 
