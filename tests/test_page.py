@@ -1727,3 +1727,11 @@ def test_a_mathml_a_is_no_link(body: str, anchors_found: list[str]) -> None:
     page = page_for(f"<!doctype html><html><head></head><body>{body}</body></html>")
     assert [link.anchor for link in links_to(page, SITE)] == anchors_found
     assert page.reread == "<a> in <math>"
+
+
+def test_an_end_tag_stops_at_an_open_template_as_the_standard_says() -> None:
+    # `</dummy>` meets the open <template> (special for the standard) and is ignored:
+    # the link stays in the template's contents, inert.
+    page = page_for(f"<!doctype html><dummy><template><span></dummy>{_ACME}")
+    assert links_to(page, SITE) == []
+    assert page.reread == "<template>"

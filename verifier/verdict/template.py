@@ -46,13 +46,35 @@ def _ending_templates(phase: Any) -> type:
         return phase.processStartTag(self, token)
 
     def processEndTag(self: Any, token: dict[str, Any]) -> Any:  # html5lib's name
-        if token["name"] != "template":
-            return phase.processEndTag(self, token)
-        _end_template(self.parser)
-        return None
+        name = token["name"]
+        if name == "template":
+            _end_template(self.parser)
+            return None
+        if phase.__name__ == "InBodyPhase" and name not in phase.endTagHandler:
+            _end_other(self.tree, name)  # "any other end tag"
+            return None
+        return phase.processEndTag(self, token)
 
     methods = {"__slots__": (), "processStartTag": processStartTag, "processEndTag": processEndTag}
     return type(phase.__name__, (phase,), methods)
+
+
+def _end_other(tree: Any, name: str) -> None:
+    """The standard's "any other end tag" in body, where `<template>` is special (html5lib
+    1.1 does not list it): an end tag stops at an open template, so `</dummy>` in
+    `<dummy><template><span></dummy>` is ignored and what follows stays in the template."""
+    from html5lib.constants import specialElements  # type: ignore[import-untyped]
+
+    for node in reversed(tree.openElements):
+        if node.name == name:
+            tree.generateImpliedEndTags(exclude=name)
+            while tree.openElements.pop() is not node:
+                pass
+            return
+        if node.nameTuple in specialElements or (
+            node.name == "template" and node.namespace == tree.defaultNamespace
+        ):
+            return
 
 
 def _end_template(parser: Any) -> None:
@@ -84,7 +106,7 @@ def _scopes() -> dict[str | None, tuple[frozenset[tuple[str, str]], bool]]:
     scopes (the standard's "has an element in scope" lists it; html5lib 1.1 does not).
     Not of the table scope: html5lib has no "in template" insertion mode, and its table
     phases assume a table in table scope (a `<table>` in a template's table asserted)."""
-    from html5lib.constants import namespaces  # type: ignore[import-untyped]
+    from html5lib.constants import namespaces
     from html5lib.treebuilders.base import listElementsMap  # type: ignore[import-untyped]
 
     template = (namespaces["html"], "template")
