@@ -1735,3 +1735,27 @@ def test_an_end_tag_stops_at_an_open_template_as_the_standard_says() -> None:
     page = page_for(f"<!doctype html><dummy><template><span></dummy>{_ACME}")
     assert links_to(page, SITE) == []
     assert page.reread == "<template>"
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        pytest.param(f"<table><tr><template><td>{_ACME}", id="template-in-a-row"),
+        pytest.param(f"<table><colgroup><template><col>{_ACME}", id="template-in-a-colgroup"),
+    ],
+)
+def test_a_template_in_a_table_keeps_what_follows(doc: str) -> None:
+    # The standard inserts the template where it stands; unclosed, it holds the rest
+    # (inert). html5lib moved it out of the table and the link counted.
+    page = page_for(f"<!doctype html><p>{_ACME}</p>{doc}")
+    assert [link.anchor for link in links_to(page, SITE)] == ["Acme"]
+    assert page.reread == "<template>"
+
+
+def test_a_template_in_a_column_group_ends_where_the_standard_ends_it() -> None:
+    # html5lib's own reset of the insertion mode asserted at the <colgroup> left open.
+    page = page_for(
+        f"<!doctype html><table><colgroup><template><col></template></colgroup></table>{_ACME}"
+    )
+    assert [link.anchor for link in links_to(page, SITE)] == ["Acme"]
+    assert page.reread == "<template>"

@@ -43,6 +43,9 @@ def _ending_templates(phase: Any) -> type:
             # The standard's `<template>` sets frameset-ok to "not ok": a <frameset>
             # after it no longer replaces the body (html5lib let it).
             self.parser.framesetOK = False
+            if phase.__name__ in _TABLE_PHASES:
+                _start_in_table(self.parser, token)
+                return None
         return phase.processStartTag(self, token)
 
     def processEndTag(self: Any, token: dict[str, Any]) -> Any:  # html5lib's name
@@ -57,6 +60,21 @@ def _ending_templates(phase: Any) -> type:
 
     methods = {"__slots__": (), "processStartTag": processStartTag, "processEndTag": processEndTag}
     return type(phase.__name__, (phase,), methods)
+
+
+#: html5lib's phases that hand a `<template>` in a table to the table's rules, which
+#: moved it out of the table (foster parenting) or closed the column group first.
+_TABLE_PHASES = frozenset({"InTablePhase", "InColumnGroupPhase"})
+
+
+def _start_in_table(parser: Any, token: dict[str, Any]) -> None:
+    """A `<template>` in a table, row or column group: inserted where it stands, as the
+    standard's "in head" rules insert it. Its contents are then read by html5lib's body
+    rules, for want of an "in template" insertion mode: table parts in it are dropped
+    where the standard keeps them, but it stays open to its `</template>` (or the end),
+    and a link in it stays in it, inert, as for the standard and Chromium."""
+    parser.tree.insertElement(token)
+    parser.phase = parser.phases["inBody"]
 
 
 def _end_other(tree: Any, name: str) -> None:
@@ -94,7 +112,45 @@ def _end_template(parser: Any) -> None:
         for entry in tree.activeFormattingElements
         if entry is None or template not in entry._element.iterancestors()
     ]
-    parser.resetInsertionMode()
+    _reset_insertion_mode(parser)
+
+
+#: The standard's "reset the insertion mode appropriately", by the open element met
+#: first (html5lib's own asserts a document never has a `<select>` or `<colgroup>` there,
+#: which a template's end can now leave). A template's own mode is the body's here.
+_MODES = {
+    **dict.fromkeys(("td", "th"), "inCell"),
+    "tr": "inRow",
+    **dict.fromkeys(("tbody", "thead", "tfoot"), "inTableBody"),
+    "caption": "inCaption",
+    "colgroup": "inColumnGroup",
+    "table": "inTable",
+    "template": "inBody",
+    "head": "inHead",
+    "body": "inBody",
+    "frameset": "inFrameset",
+}
+
+
+def _reset_insertion_mode(parser: Any) -> None:
+    tree = parser.tree
+    stack = tree.openElements
+    for index in range(len(stack) - 1, -1, -1):
+        node = stack[index]
+        if node.namespace != tree.defaultNamespace:
+            continue
+        name = node.name
+        if name == "select":
+            in_table = any(other.name == "table" for other in stack[:index])
+            parser.phase = parser.phases["inSelectInTable" if in_table else "inSelect"]
+            return
+        if name == "html":
+            parser.phase = parser.phases["beforeHead" if tree.headPointer is None else "afterHead"]
+            return
+        if name in _MODES:
+            parser.phase = parser.phases[_MODES[name]]
+            return
+    parser.phase = parser.phases["inBody"]
 
 
 _BOUNDED = (None, "button", "list")
