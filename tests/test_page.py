@@ -1759,3 +1759,47 @@ def test_a_template_in_a_column_group_ends_where_the_standard_ends_it() -> None:
     )
     assert [link.anchor for link in links_to(page, SITE)] == ["Acme"]
     assert page.reread == "<template>"
+
+
+@pytest.mark.parametrize(
+    ("body", "links_found", "reread"),
+    [
+        pytest.param(
+            '<p><a href="https://acme.com/x" />sale</p>',
+            [("https://acme.com/x", "sale")],
+            "an empty <a> before text",
+            id="a-self-closing-a-is-open-for-browsers",
+        ),
+        pytest.param(
+            '<p><b><a href="https://acme.com/s"></b> update here</p>',
+            [("https://acme.com/s", ""), ("https://acme.com/s", "update here")],
+            "an empty <a> before text",
+            id="the-standard-re-opens-a-link-a-formatting-end-tag-closed",
+        ),
+        pytest.param(
+            '<p><a href="https://acme.com/l" class="logo"></a>\n<span>x</span></p>',
+            [("https://acme.com/l", "")],
+            None,
+            id="an-empty-logo-link-before-markup-is-left-alone",
+        ),
+        pytest.param(
+            f"<p>{_ACME}</p></body></html><select><a href='https://acme.com/s'>S</a>",
+            [("https://acme.com/x", "Acme"), ("https://acme.com/s", "S")],
+            "content after </html>",
+            id="a-link-in-a-select-is-kept-on-the-re-read",
+        ),
+        pytest.param(
+            "<a href='https://acme.com/z'>Z<template><a href='https://acme.com/t'>T</a>",
+            [("https://acme.com/z", "Z")],
+            "<template>",
+            id="a-link-in-a-template-in-an-open-link-stays-in-the-template",
+        ),
+    ],
+)
+def test_links_read_as_chromium_reads_them(
+    body: str, links_found: list[tuple[str, str]], reread: str | None
+) -> None:
+    # Cases the generated-breakage comparison with Chromium found (bench/breakage.py).
+    page = page_for(f"<!doctype html><html><head></head><body>{body}</body></html>")
+    assert [(link.url, link.anchor) for link in links_to(page, SITE)] == links_found
+    assert page.reread == reread

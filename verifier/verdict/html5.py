@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from verifier.verdict import template
+from verifier.verdict import standard
 
 #: Elements libxml2 always reads as raw text up to their end tag; browsers do so only
 #: in HTML content, not inside <svg> or <math>, and a <noscript> ends them with itself.
@@ -195,12 +195,15 @@ def misread_links(links: list[etree._Element]) -> str | None:
     rows where it stands (browsers move it before the table, the rows' text in it
     apart): other links and anchor texts. (A link followed by a table is also read
     again: cheap enough, as it is rare, and the reading is the standard's either way.)
-    A link inside `<math>` may be MathML's `<a>`, which is no link (`MATHML_A`). A
+    A link inside `<math>` may be MathML's `<a>`, which is no link (`MATHML_A`). An
+    empty link with text after it may be one lxml closed early (`_text_follows`). A
     `<frameset>` page is `lost_beside`'s.
     """
     for el in links:
         if next(el.iterancestors("math"), None) is not None:
             return "<a> in <math>"  # MathML's own <a>, or an HTML one, by the standard's rules
+        if not len(el) and not el.text and _text_follows(el):
+            return "an empty <a> before text"
         parent = el.getparent()
         if parent is not None and parent.tag in _TABLE_PARTS:
             return "<a> in a <table>"
@@ -208,6 +211,25 @@ def misread_links(links: list[etree._Element]) -> str | None:
         if following is not None and following.tag == "table":
             return "<a> before a <table>"
     return None
+
+
+def _text_follows(el: etree._Element) -> bool:
+    """Whether text follows the empty link `el` before any element: where lxml may have
+    closed it early and a browser has that text in it (or in a copy of it).
+
+    libxml2 honours `<a href=x />` as a closed element (browsers ignore the `/` on an
+    `<a>`: "sale" in `<a href=x />sale` is its text) and closes the `<a>` with an element
+    it was opened in (`<b><a href=x></b> more`: the standard's adoption agency re-opens
+    the link for " more"). An empty link before other markup (a logo's) is left alone.
+    """
+    node = el
+    while True:
+        if node.tail and not node.tail.isspace():
+            return True
+        parent = node.getparent()
+        if parent is None or node.getnext() is not None:
+            return False
+        node = parent
 
 
 #: Nesting beyond which a page is not read again: html5lib looks through its stack of
@@ -246,7 +268,7 @@ def build(text: str) -> etree._Element | None:
     """
     import html5lib  # type: ignore[import-untyped]  # slow to import: only pages that need it pay
 
-    parser = template.parser_class()(tree=_tree_builder(), namespaceHTMLElements=False)
+    parser = standard.parser_class()(tree=_tree_builder(), namespaceHTMLElements=False)
     # Characters an lxml tree cannot hold (C0 controls, U+FFFE): a browser keeps them as
     # text, where no verdict reads them; unreplaced, the whole re-read failed.
     text = _NOT_XML_BUT_NUL.sub("\ufffd", text)
@@ -286,7 +308,7 @@ def _tree_builder() -> type:
     import html5lib
 
     class TreeBuilder(html5lib.getTreeBuilder("lxml")):  # type: ignore[misc]
-        elementInScope = template.element_in_scope
+        elementInScope = standard.element_in_scope
 
         def __init__(self, namespaceHTMLElements: bool, fullTree: bool = False) -> None:
             super().__init__(namespaceHTMLElements, fullTree)

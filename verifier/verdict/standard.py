@@ -1,19 +1,29 @@
-"""html5lib's parser, reading `<template>` as the HTML standard does (the re-read of
-verifier/verdict/html5.py): html5lib 1.1 predates the element."""
+"""html5lib's parser, brought to today's HTML standard (the re-read of
+verifier/verdict/html5.py): html5lib 1.1 (2020) predates `<template>` and the standard's
+2025 relaxation of `<select>`, which Chromium ships (a link in a `<select>` is kept)."""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
-#: html5lib's phases for which the standard ends a template at `</template>` (the other
-#: phases hand an end tag they do not know to one of these, as the standard does).
-_ENDS_TEMPLATES = ("inHead", "afterHead", "inBody", "inTable", "inColumnGroup", "inSelect")
+#: html5lib's phases our parser replaces (the other phases hand what they do not know to
+#: one of these, as the standard does).
+_REPLACED = (
+    *("inHead", "afterHead", "inBody", "inTable", "inColumnGroup"),
+    *("inSelect", "inSelectInTable"),
+)
+#: Where a `<select>` now keeps a link: html5lib's phases that dropped `<a>`.
+_SELECT_PHASES = frozenset({"InSelectPhase", "InSelectInTablePhase"})
+#: Start tags a `<select>` keeps since 2025 that bear on links: the link, and a
+#: `<plaintext>`, whose raw text swallows the rest of the page (links included).
+_KEPT_IN_SELECT = frozenset({"a", "plaintext"})
 
 
 @functools.cache
 def parser_class() -> type:
-    """html5lib's parser, with `</template>` read as the standard reads it.
+    """html5lib's parser, with `<template>`, `</template>` and a link in a `<select>`
+    read as the standard reads them.
 
     html5lib 1.1 predates `<template>`: it reads `</template>` as any other end tag,
     which an open `<div>` (or any element the standard calls special) inside the
@@ -21,35 +31,47 @@ def parser_class() -> type:
     was inside it (inert). The standard ends the template there: it pops the elements
     up to and including the template, clears the formatting elements opened in it, and
     resets the insertion mode. Only our parser's phases are replaced, not html5lib's.
+    An `<a>` in a `<select>` is read by the body's rules: html5lib dropped the tag (and
+    the link), which Chromium keeps since the standard's 2025 `<select>` changes.
     """
     import html5lib  # type: ignore[import-untyped]
 
     class Parser(html5lib.HTMLParser):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            for name in _ENDS_TEMPLATES:
-                self.phases[name] = _ending_templates(self.phases[name].__class__)(self, self.tree)
+            for name in _REPLACED:
+                self.phases[name] = _as_standard(self.phases[name].__class__)(self, self.tree)
 
     return Parser
 
 
 @functools.cache
-def _ending_templates(phase: Any) -> type:
-    """`phase` (an html5lib phase class), reading `<template>` and `</template>` as the
-    standard does."""
+def _as_standard(phase: Any) -> type:
+    """`phase` (an html5lib phase class), reading `<template>`, `</template>` and a
+    link in a `<select>` as the standard does."""
 
     def processStartTag(self: Any, token: dict[str, Any]) -> Any:  # html5lib's name
-        if token["name"] == "template":
-            # The standard's `<template>` sets frameset-ok to "not ok": a <frameset>
-            # after it no longer replaces the body (html5lib let it).
-            self.parser.framesetOK = False
-            if phase.__name__ in _TABLE_PHASES:
-                _start_in_table(self.parser, token)
-                return None
-        return phase.processStartTag(self, token)
+        name = token["name"]
+        if name in _KEPT_IN_SELECT and phase.__name__ in _SELECT_PHASES:
+            return self.parser.phases["inBody"].processStartTag(token)
+        if name != "template":
+            return phase.processStartTag(self, token)
+        # The standard's `<template>` sets frameset-ok to "not ok": a <frameset> after it
+        # no longer replaces the body (html5lib let it).
+        self.parser.framesetOK = False
+        if phase.__name__ in _INSERTING_PHASES:
+            _start_inserted(self.parser, token)
+        elif (again := phase.processStartTag(self, token)) is not None:
+            return again  # handed to the next phase (the head's end): inserted there
+        # ... and puts a marker on the active formatting elements: an <a> or <b> open
+        # before the template is not closed or re-opened from inside it.
+        self.tree.activeFormattingElements.append(None)
+        return None
 
     def processEndTag(self: Any, token: dict[str, Any]) -> Any:  # html5lib's name
         name = token["name"]
+        if name == "a" and phase.__name__ in _SELECT_PHASES:
+            return self.parser.phases["inBody"].processEndTag(token)
         if name == "template":
             _end_template(self.parser)
             return None
@@ -62,15 +84,15 @@ def _ending_templates(phase: Any) -> type:
     return type(phase.__name__, (phase,), methods)
 
 
-#: html5lib's phases that hand a `<template>` in a table to the table's rules, which
-#: moved it out of the table (foster parenting) or closed the column group first.
-_TABLE_PHASES = frozenset({"InTablePhase", "InColumnGroupPhase"})
+#: html5lib's phases that moved a `<template>` out of a table (foster parenting), closed
+#: the column group first, or dropped it in a `<select>`.
+_INSERTING_PHASES = frozenset({"InTablePhase", "InColumnGroupPhase", *_SELECT_PHASES})
 
 
-def _start_in_table(parser: Any, token: dict[str, Any]) -> None:
-    """A `<template>` in a table, row or column group: inserted where it stands, as the
-    standard's "in head" rules insert it. Its contents are then read by html5lib's body
-    rules, for want of an "in template" insertion mode: table parts in it are dropped
+def _start_inserted(parser: Any, token: dict[str, Any]) -> None:
+    """A `<template>` in a table, row, column group or select: inserted where it stands,
+    as the standard's "in head" rules insert it. Its contents are then read by html5lib's
+    body rules, for want of an "in template" insertion mode: table parts in it are dropped
     where the standard keeps them, but it stays open to its `</template>` (or the end),
     and a link in it stays in it, inert, as for the standard and Chromium."""
     parser.tree.insertElement(token)
@@ -104,14 +126,12 @@ def _end_template(parser: Any) -> None:
             break
     else:
         return
-    template = stack[index]._element
     del stack[index:]
-    # html5lib sets no marker at `<template>`: what was opened in it is what is in it.
-    tree.activeFormattingElements[:] = [
-        entry
-        for entry in tree.activeFormattingElements
-        if entry is None or template not in entry._element.iterancestors()
-    ]
+    # The standard clears the active formatting elements up to the last marker (the
+    # template's, `_as_standard`).
+    formatting = tree.activeFormattingElements
+    while formatting and formatting.pop() is not None:
+        pass
     _reset_insertion_mode(parser)
 
 
