@@ -536,8 +536,11 @@ class Found:
         }
 
 
-def triage(pages: list[Generated], reader: Chromium, limit: int) -> tuple[int, list[Found]]:
-    """(How many differ, each differing page shrunk; at most `limit` are shrunk)."""
+def triage(
+    pages: list[Generated], reader: Chromium, limit: int
+) -> tuple[tuple[int, int], list[Found]]:
+    """(How many differ, and in a verdict's links; each differing page shrunk, at most
+    `limit`)."""
     theirs = reader.read([p.html for p in pages])
     differing = [
         (number, kind)
@@ -559,7 +562,8 @@ def triage(pages: list[Generated], reader: Chromium, limit: int) -> tuple[int, l
             else first_difference(mine.links, other.links)
         )
         found.append(Found(number, kind, label, minimal, mine, other))
-    return len(differing), found
+    verdicts = sum(kind == "verdict" for _, kind in differing)
+    return (len(differing), verdicts), found
 
 
 def shape(markup: str) -> str:
@@ -577,8 +581,12 @@ def classes(found: list[Found]) -> dict[tuple[str, str], list[Found]]:
     return {key: sorted(group, key=lambda f: len(f.minimal)) for key, group in order}
 
 
-def report(count: int, differing: int, found: list[Found]) -> None:
-    print(f"{count} inputs, {differing} differ; {len(found)} shrunk")
+def report(count: int, differing: tuple[int, int], found: list[Found]) -> None:
+    total, verdicts = differing
+    print(
+        f"{count} inputs, {total} differ ({verdicts} in a link to the site as a verdict"
+        f" reads it, {total - verdicts} cosmetic); {len(found)} shrunk"
+    )
     for (kind, tags), group in classes(found).items():
         first = group[0]
         print(f"\n[{kind}] x{len(group)} {tags}\n  input {first.number}: {first.minimal!r}")
@@ -610,13 +618,14 @@ def main(argv: list[str] | None = None) -> int:
         payload = {
             "inputs": len(pages),
             "seed": args.seed,
-            "differing": differing,
+            "differing": differing[0],
+            "differing_verdict": differing[1],
             "found": [f.row() for f in found],
         }
         args.json_out.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     report(len(pages), differing, found)
     print(f"\n{time.monotonic() - started:.0f} s", file=sys.stderr)
-    return 1 if differing else 0
+    return 1 if differing[0] else 0
 
 
 if __name__ == "__main__":
