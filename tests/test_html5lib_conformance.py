@@ -39,7 +39,7 @@ from tests.html5lib_dat import (
     read_cases,
 )
 from verifier.models import Fetch
-from verifier.verdict import html5, standard
+from verifier.verdict import html5, standard, treebuilder
 from verifier.verdict.page import anchor_text, links_to, parse
 from verifier.verdict.urls import resolve
 
@@ -246,7 +246,7 @@ def test_a_link_after_each_input_is_read_as_the_standard_reads_it(case: Case) ->
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # html5lib's notes on XML-unsafe names
 def test_the_rereads_tree_builder_builds_html5libs_trees() -> None:
-    # verdict.html5 swaps in constant-time inserts for foster parenting (a page of links
+    # verdict.treebuilder swaps in constant-time inserts for foster parenting (a page of links
     # around tables read again in quadratic time) and writes runs of text once (a script
     # cut at every "<" took minutes): the trees must not change.
     import html5lib
@@ -257,7 +257,7 @@ def test_the_rereads_tree_builder_builds_html5libs_trees() -> None:
         "Scoped", (html5lib.getTreeBuilder("lxml"),), {"elementInScope": standard.element_in_scope}
     )
     stock = html5lib.HTMLParser(tree=scoped, namespaceHTMLElements=False)
-    ours = html5lib.HTMLParser(tree=html5._tree_builder(), namespaceHTMLElements=False)
+    ours = html5lib.HTMLParser(tree=treebuilder.tree_builder(), namespaceHTMLElements=False)
     table = "<table>x<a>y</a>z<b>w</b><!--c-->v<tr>a<td>b</td>c</tr></table>tail"
     texts = [
         "<p>a &amp; b &lt; c\x00d &#0; e</p>  <pre>\n x</pre>",
