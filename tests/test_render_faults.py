@@ -130,7 +130,13 @@ def _dying_chromium(tmp_path: Path, after_s: float) -> Path:
 
 def test_a_browser_killed_mid_run_is_started_again(web, init_db, tmp_path: Path) -> None:
     sources = [f"slow.test/p{n}" for n in range(8)]
-    server = web(routes={**{path: POLLING for path in sources}, **BUSY})
+    # Each poll answers in 0.3 s (the page's clock waits for it), so a render lasts its
+    # 4 s of wall time whatever the machine's speed (a fast one ran the page's 4 s of
+    # polling in under 2 s: the first four were done before the browser died).
+    slow_poll = {"body": "{}", "content_type": "application/json", "delay": 0.3}
+    server = web(
+        routes={**{path: POLLING for path in sources}, **BUSY, "slow.test/poll": slow_poll}
+    )
     db = _setup(init_db, tmp_path, [f"http://{path}" for path in sources])
     chromium = _dying_chromium(tmp_path, after_s=2.0)
     # Four pages render at once, each until the 4 s timeout (never quiet): the browser
