@@ -395,9 +395,9 @@ def _links_to(page: Page, domain: str) -> list[Link]:
     why: str | None
     base_on_site = host_on_domain(host_of(page.base_url), domain)
     if found:
-        # Where lxml builds other links than browsers (a <frameset> page, tables), or
-        # lost one beside those it found (a nofollow link first, a followed one after a
-        # stray </html>: a browser sees both).
+        # Where lxml builds other links than browsers (tables, <math>, an empty link it
+        # closed early, a <frameset> page), or lost one beside those it found (a nofollow
+        # link first, a followed one after a stray </html>: a browser sees both).
         why = html5.misread_links([link.element for link in found]) or (
             html5.lost_beside(page.root, domain, base_on_site)
         )
