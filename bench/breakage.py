@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.test_chromium_differential import READ_LINKS, Browser, _executable
+from tests.test_chromium_differential import READ_LINKS, Browser, launched
 from verifier.models import Fetch
 from verifier.verdict.page import anchor_text, links_to, parse, rel_tokens
 
@@ -443,18 +443,8 @@ class Chromium:
 
 @contextmanager
 def chromium() -> Iterator[Chromium]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=_executable(),
-            args=["--disable-background-networking", "--disable-component-update"],
-        )
-        try:
-            context = browser.new_context(java_script_enabled=True, service_workers="block")
-            yield Chromium(Browser(context.new_page()))
-        finally:
-            browser.close()
+    with launched() as browser:
+        yield Chromium(browser)
 
 
 # --- differences, shrunk and grouped ---------------------------------------------------

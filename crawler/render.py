@@ -98,13 +98,18 @@ def chromium_path(settings: Settings) -> str | None:
     at half the CPU per render (bench/README.md, "Rendering"). A `chromium` of one's
     own earlier on PATH is taken as it is.
     """
-    if configured := settings.get("BACKCHECK_CHROMIUM") or os.environ.get("BACKCHECK_CHROMIUM"):
-        return shutil.which(str(configured))
+    if configured := _configured_chromium(settings):
+        return shutil.which(configured)
     found = shutil.which("chromium")
     if found is None:
         return shutil.which(HEADLESS_SHELL)
     shell = Path(found).with_name(HEADLESS_SHELL)
     return str(shell) if os.access(shell, os.X_OK) else found
+
+
+def _configured_chromium(settings: Settings) -> str:
+    """BACKCHECK_CHROMIUM: the setting, else the environment variable ("": not set)."""
+    return str(settings.get("BACKCHECK_CHROMIUM") or os.environ.get("BACKCHECK_CHROMIUM", ""))
 
 
 def configure(settings: Settings) -> None:
@@ -120,9 +125,7 @@ def configure(settings: Settings) -> None:
     settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
     timeout_ms = int(settings.getfloat("BACKCHECK_RENDER_TIMEOUT") * 1000)
     launch: dict[str, Any] = {
-        "executable_path": chromium_path(settings)
-        or settings.get("BACKCHECK_CHROMIUM")
-        or os.environ.get("BACKCHECK_CHROMIUM"),
+        "executable_path": chromium_path(settings) or _configured_chromium(settings),
         "args": ["--disable-background-networking", "--disable-component-update"],
     }
     for name, value in {

@@ -21,10 +21,9 @@ Skipped, with the reason, when Chromium is not installed.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -107,13 +106,6 @@ def inputs() -> dict[str, str]:
     }
 
 
-def _executable() -> str:
-    """Debian's headless shell beside `chromium` (the same build), else `chromium`."""
-    chromium = Path(shutil.which("chromium") or "chromium")
-    shell = chromium.with_name("chromium-headless-shell")
-    return str(shell) if os.access(shell, os.X_OK) else str(chromium)
-
-
 class Browser:
     """One page of one headless Chromium; only the navigation to PAGE_URL is served."""
 
@@ -148,13 +140,17 @@ def _links(found: list[list[str]]) -> Links:
     return tuple((href, text) for href, text in found)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@contextmanager
+def launched() -> Iterator[Browser]:
+    """One headless Chromium (the one `verify --render` would run), one page of it."""
     from playwright.sync_api import sync_playwright
+    from scrapy.settings import Settings
+
+    from crawler.render import chromium_path
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=_executable(),
+            executable_path=chromium_path(Settings()),
             args=["--disable-background-networking", "--disable-component-update"],
         )
         try:
@@ -162,6 +158,12 @@ def browser() -> Iterator[Browser]:
             yield Browser(context.new_page())
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launched() as page:
+        yield page
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ def lost_content(root: etree._Element, domain: str, base_on_site: bool) -> str |
     The lost part must name `domain`, or hold any link when relative links land on
     the site (`base_on_site`).
     """
-    named = ("<a", "<area") if base_on_site else (domain,)
+    named = _named(domain, base_on_site)
     return _after_end(root, named) or swallowed(root, named)
 
 
@@ -127,8 +127,14 @@ def lost_beside(root: etree._Element, domain: str, base_on_site: bool) -> str | 
     root (browsers read it into the body), so a look at the root's siblings says
     whether a link went there.
     """
-    named = ("<a", "<area") if base_on_site else (domain,)
+    named = _named(domain, base_on_site)
     return _after_end(root, named) or swallowed(root, named, links_found=True)
+
+
+def _named(domain: str, base_on_site: bool) -> tuple[str, ...]:
+    """What lost content must hold to matter: the domain, or any link when relative
+    links land on the site."""
+    return ("<a", "<area") if base_on_site else (domain,)
 
 
 def _after_end(root: etree._Element, named: tuple[str, ...]) -> str | None:
